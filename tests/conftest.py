@@ -1,0 +1,40 @@
+"""Shared synthetic images: Gaussian columns on a projected 1H (honeycomb) lattice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def honeycomb_sites(a: float, extent: float, angle: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Metal and X2 column positions (x, y), Angstrom, covering a square of side ``extent``."""
+    a1 = a * np.array([1.0, 0.0])
+    a2 = a * np.array([0.5, np.sqrt(3) / 2])
+    shift = (a1 + a2) / 3
+    n = int(2 * extent / a) + 4
+    i, j = np.mgrid[-n:n, -n:n]
+    metal = i.ravel()[:, None] * a1 + j.ravel()[:, None] * a2
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    sites = [(s @ rotation.T) + extent / 2 for s in (metal, metal + shift)]
+    return tuple(s[np.all((s > -a) & (s < extent + a), axis=1)] for s in sites)  # type: ignore[return-value]
+
+
+def render(sites: list[np.ndarray], weights: list[float], shape: int, pixel: float, sigma: float = 0.35) -> np.ndarray:
+    """Image (row = y, col = x) of Gaussian columns of width ``sigma`` Angstrom."""
+    y, x = (np.mgrid[:shape, :shape] + 0.0) * pixel
+    image = np.zeros((shape, shape))
+    for positions, weight in zip(sites, weights):
+        for px, py in positions:
+            dx, dy = x - px, y - py
+            near = (np.abs(dx) < 5 * sigma) & (np.abs(dy) < 5 * sigma)
+            image[near] += weight * np.exp(-(dx[near] ** 2 + dy[near] ** 2) / (2 * sigma**2))
+    return image
+
+
+@pytest.fixture(scope="session")
+def wse2_like():
+    """A 200 x 200 pixel, 0.15 A/px honeycomb with a = 3.282 A; metal columns brighter."""
+    pixel, a = 0.15, 3.282
+    metal, chalcogen = honeycomb_sites(a, 200 * pixel)
+    image = render([metal, chalcogen], [1.0, 0.7], 200, pixel)
+    return {"image": image, "pixel": pixel, "a": a, "metal": metal, "chalcogen": chalcogen}

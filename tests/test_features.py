@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from ctxlib.context import encode_context
+from ctxlib.features import FEATURE_NAMES, assemble_features, encode_image
+
+
+def test_feature_names_are_the_papers_31():
+    assert len(FEATURE_NAMES) == 31 and len(set(FEATURE_NAMES)) == 31
+    assert FEATURE_NAMES[:2] == ("M:K", "M:L") and FEATURE_NAMES[-2:] == ("site:bright", "site:dim")
+
+
+def test_encode_image(wse2_like):
+    encoding = encode_image(wse2_like["image"], "WSe2", "Ti", "HAADF", 80, pixel_size=wse2_like["pixel"])
+    features = encoding.features
+    assert features.shape == (len(encoding.table), 31) and features.dtype == np.float32
+    np.testing.assert_allclose(features[:, :23], np.broadcast_to(encode_context("WSe2", "Ti", "HAADF", 80), (len(features), 23)), rtol=1e-6)
+    assert np.isfinite(features).all()
+    # every column's flag is one-hot, and both sublattices are present
+    np.testing.assert_array_equal(features[:, -2:].sum(axis=1), 1)
+    assert set(encoding.table.sublattice) == {0, 1}
+    assert len(encoding.border) > 0
+    assert encoding.patches.shape == (len(features), 32, 32)
+
+
+def test_wrong_pixel_size_is_caught(wse2_like):
+    with pytest.raises(ValueError, match="does not match WSe2's 3.282 A"):
+        encode_image(wse2_like["image"], "WSe2", "Ti", "HAADF", 80, pixel_size=0.3)
+
+
+def test_bad_context_fails_before_image_work(wse2_like):
+    with pytest.raises(ValueError, match="detector 'ABF'"):
+        encode_image(wse2_like["image"], "WSe2", "Ti", "ABF", 80)
+
+
+def test_assemble_features_per_row_context():
+    context = np.stack([encode_context("WSe2", "V", "HAADF", 60), encode_context("MoS2", "Re", "MAADF", 100)])
+    rows = assemble_features(context, np.ones((2, 6)), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert rows.shape == (2, 31)
+    np.testing.assert_allclose(rows[:, :23], context, rtol=1e-6)
