@@ -12,14 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
-
 from .catalog import HOSTS
 from .columns import find_columns, partition_sublattices, site_flags
 from .context import CONTEXT_FEATURE_NAMES, encode_context
 from .intensity import IntensityNormaliser
 from .lattice import LatticeEstimate, estimate_lattice_constant
-from .patches import PATCH_SIZE, extract_patches
+from .patches import PATCH_SIZE, centre_intensity, extract_patches
 from .zernike import ZERNIKE_FEATURE_NAMES, zernike_moments
 
 SITE_FEATURE_NAMES: tuple[str, ...] = ("site:bright", "site:dim")
@@ -48,7 +46,8 @@ class ImageEncoding:
     ----------
     table : pandas.DataFrame
         One row per column with a full patch: ``row``, ``col`` (pixels), ``sublattice``,
-        ``centre_intensity`` (normalised) and the 31 named features.
+        ``centre_intensity`` (normalised, mean over the centre column's disc; see
+        :func:`ctxlib.patches.centre_intensity`) and the 31 named features.
     patches : numpy.ndarray, shape (N, size, size)
         The normalised patches, in table order.
     border : numpy.ndarray, shape (B, 2)
@@ -109,14 +108,13 @@ def encode_image(
     normalised = IntensityNormaliser().fit_transform(image)
     positions = find_columns(normalised, lattice.a_px)
     sublattice = partition_sublattices(positions, lattice.a_px)
-    smooth = ndimage.gaussian_filter(normalised, 1.0)
-    intensity = ndimage.map_coordinates(smooth, positions.T, order=1)
-    flags = site_flags(sublattice, intensity)
     patch_set = extract_patches(normalised, positions, lattice.patch_side_px, size)
     keep = patch_set.index
-    features = assemble_features(context, zernike_moments(patch_set.patches), flags[keep])
+    intensity = centre_intensity(patch_set.patches)
+    flags = site_flags(sublattice[keep], intensity)
+    features = assemble_features(context, zernike_moments(patch_set.patches), flags)
     table = pd.DataFrame(features, columns=list(FEATURE_NAMES))
-    table.insert(0, "centre_intensity", intensity[keep])
+    table.insert(0, "centre_intensity", intensity)
     table.insert(0, "sublattice", sublattice[keep])
     table.insert(0, "col", positions[keep, 1])
     table.insert(0, "row", positions[keep, 0])

@@ -81,7 +81,7 @@ def autocorrelation(image: np.ndarray, max_lag: int | None = None) -> np.ndarray
     ----------
     image : numpy.ndarray, 2-D
     max_lag : int, optional
-        Largest lag kept in each direction, pixels (default: a quarter of the shorter side).
+        Largest lag kept in each direction, pixels (default: a third of the shorter side).
 
     Returns
     -------
@@ -89,7 +89,7 @@ def autocorrelation(image: np.ndarray, max_lag: int | None = None) -> np.ndarray
     """
     image = check_image(image)
     ny, nx = image.shape
-    max_lag = min(ny, nx) // 4 if max_lag is None else int(max_lag)
+    max_lag = min(ny, nx) // 3 if max_lag is None else int(max_lag)
     shape = (2 * ny, 2 * nx)
     spectrum = np.fft.rfft2(image - image.mean(), s=shape)
     overlap = np.fft.rfft2(np.ones_like(image), s=shape)
@@ -140,8 +140,10 @@ def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None) -> 
     image : numpy.ndarray, 2-D
         Micrograph (any intensity scale).
     max_lag : int, optional
-        Largest autocorrelation lag considered, pixels (default: a quarter of the shorter
-        image side). The image must hold at least two lattice periods within it.
+        Largest autocorrelation lag considered, pixels (default: a third of the shorter
+        image side). At least two autocorrelation peaks (for a 1H monolayer: the
+        metal-X2 distance and ``a``) must lie within it, so the image should span at
+        least about six lattice constants.
 
     Returns
     -------
@@ -158,12 +160,14 @@ def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None) -> 
     minima, _ = signal.find_peaks(-profile)
     if len(minima):
         peaks = peaks[peaks > minima[0]]  # beyond the central peak
-    if len(peaks) == 0:
+    peaks = peaks[radii[peaks] <= acf.shape[0] // 2 - 2]  # whole 2-D peaks only
+    if len(peaks) < 2:
         raise ValueError(
-            f"no lattice found: the radial autocorrelation of this {np.shape(image)} image has no peak "
-            f"within {acf.shape[0] // 2} pixels"
+            f"no lattice found: the radial autocorrelation of this {np.shape(image)} image has "
+            f"{len(peaks)} peak(s) within {acf.shape[0] // 2 - 2} pixels, and two are needed; the image must "
+            "show a lattice and span at least about six lattice constants"
         )
-    rings = [_ring_peaks(acf, radii[p], 1.0) for p in peaks]
+    rings = [_ring_peaks(acf, radii[p], 2.0) for p in peaks]
     heights = np.array([h for h, _ in rings])
     if heights.max() < MIN_PEAK_HEIGHT:
         raise ValueError(

@@ -29,8 +29,9 @@ def test_partition_follows_geometry_not_brightness(angle, ratio):
     positions = np.vstack([metal, chalcogen])[:, ::-1] / pixel
     truth = np.r_[np.zeros(len(metal)), np.ones(len(chalcogen))]
     labels = partition_sublattices(positions, a / pixel)
-    assert set(labels) == {0, 1}
-    agreement = np.mean(labels == truth)
+    assigned = labels >= 0  # a corner site whose neighbours were cut off is left unassigned
+    assert assigned.mean() > 0.95 and set(labels[assigned]) == {0, 1}
+    agreement = np.mean(labels[assigned] == truth[assigned])
     assert agreement in (0.0, 1.0)
 
 

@@ -19,8 +19,9 @@ def test_honeycomb_gives_a_not_the_metal_x2_distance(wse2_like):
 @settings(max_examples=8, deadline=None)
 @given(st.floats(2.9, 3.8), st.floats(0.08, 0.2), st.floats(0, np.pi / 3), st.floats(0.3, 1.0))
 def test_lattice_constant_any_orientation_and_contrast(a, pixel, angle, ratio):
-    metal, chalcogen = honeycomb_sites(a, 160 * pixel, angle)
-    image = render([metal, chalcogen], [1.0, ratio], 160, pixel)
+    shape = int(24 / pixel)  # a 24 A field of view
+    metal, chalcogen = honeycomb_sites(a, shape * pixel, angle)
+    image = render([metal, chalcogen], [1.0, ratio], shape, pixel)
     assert estimate_lattice_constant(image).a_px * pixel == pytest.approx(a, rel=0.015)
 
 
@@ -42,6 +43,11 @@ def test_autocorrelation_is_normalised_and_symmetric(wse2_like):
     assert acf.shape == (61, 61)
     assert acf[30, 30] == pytest.approx(1.0)
     np.testing.assert_allclose(acf, acf[::-1, ::-1], atol=1e-10)
+
+
+def test_too_few_periods_is_no_lattice(wse2_like):
+    with pytest.raises(ValueError, match="two are needed"):
+        estimate_lattice_constant(wse2_like["image"][:40, :40])
 
 
 def test_noise_image_has_no_lattice():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ctxlib.patches import extract_patches, patch_offsets
+from ctxlib.patches import centre_intensity, extract_patches, patch_offsets
 
 
 def test_linear_ramp_is_sampled_exactly():
@@ -43,3 +43,14 @@ def test_fine_images_are_smoothed_before_downsampling():
 def test_bad_side_is_rejected():
     with pytest.raises(ValueError, match="patch side"):
         extract_patches(np.zeros((20, 20)), np.array([[10.0, 10.0]]), side_px=0.5)
+
+
+def test_centre_intensity_ignores_subpixel_position():
+    """The same column at different sub-pixel offsets gives the same centre intensity."""
+    rows, cols = np.mgrid[:60, :60].astype(float)
+    values = []
+    for offset in (0.0, 0.25, 0.5):
+        image = np.exp(-((rows - 30 - offset) ** 2 + (cols - 30 + offset) ** 2) / (2 * 2.0**2))
+        patch = extract_patches(image, np.array([[30 + offset, 30 - offset]]), side_px=24.0).patches
+        values.append(centre_intensity(patch)[0])
+    np.testing.assert_allclose(values, values[0], rtol=5e-3)  # bilinear resampling error
