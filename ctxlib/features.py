@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from .catalog import HOSTS
 from .columns import find_columns, partition_sublattices, site_flags
 from .context import CONTEXT_FEATURE_NAMES, encode_context

@@ -101,12 +101,17 @@ def autocorrelation(image: np.ndarray, max_lag: int | None = None) -> np.ndarray
     return acf / acf[max_lag, max_lag]
 
 
+def _radius_map(shape: tuple[int, int]) -> np.ndarray:
+    """Distance of every pixel from the centre of a map of ``shape``, pixels."""
+    centre = (np.asarray(shape) - 1) / 2
+    i, j = np.indices(shape)
+    return np.hypot(i - centre[0], j - centre[1])
+
+
 def radial_profile(acf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean of a centred 2-D map over rings one pixel wide; returns (radii, profile), radii in pixels."""
-    centre = (np.asarray(acf.shape) - 1) / 2
-    i, j = np.indices(acf.shape)
-    bins = np.rint(np.hypot(i - centre[0], j - centre[1])).astype(int)
-    n_bins = int(centre.min()) + 1
+    bins = np.rint(_radius_map(acf.shape)).astype(int)
+    n_bins = (min(acf.shape) - 1) // 2 + 1
     keep = bins < n_bins
     sums = np.bincount(bins[keep], weights=acf[keep], minlength=n_bins)
     counts = np.bincount(bins[keep], minlength=n_bins)
@@ -116,9 +121,7 @@ def radial_profile(acf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _ring_peaks(acf: np.ndarray, radius: float, half_width: float) -> tuple[float, float]:
     """Highest value on a ring of the 2-D map, and the mean sub-pixel radius of the peaks there."""
     centre = (np.asarray(acf.shape) - 1) / 2
-    i, j = np.indices(acf.shape)
-    r = np.hypot(i - centre[0], j - centre[1])
-    ring = np.abs(r - radius) <= half_width
+    ring = np.abs(_radius_map(acf.shape) - radius) <= half_width
     height = float(acf[ring].max())
     maxima = ring & (acf == ndimage.maximum_filter(acf, size=3)) & (acf >= 0.5 * height)
     radii = []
