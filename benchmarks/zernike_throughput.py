@@ -10,17 +10,12 @@ book shows.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
-from datetime import date
-from pathlib import Path
 
 import numpy as np
+from record import write_result
 
 from ctxlib.zernike import zernike_moments
-
-RESULT = Path(__file__).parent / "results" / "zernike_throughput.json"
 
 
 def best_rate(function, n_items: int, repeats: int) -> float:
@@ -49,16 +44,10 @@ def main(n_patches: int = 200_000, n_mahotas: int = 2_000, repeats: int = 5) -> 
         "speedup_vs_mahotas": round(ours / theirs, 1),
         "patch": "32 x 32 float32",
         "batch": n_patches,
-        "cpu_cores": os.cpu_count(),
-        "machine": platform.processor() or platform.machine(),
         "numpy": np.__version__,
         "mahotas": mahotas.__version__,
-        "date": date.today().isoformat(),
-        "command": "python benchmarks/zernike_throughput.py",
     }
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return write_result("zernike_throughput", result, "python benchmarks/zernike_throughput.py")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ One module per idea: ``elements`` and ``catalog`` (what can be encoded and simul
 ``context`` (the 23-number context vector), ``zernike`` (the contrast encoder),
 ``lattice``, ``columns``, ``patches`` and ``intensity`` (from a micrograph to centred,
 normalised patches), ``features`` (the 31-number vector of every column of an image),
-``simulation`` (abTEM), ``plotting`` (the book's figures) and ``reproduce`` (the
+``motifs`` (the 34 local configurations), ``simulation`` (abTEM), ``library`` (the
+clean simulated library), ``augmentation`` and ``dataset`` (noisy features and splits),
+``paths``, ``plotting`` (the book's figures) and ``reproduce`` (the
 papermill runner, ``python -m ctxlib.reproduce``).
 """
 

@@ -6,7 +6,8 @@ Everything the paper fixes about *what* is simulated lives here, once:
   HAADF 68-280 mrad and MAADF 30-120 mrad. The MAADF inner angle lies inside the
   bright-field disc (31 mrad), so a little of the unscattered beam reaches it; we keep
   the paper's angles (see the book's reproduction notes).
-* materials (paper §4, NOTES): 13 1H hosts x 10 dopants, minus every pairing whose
+* materials (paper §4, NOTES): 13 1H hosts (``data/hosts.csv``: lattice constant and X-X
+  height, each with its source in ``data/sources.csv``) x 10 dopants, minus every pairing whose
   dopant shares a period with the host metal (their Z are too close for Z-contrast),
   leaves 96 doped hosts. The pairing rule is applied in code (:func:`doped_hosts`).
 """
@@ -15,8 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
 
 from .elements import CHALCOGENS, TRANSITION_METALS, check_element, period
+from .paths import DATA
 
 #: Beam energies of the paper, keV, in the order of the context one-hot block.
 ENERGIES_KEV: tuple[int, ...] = (60, 80, 100)
@@ -40,30 +45,26 @@ class Host:
     metal, chalcogen : str
         Element symbols M and X.
     a : float
-        In-plane lattice constant, Angstrom (motif-learn package, same first author).
-    height : float or None
-        Vertical X-X distance within the layer, Angstrom; ``None`` where the catalog
-        has no documented value yet.
+        In-plane lattice constant, Angstrom.
+    height : float
+        Vertical X-X distance within the layer, Angstrom.
+    a_source, height_source : str
+        Keys into ``data/sources.csv``.
     """
 
     formula: str
     metal: str
     chalcogen: str
     a: float
-    height: float | None = None
+    height: float
+    a_source: str
+    height_source: str
 
 
-#: In-plane lattice constants, Angstrom, as published with the motif-learn package.
-_LATTICE_CONSTANTS = {
-    "TiS2": 3.407, "VSe2": 3.350, "CrS2": 3.020, "NbS2": 3.330, "NbSe2": 3.440,
-    "MoS2": 3.160, "MoSe2": 3.289, "MoTe2": 3.520, "TaS2": 3.360, "TaSe2": 3.440,
-    "WS2": 3.153, "WSe2": 3.282, "WTe2": 3.477,
-}
-
-#: Vertical X-X distances, Angstrom, from bulk crystal structures:
-#: 2H-WSe2, c = 12.960 A, z(Se) = 0.621 (Schutte, de Boer & Jellinek, J. Solid State
-#: Chem. 70, 207 (1987)) -> (2 * (0.75 - 0.621)) * c = 3.34 A.
-_CHALCOGEN_HEIGHTS = {"WSe2": 3.34}
+#: The host table (lattice constants, X-X heights and their sources).
+HOSTS_TABLE = DATA / "hosts.csv"
+#: What each source key in the host table stands for.
+SOURCES_TABLE = DATA / "sources.csv"
 
 #: The ten substitutional dopants (NOTES reconstruction of Figs. S3/S6).
 DOPANTS: tuple[str, ...] = ("Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Nb", "Re")
@@ -101,10 +102,33 @@ def parse_formula(formula: str) -> tuple[str, str]:
     return metal, chalcogen
 
 
-HOSTS: dict[str, Host] = {
-    formula: Host(formula, *parse_formula(formula), a=a, height=_CHALCOGEN_HEIGHTS.get(formula))
-    for formula, a in _LATTICE_CONSTANTS.items()
-}
+def _read_hosts(path: Path = HOSTS_TABLE) -> dict[str, Host]:
+    """Read the host table; an empty height means the ideal trigonal prism, ``height = a``."""
+    table = pd.read_csv(path, keep_default_na=False)
+    hosts = {}
+    for row in table.itertuples(index=False):
+        metal, chalcogen = parse_formula(row.formula)
+        height = float(row.height_angstrom) if row.height_angstrom != "" else float(row.a_angstrom)
+        hosts[row.formula] = Host(
+            row.formula, metal, chalcogen, float(row.a_angstrom), height, row.a_source, row.height_source
+        )
+    return hosts
+
+
+HOSTS: dict[str, Host] = _read_hosts()
+
+
+def host_table() -> pd.DataFrame:
+    """The 13 hosts with lattice constant, X-X height (Angstrom) and the source of each, for display."""
+    sources = pd.read_csv(SOURCES_TABLE).set_index("key")["description"]
+    rows = [
+        {
+            "host": h.formula, "a (A)": h.a, "X-X height (A)": h.height,
+            "a source": sources[h.a_source], "height source": sources[h.height_source],
+        }
+        for h in HOSTS.values()
+    ]
+    return pd.DataFrame(rows).set_index("host")
 
 
 def check_choice(value, allowed, what: str):
@@ -132,3 +156,32 @@ def dopant_is_visible(host: Host, dopant: str) -> bool:
 def doped_hosts() -> list[tuple[str, str]]:
     """All (host formula, dopant) pairings that survive the same-period rule (96)."""
     return [(h.formula, d) for h in HOSTS.values() for d in DOPANTS if dopant_is_visible(h, d)]
+
+
+def check_host(host: str) -> Host:
+    """Return the catalog :class:`Host` named ``host``, else raise a ValueError listing the hosts."""
+    return HOSTS[check_choice(host, tuple(HOSTS), "host")]
+
+
+def check_dopant(host: str, dopant: str) -> str:
+    """Validate a dopant for a host: in the catalog and not in the host metal's period."""
+    check_choice(dopant, DOPANTS, "dopant")
+    if not dopant_is_visible(check_host(host), dopant):
+        allowed = [d for h, d in doped_hosts() if h == host]
+        raise ValueError(
+            f"dopant {dopant!r} shares the period of {host}'s metal, so the catalog drops the pairing "
+            f"(too little Z contrast); allowed for {host}: {', '.join(allowed)}"
+        )
+    return dopant
+
+
+def pairing_table() -> pd.DataFrame:
+    """Hosts x dopants, True where the pairing is kept (Fig. S3/S6)."""
+    return pd.DataFrame(
+        [[dopant_is_visible(h, d) for d in DOPANTS] for h in HOSTS.values()], index=list(HOSTS), columns=list(DOPANTS)
+    )
+
+
+def imaging_contexts() -> list[tuple[str, str, int, str]]:
+    """All (host, dopant, energy keV, detector) contexts: 96 x 3 x 2 = 576."""
+    return [(h, d, e, det) for h, d in doped_hosts() for e in ENERGIES_KEV for det in DETECTORS]

@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
+
 NOTEBOOKS = ROOT / "notebooks"
 OUTPUT = ROOT / "book" / "notebooks"
 SCALES = ("quick", "full")
@@ -45,6 +46,16 @@ def notebook_sources(only: list[str] | None = None, folder: Path = NOTEBOOKS) ->
         if not sources:
             raise ValueError(f"no notebook matches {only}; available: {[s.stem for s in notebook_sources(folder=folder)]}")
     return sources
+
+
+def declared_parameters(source: Path) -> set[str]:
+    """Names assigned in a notebook's ``parameters`` cell."""
+    import re
+
+    import jupytext
+
+    cells = [c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])]
+    return {m for c in cells for m in re.findall(r"^(\w+)\s*=", c.source, flags=re.M)}
 
 
 def _provenance_cell(parameters: dict, seconds: float):
@@ -113,7 +124,7 @@ def run_all(
         Notebook name prefixes, e.g. ``["01"]``.
     output_dir : pathlib.Path
     extra : dict, optional
-        More papermill parameters, passed to every notebook.
+        More papermill parameters, each passed to the notebooks that declare it.
     """
     if scale not in SCALES:
         raise ValueError(f"scale {scale!r} is not one of {SCALES}")
@@ -124,7 +135,9 @@ def run_all(
     with tqdm(sources, desc="notebooks", unit="nb") as bar:
         for source in bar:
             bar.set_postfix_str(source.stem)
-            runs.append(execute(source, Path(output_dir), {"scale": scale, "seed": seed, **(extra or {})}))
+            declared = declared_parameters(source)
+            parameters = {"scale": scale, "seed": seed, **{k: v for k, v in (extra or {}).items() if k in declared}}
+            runs.append(execute(source, Path(output_dir), parameters))
     return runs
 
 

@@ -8,9 +8,12 @@ sampling of at most ``(2/3) * lambda / (2 * theta_max)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .catalog import CONVERGENCE_MRAD, DETECTORS, HOSTS, check_detector, check_energy
+from .catalog import CONVERGENCE_MRAD, DETECTORS, check_choice, check_detector, check_energy, check_host
+from .motifs import MOTIF_REPEAT, motif_structure
 
 #: Extra margin on the antialiasing limit (scattering up to 2 % beyond the detector edge).
 ANGLE_MARGIN = 1.02
@@ -28,31 +31,6 @@ def electron_wavelength(energy_kev: float) -> float:
 def potential_sampling(energy_kev: float, max_angle_mrad: float) -> float:
     """Largest potential sampling, Angstrom, that keeps ``max_angle_mrad`` inside abTEM's antialias aperture."""
     return (2 / 3) * electron_wavelength(energy_kev) / (2 * ANGLE_MARGIN * max_angle_mrad * 1e-3)
-
-
-def host_cell(host: str):
-    """Orthogonal unit cell (6 atoms) of a 1H MX2 monolayer with the catalog lattice constant.
-
-    Parameters
-    ----------
-    host : str
-        Catalog host with a documented X-X height, e.g. ``"WSe2"``.
-
-    Returns
-    -------
-    ase.Atoms
-        Cell ``a x sqrt(3) a`` in-plane, 2 Angstrom of vacuum above and below.
-    """
-    from abtem.atoms import orthogonalize_cell
-    from ase.build import mx2
-
-    if host not in HOSTS:
-        raise ValueError(f"host {host!r} is not in the catalog; allowed: {', '.join(HOSTS)}")
-    if HOSTS[host].height is None:
-        with_height = [h.formula for h in HOSTS.values() if h.height is not None]
-        raise ValueError(f"the catalog has no X-X height for {host} yet; simulable hosts: {', '.join(with_height)}")
-    atoms = mx2(host, kind="2H", a=HOSTS[host].a, thickness=HOSTS[host].height, vacuum=2.0)
-    return orthogonalize_cell(atoms)
 
 
 def simulate_periodic_images(
@@ -149,3 +127,162 @@ def column_species(cell, xy: np.ndarray, tolerance: float = 0.5) -> np.ndarray:
     nearest = distance.argmin(axis=1)
     found = distance[np.arange(len(nearest)), nearest] <= tolerance
     return np.where(found, np.array(names)[nearest], "")
+
+
+@dataclass(frozen=True)
+class MotifSimulation:
+    """Settings of the motif library scans (paper §4, Fig. 4d).
+
+    The defaults are the library's; notebook 02 measures them against strict settings.
+
+    Attributes
+    ----------
+    method : {"prism", "multislice"}
+        PRISM (abTEM ``SMatrix``, interpolation 1: identical to multislice up to float
+        rounding) is ~2x faster here because one S-matrix serves every probe position.
+    repeat : (int, int)
+        Orthogonal host cells in the periodic supercell (:data:`ctxlib.motifs.MOTIF_REPEAT`).
+    slice_thickness : float or None
+        ``None``: one slice per atomic plane, each plane at the entrance of its slice,
+        so the wave propagates exactly the X-M-X spacings (uniform slices would move
+        the planes to slice edges: 3 uniform slices shift the HAADF mean by ~6 %).
+        A number: uniform slices of that thickness, Angstrom (the strict reference).
+    scan_sampling : float
+        Largest probe step, Angstrom; below the 100 keV Nyquist step lambda / (4 alpha)
+        = 0.30 A, so the scan holds all the image's frequencies at every energy.
+    window : float
+        Side of the stored window around the motif, in patch sides ``sqrt(3) a``.
+    sampling_factor : float
+        Potential sampling relative to the largest step that keeps 280 mrad (< 1 is finer).
+    """
+
+    method: str = "prism"
+    repeat: tuple[int, int] = MOTIF_REPEAT
+    slice_thickness: float | None = None
+    scan_sampling: float = 0.28
+    window: float = 1.5
+    sampling_factor: float = 1.0
+
+    def __post_init__(self):
+        check_choice(self.method, ("prism", "multislice"), "simulation method")
+
+
+@dataclass(frozen=True)
+class MotifImages:
+    """Clean images of one motif scan.
+
+    Attributes
+    ----------
+    images : numpy.ndarray, shape (detectors, n, n), float32
+        Window of side ``window * sqrt(3) a`` centred on the motif (pixel ``n // 2``),
+        rows along y; intensity as a fraction of the incident beam.
+    pixel_size : (float, float)
+        (y, x) Angstrom per pixel.
+    levels : numpy.ndarray, shape (detectors, 2)
+        Background and mean of the whole periodic scan (:class:`ctxlib.intensity.IntensityNormaliser`).
+    """
+
+    images: np.ndarray
+    pixel_size: tuple[float, float]
+    levels: np.ndarray
+
+
+def simulate_motif(
+    host: str,
+    dopant: str,
+    motif,
+    energy_kev: int,
+    settings: MotifSimulation = MotifSimulation(),
+    device: str = "cpu",
+) -> MotifImages:
+    """Simulate HAADF and MAADF images of one catalog motif with one abTEM scan.
+
+    Parameters
+    ----------
+    host, dopant : str
+        Catalog doped host.
+    motif : Motif, str or int
+        See :func:`ctxlib.motifs.resolve_motif`.
+    energy_kev : {60, 80, 100}
+    settings : MotifSimulation
+    device : {"cpu", "gpu"}
+        abTEM device (``"gpu"`` needs CuPy).
+
+    Returns
+    -------
+    MotifImages
+    """
+    atoms = motif_structure(host, dopant, motif, settings.repeat)
+    return simulate_structure(atoms, energy_kev, settings.window * np.sqrt(3) * check_host(host).a, settings, device)
+
+
+def simulate_structure(
+    atoms, energy_kev: int, window_side: float, settings: MotifSimulation = MotifSimulation(), device: str = "cpu"
+) -> MotifImages:
+    """Scan a periodic structure whose centre of interest is the cell centre (see :func:`simulate_motif`).
+
+    The probe runs over the whole periodic cell on a grid with an even number of steps
+    per host cell, so the cell centre is a scan point and the image is periodic; a
+    window of side ``window_side`` (Angstrom) around the centre is kept.
+    """
+    import abtem
+
+    from .intensity import IntensityNormaliser
+
+    check_energy(energy_kev)
+    check_choice(device, ("cpu", "gpu"), "device")
+    lengths = np.diag(atoms.cell)[:2]
+    detectors = tuple(DETECTORS)
+    sampling = potential_sampling(energy_kev, max(o for _, o in DETECTORS.values())) * settings.sampling_factor
+    gpts = [fft_friendly(int(np.ceil(length / sampling))) for length in lengths]
+    # an even number of steps per host cell: the centre is a scan point and the pixel
+    # size does not depend on the supercell (so settings compare pixel by pixel)
+    scan_gpts = [r * 2 * int(np.ceil(length / r / (2 * settings.scan_sampling))) for r, length in zip(settings.repeat, lengths)]
+    annular = [abtem.AnnularDetector(inner=DETECTORS[d][0], outer=DETECTORS[d][1]) for d in detectors]
+    with abtem.config.set({"device": device, "diagnostics.progress_bar": False}):
+        potential = abtem.Potential(
+            atoms, gpts=gpts, slice_thickness=_slice_thicknesses(atoms, settings.slice_thickness),
+            projection="infinite", parametrization="lobato",
+        )
+        scan = abtem.GridScan(start=(0, 0), end=tuple(lengths), gpts=scan_gpts, endpoint=False)
+        if settings.method == "prism":
+            source = abtem.SMatrix(potential=potential, energy=energy_kev * 1e3, semiangle_cutoff=CONVERGENCE_MRAD)
+            measurements = source.scan(scan=scan, detectors=annular)
+        else:
+            probe = abtem.Probe(energy=energy_kev * 1e3, semiangle_cutoff=CONVERGENCE_MRAD)
+            measurements = probe.scan(potential, scan=scan, detectors=annular)
+        full = np.asarray(abtem.stack(measurements).compute(scheduler="synchronous").array)
+    full = np.swapaxes(full, 1, 2)  # abTEM (x, y) -> image rows along y
+    if device == "gpu":
+        full = np.asarray(full.get() if hasattr(full, "get") else full)
+    pixel = (lengths[1] / scan_gpts[1], lengths[0] / scan_gpts[0])
+    half = int(np.ceil(window_side / 2 / min(pixel)))
+    rows = np.arange(scan_gpts[1] // 2 - half, scan_gpts[1] // 2 + half + 1)
+    cols = np.arange(scan_gpts[0] // 2 - half, scan_gpts[0] // 2 + half + 1)
+    window = full.take(rows, axis=1, mode="wrap").take(cols, axis=2, mode="wrap")
+    levels = []
+    for image in full:
+        normaliser = IntensityNormaliser().fit(image)
+        levels.append((normaliser.background_, normaliser.mean_))
+    return MotifImages(window.astype(np.float32), pixel, np.array(levels, dtype=np.float32))
+
+
+def _slice_thicknesses(atoms, uniform: float | None) -> tuple[float, ...] | float:
+    """Slice thicknesses, Angstrom: uniform, or with a slice edge 0.01 A above each atomic plane."""
+    if uniform is not None:
+        return uniform
+    planes = np.unique(np.round(atoms.positions[:, 2], 3))
+    edges = np.concatenate([[0.0], planes - 0.01, [atoms.cell[2, 2]]])
+    return tuple(np.diff(edges))
+
+
+def fft_friendly(n: int) -> int:
+    """Smallest integer >= n whose only prime factors are 2, 3 and 5."""
+    while True:
+        rest = n
+        for p in (2, 3, 5):
+            while rest % p == 0:
+                rest //= p
+        if rest == 1:
+            return n
+        n += 1

@@ -3,7 +3,11 @@ import pytest
 from abtem.core.energy import energy2wavelength
 
 from ctxlib.catalog import DETECTORS
-from ctxlib.simulation import column_species, electron_wavelength, host_cell, potential_sampling
+from dataclasses import replace
+
+from ctxlib.motifs import host_cell, motif_structure
+from ctxlib.simulation import (MotifSimulation, _slice_thicknesses, column_species, electron_wavelength, fft_friendly,
+                               potential_sampling, simulate_motif)
 
 
 @pytest.mark.parametrize("energy", [60, 80, 100, 300])
@@ -35,8 +39,43 @@ def test_column_species_of_wse2():
     assert names[:3].tolist() == ["W", "Se2", "W"]
 
 
-def test_host_without_height_is_refused():
-    with pytest.raises(ValueError, match="no X-X height for MoS2"):
-        host_cell("MoS2")
-    with pytest.raises(ValueError, match="'GaSe2' is not in the catalog"):
+def test_unknown_host_is_refused():
+    with pytest.raises(ValueError, match="host 'GaSe2' is not in the catalog; allowed: TiS2"):
         host_cell("GaSe2")
+
+
+def test_fft_friendly_sizes():
+    assert [fft_friendly(n) for n in (1, 7, 11, 201, 234, 257)] == [1, 8, 12, 216, 240, 270]
+
+
+def test_one_slice_per_atomic_plane_puts_planes_at_slice_entrances():
+    atoms = motif_structure("WSe2", "Ti", "M[X2,X2,X2]")
+    edges = np.cumsum((0,) + _slice_thicknesses(atoms, None))
+    planes = np.unique(np.round(atoms.positions[:, 2], 3))
+    assert len(edges) == len(planes) + 2 and edges[-1] == pytest.approx(atoms.cell[2, 2])
+    assert np.allclose(edges[1:-1], planes - 0.01)
+    assert _slice_thicknesses(atoms, 0.5) == 0.5
+
+
+def test_prism_equals_multislice_and_the_centre_is_a_scan_point():
+    """The library's PRISM scan reproduces plain multislice (small, coarse case for speed)."""
+    fast = MotifSimulation(scan_sampling=0.6, window=1.0)
+    prism = simulate_motif("WSe2", "Ti", "M[X2,X2,X2]", 60, fast)
+    plain = simulate_motif("WSe2", "Ti", "M[X2,X2,X2]", 60, replace(fast, method="multislice"))
+    assert np.allclose(prism.images, plain.images, rtol=1e-4, atol=1e-6 * plain.images.max())
+    haadf = prism.images[0]
+    n = haadf.shape[0]
+    assert haadf.shape == (n, n) and n % 2 == 1
+    # every W column is a scan point (even steps per host cell): the centre W is as bright as the brightest
+    assert haadf[n // 2, n // 2] == pytest.approx(haadf.max(), rel=1e-4)
+    doped = simulate_motif("WSe2", "Ti", "D[X2,X2,X2]", 60, fast).images[0]
+    assert doped[n // 2, n // 2] < 0.8 * doped.max()  # Ti (Z = 22) in place of W (Z = 74)
+    background, mean = prism.levels[0]
+    assert 0 <= background < mean
+
+
+def test_bad_simulation_settings():
+    with pytest.raises(ValueError, match="simulation method 'bloch' is not in the catalog; allowed: prism, multislice"):
+        MotifSimulation(method="bloch")
+    with pytest.raises(ValueError, match="device 'tpu'"):
+        simulate_motif("WSe2", "Ti", 0, 80, device="tpu")

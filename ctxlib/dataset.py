@@ -1,0 +1,229 @@
+"""From the clean library to the training features (paper §4, Figs. 4e-g, S5).
+
+For every imaging context (doped host, energy, detector) and every realisation
+(:mod:`ctxlib.augmentation`), the 34 clean motif windows are degraded together,
+normalised by the degraded pristine motif (:class:`ctxlib.intensity.IntensityNormaliser`,
+as a micrograph is normalised by itself), cut into patches of side ``sqrt(3) a``
+centred on the motif, and encoded as the 31 features: 23 context + 6 Zernike + 2 site
+flags. The site flag of a context marks the sublattice whose clean pristine column is
+brighter (HAADF: the metal in most hosts; MAADF: often X2, Fig. S2).
+
+Features are written one file per doped host (``<host>-<dopant>.npz``: ``X`` float32
+(N, 31), ``y`` int8 labels, and per-row ``energy``, ``detector``, ``motif``,
+``realisation``), atomically, so an interrupted run resumes where it stopped, and
+the paper's ~55 M rows never need to be in memory at once (:func:`iter_feature_chunks`).
+Every file depends only on the seed and its doped host, not on which others exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from .augmentation import degrade, draw_degradations
+from .catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
+from .columns import site_flags
+from .context import encode_context
+from .features import assemble_features
+from .intensity import IntensityNormaliser
+from .library import LibraryEntry, atomic_write, library_status, load_library, read_manifest
+from .motifs import MOTIFS, PRISTINE
+from .patches import PATCH_SIZE, centre_intensity, extract_patches
+from .zernike import zernike_moments
+
+#: Realisations per imaging context. ``full``: 576 x 34 x 2,800 = 54.8 M patches, the
+#: paper's ~55 M; ``quick``: minutes on two cores.
+SCALES: dict[str, int] = {"quick": 8, "full": 2800}
+#: Sublattice of each motif's centre: 0 chalcogen site, 1 metal site.
+MOTIF_SUBLATTICE = np.array([int(m.metal_site) for m in MOTIFS])
+LABELS = np.array([m.label for m in MOTIFS], dtype=np.int8)
+_CHALCOGEN_REFERENCE = 0  # X2[M,M,M]: the pristine chalcogen-site motif
+
+
+def realisations_for(scale: str) -> int:
+    """Realisations per context for a scale name (:data:`SCALES`)."""
+    return SCALES[check_choice(scale, tuple(SCALES), "scale")]
+
+
+def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float, size: int = PATCH_SIZE) -> np.ndarray:
+    """Patches of side ``sqrt(3) a`` centred on each window's centre pixel, (N, size, size)."""
+    side_px = np.sqrt(3) * a / float(np.mean(pixel_size))
+    centre = np.array([[(windows.shape[-2] - 1) / 2, (windows.shape[-1] - 1) / 2]])
+    return np.stack([extract_patches(w, centre, side_px, size).patches[0] for w in windows])
+
+
+def pristine_centre_intensities(clean: np.ndarray, pixel_size, a: float) -> np.ndarray:
+    """Normalised centre intensity of the clean pristine (chalcogen-site X2, metal-site M) columns of a context.
+
+    ``clean`` holds the 34 clean windows of one context; the ratio of the two numbers
+    is the M/X2 contrast of Fig. S2.
+    """
+    normalised = IntensityNormaliser().fit(clean[PRISTINE]).transform(clean[[_CHALCOGEN_REFERENCE, PRISTINE]])
+    return centre_intensity(motif_patches(normalised, pixel_size, a))
+
+
+def context_site_flags(clean: np.ndarray, pixel_size, a: float) -> np.ndarray:
+    """(34, 2) site flags of a context: the sublattice with the brighter clean pristine centre is [1, 0]."""
+    reference_flags = site_flags(np.array([0, 1]), pristine_centre_intensities(clean, pixel_size, a))
+    return reference_flags[MOTIF_SUBLATTICE]
+
+
+@dataclass(frozen=True)
+class ContextSample:
+    """Realisations of one context (realisation-major, 34 motifs each).
+
+    Attributes
+    ----------
+    X : numpy.ndarray, float32, (realisations * 34, 31)
+    patches : numpy.ndarray, float32, (realisations * 34, 32, 32)
+        Normalised patches.
+    windows : numpy.ndarray, (realisations * 34, n, n)
+        The degraded, normalised windows the patches were cut from.
+    """
+
+    X: np.ndarray
+    patches: np.ndarray
+    windows: np.ndarray
+
+
+def realise_context(clean: np.ndarray, pixel_size, energy_kev: int, reference_mean: float, params, rng) -> np.ndarray:
+    """Degrade the 34 clean windows of a context with one realisation and normalise them by the degraded pristine motif."""
+    noisy = degrade(clean, pixel_size, energy_kev, reference_mean, params, rng)
+    return IntensityNormaliser().fit(noisy[PRISTINE]).transform(noisy)
+
+
+def context_features(
+    entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator
+) -> ContextSample:
+    """Features of ``realisations`` degraded copies of the 34 motifs of one context."""
+    e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
+    clean = entry.images[e, :, d]
+    a = HOSTS[entry.host].a
+    flags = context_site_flags(clean, entry.pixel_size, a)
+    context = encode_context(entry.host, entry.dopant, detector, energy_kev)
+    reference_mean = entry.levels[e, PRISTINE, d, 1]
+    windows = np.concatenate([
+        realise_context(clean, entry.pixel_size, energy_kev, reference_mean, params, rng)
+        for params in draw_degradations(rng, realisations)
+    ])
+    patches = motif_patches(windows, entry.pixel_size, a)
+    X = assemble_features(context, zernike_moments(patches), np.tile(flags, (realisations, 1)))
+    return ContextSample(X, patches, windows)
+
+
+def host_features(entry: LibraryEntry, realisations: int, seed: int) -> dict[str, np.ndarray]:
+    """All 6 contexts of one doped host: arrays ``X``, ``y``, ``energy``, ``detector``, ``motif``, ``realisation``."""
+    pair = doped_hosts().index((entry.host, entry.dopant))
+    parts = {k: [] for k in ("X", "y", "energy", "detector", "motif", "realisation")}
+    for e, energy in enumerate(ENERGIES_KEV):
+        for d, detector in enumerate(DETECTORS):
+            rng = np.random.default_rng([seed, pair, e, d])
+            X = context_features(entry, energy, detector, realisations, rng).X
+            n = len(X)
+            parts["X"].append(X)
+            parts["y"].append(np.tile(LABELS, realisations))
+            parts["energy"].append(np.full(n, energy, np.int16))
+            parts["detector"].append(np.full(n, d, np.int8))
+            parts["motif"].append(np.tile(np.arange(len(MOTIFS), dtype=np.int8), realisations))
+            parts["realisation"].append(np.repeat(np.arange(realisations, dtype=np.int32), len(MOTIFS)))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+@dataclass(frozen=True)
+class FeatureRun:
+    """What :func:`build_features` did: files written, doped hosts skipped for lack of library files."""
+
+    directory: Path
+    written: list[str]
+    reused: list[str]
+    missing_library: list[str]
+
+
+def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, progress: bool = True) -> FeatureRun:
+    """Write the feature files of every doped host present in the library (resumable).
+
+    A file already present for the same scale and seed is reused; doped hosts without a
+    library file are listed in the result (never replaced by other data).
+    """
+    from tqdm.auto import tqdm
+
+    realisations = realisations_for(scale)
+    directory = Path(directory)
+    present, missing = library_status()
+    files = read_manifest()["files"]
+    written, reused = [], []
+    for name in tqdm(present, desc=f"features ({scale})", disable=not progress):
+        path = directory / f"{name}.npz"
+        stamp = {"realisations": realisations, "seed": seed, "library_sha256": files[f"{name}.npz"]["sha256"]}
+        if path.exists() and _stamp_of(path) == stamp:
+            reused.append(name)
+            continue
+        host, dopant = name.split("-")
+        arrays = host_features(load_library(host, dopant), realisations, seed)
+        atomic_write(path, lambda h: np.savez(h, **stamp, **arrays))
+        written.append(name)
+    return FeatureRun(directory, written, reused, missing)
+
+
+_STAMP = ("realisations", "seed", "library_sha256")
+
+
+def _stamp_of(path: Path) -> dict | None:
+    """What a feature file was made from, or None if it cannot be read."""
+    try:
+        with np.load(path) as data:
+            return {"realisations": int(data["realisations"]), "seed": int(data["seed"]),
+                    "library_sha256": str(data["library_sha256"])}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def iter_feature_chunks(directory: str | Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """Yield ``(host-dopant, arrays)`` one feature file at a time (bounded memory)."""
+    for path in sorted(Path(directory).glob("*.npz")):
+        with np.load(path) as data:
+            yield path.stem, {k: data[k] for k in data.files if k not in _STAMP}
+
+
+def load_features(directory: str | Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """All feature files in memory: X (N, 31) float32, y (N,) int8, and a metadata table per row."""
+    X, y, meta = [], [], []
+    for name, arrays in iter_feature_chunks(directory):
+        host, dopant = name.split("-")
+        X.append(arrays["X"])
+        y.append(arrays["y"])
+        meta.append(pd.DataFrame({
+            "host": host, "dopant": dopant, "energy": arrays["energy"],
+            "detector": np.array(list(DETECTORS))[arrays["detector"]],
+            "motif": arrays["motif"], "realisation": arrays["realisation"],
+        }))
+    if not X:
+        raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.dataset.build_features first")
+    return np.concatenate(X), np.concatenate(y), pd.concat(meta, ignore_index=True)
+
+
+def random_split(n: int, test_fraction: float = 0.2, seed: int = 0) -> np.ndarray:
+    """Boolean test mask: a seeded random ``test_fraction`` of ``n`` rows (the paper's 80/20)."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    test = np.zeros(n, dtype=bool)
+    test[np.random.default_rng(seed).permutation(n)[: int(round(test_fraction * n))]] = True
+    return test
+
+
+def holdout_split(meta: pd.DataFrame, host: str | None = None, energy_kev: int | None = None) -> np.ndarray:
+    """Boolean test mask holding out one whole host material and/or one whole beam energy."""
+    if host is None and energy_kev is None:
+        raise ValueError("give a host and/or a beam energy to hold out")
+    test = np.zeros(len(meta), dtype=bool)
+    if host is not None:
+        test |= (meta["host"] == check_choice(host, tuple(meta["host"].unique()), "held-out host")).to_numpy()
+    if energy_kev is not None:
+        test |= (meta["energy"] == check_choice(energy_kev, ENERGIES_KEV, "held-out energy (keV)")).to_numpy()
+    return test
+
+

@@ -1,0 +1,71 @@
+"""Augmentation: noise statistics, probe-scaled blur, row distortion, parameter checks."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ctxlib.augmentation import AUGMENTATION_RANGES, Degradation, _shift_rows, degrade, draw_degradations, probe_fwhm
+
+OFF = dict(blur=0.0, jitter=0.0, dose=1e5, read_noise=0.0)
+
+
+def test_probe_fwhm_scales_with_wavelength():
+    # Airy FWHM 0.51 lambda / alpha: 0.69 A at 80 keV, 31 mrad
+    assert probe_fwhm(80) == pytest.approx(0.51 * 0.041757 / 0.031, rel=1e-4)
+    assert probe_fwhm(60) > probe_fwhm(80) > probe_fwhm(100)
+
+
+def test_poisson_noise_keeps_relative_intensities_and_has_shot_noise_variance():
+    """Two flat 'motifs' at 1 and 3 units: their ratio survives, and variance = mean / (dose x pixel area)."""
+    clean = np.stack([np.full((64, 64), 0.002), np.full((64, 64), 0.006)])
+    pixel, dose = (0.25, 0.3), 2e5
+    noisy = degrade(clean, pixel, 80, 0.004, Degradation(**{**OFF, "dose": dose}), np.random.default_rng(1))
+    assert noisy[1].mean() / noisy[0].mean() == pytest.approx(3.0, rel=0.02)
+    electrons = dose * pixel[0] * pixel[1]
+    assert noisy[0].var() == pytest.approx(0.002 / electrons, rel=0.1)
+    counts = noisy * electrons
+    assert np.allclose(counts, np.round(counts))  # whole electrons
+
+
+def test_blur_width_follows_the_probe():
+    """A delta image blurred by k x FWHM has second moment (k FWHM / pixel)^2 per axis."""
+    image = np.zeros((1, 81, 81))
+    image[0, 40, 40] = 1.0
+    pixel = (0.1, 0.1)
+    params = Degradation(**{**OFF, "blur": 0.5, "dose": 1e14})
+    out = degrade(image, pixel, 60, 1.0, params, np.random.default_rng(0))[0]
+    y = np.arange(81) - 40
+    variance = (out.sum(axis=1) * y**2).sum() / out.sum()
+    assert np.sqrt(variance) * pixel[0] == pytest.approx(0.5 * probe_fwhm(60), rel=0.02)
+
+
+@given(st.floats(-3, 3), st.integers(5, 20))
+def test_row_shift_of_a_linear_ramp_is_exact_away_from_the_edges(shift, nx):
+    ramp = np.tile(np.arange(nx, dtype=float), (3, 1))
+    out = _shift_rows(ramp, np.full(3, shift))
+    inside = (np.arange(nx) - shift >= 0) & (np.arange(nx) - shift <= nx - 1)
+    assert np.allclose(out[:, inside], (np.arange(nx) - shift)[inside])
+
+
+def test_zero_shift_is_identity():
+    image = np.random.default_rng(0).random((4, 7, 9))
+    assert np.array_equal(_shift_rows(image, np.zeros((4, 7))), image)
+
+
+def test_draws_stay_in_range_and_are_seeded():
+    a = draw_degradations(np.random.default_rng(3), 200)
+    b = draw_degradations(np.random.default_rng(3), 200)
+    assert a == b
+    for name, (low, high, _) in AUGMENTATION_RANGES.items():
+        values = [getattr(d, name) for d in a]
+        assert low <= min(values) and max(values) <= high
+
+
+def test_bad_parameters_and_images():
+    with pytest.raises(ValueError, match="dose must be > 0"):
+        Degradation(**{**OFF, "dose": 0.0})
+    with pytest.raises(ValueError, match="blur must be a finite number >= 0, got nan"):
+        Degradation(**{**OFF, "blur": float("nan")})
+    with pytest.raises(ValueError, match="NaN"):
+        degrade(np.full((1, 4, 4), np.nan), (0.2, 0.2), 80, 1.0, Degradation(**OFF), np.random.default_rng(0))

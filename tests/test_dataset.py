@@ -1,0 +1,81 @@
+"""Features from the shipped library: determinism, shapes, labels, site flags, splits."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ctxlib.context import encode_context
+from ctxlib.dataset import (LABELS, build_features, holdout_split, host_features, iter_feature_chunks, load_features,
+                            random_split, realisations_for)
+from ctxlib.library import load_library
+from ctxlib.motifs import MOTIFS
+
+
+@pytest.fixture(scope="module")
+def entry():
+    return load_library("WSe2", "Ti")
+
+
+def test_host_features_are_deterministic_and_complete(entry):
+    a = host_features(entry, realisations=2, seed=5)
+    b = host_features(entry, realisations=2, seed=5)
+    c = host_features(entry, realisations=2, seed=6)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["X"], c["X"])
+    n = 6 * 2 * 34
+    assert a["X"].shape == (n, 31) and a["X"].dtype == np.float32 and np.isfinite(a["X"]).all()
+    assert np.array_equal(a["y"][:34], LABELS) and set(a["y"]) == {0, 1, 2, 3, 4}
+    first = (a["energy"] == 60) & (a["detector"] == 0)
+    assert np.allclose(a["X"][first][:, :23], encode_context("WSe2", "Ti", "HAADF", 60))
+
+
+def test_site_flags_mark_one_sublattice_per_context(entry):
+    a = host_features(entry, realisations=1, seed=0)
+    flags = a["X"][:, 29:]
+    metal_site = np.array([m.metal_site for m in MOTIFS])[a["motif"]]
+    assert set(map(tuple, flags)) <= {(1.0, 0.0), (0.0, 1.0)}
+    for e in (60, 80, 100):
+        for d in (0, 1):
+            rows = (a["energy"] == e) & (a["detector"] == d)
+            assert len({tuple(f) for f in flags[rows & metal_site]}) == 1
+            assert not np.array_equal(flags[rows & metal_site][0], flags[rows & ~metal_site][0])
+    haadf_80 = (a["energy"] == 80) & (a["detector"] == 0) & metal_site
+    assert tuple(flags[haadf_80][0]) == (1.0, 0.0)  # W is brighter than Se2 in HAADF
+
+
+def test_build_features_writes_resumable_chunks(tmp_path, monkeypatch):
+    import ctxlib.dataset as dataset
+
+    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], ["WSe2-V"]))
+    manifest = dataset.read_manifest()
+    monkeypatch.setitem(dataset.SCALES, "quick", 1)
+    run = build_features(tmp_path, "quick", seed=0, progress=False)
+    assert run.written == ["WSe2-Ti"] and run.missing_library == ["WSe2-V"]
+    again = build_features(tmp_path, "quick", seed=0, progress=False)
+    assert again.written == [] and again.reused == ["WSe2-Ti"]
+    assert build_features(tmp_path, "quick", seed=1, progress=False).written == ["WSe2-Ti"]
+    manifest["files"]["WSe2-Ti.npz"] = {**manifest["files"]["WSe2-Ti.npz"], "sha256": "0" * 64}
+    monkeypatch.setattr(dataset, "read_manifest", lambda: manifest)  # the library file changed
+    assert build_features(tmp_path, "quick", seed=1, progress=False).written == ["WSe2-Ti"]
+    X, y, meta = load_features(tmp_path)
+    assert X.shape == (204, 31) and len(meta) == 204 and set(meta["detector"]) == {"HAADF", "MAADF"}
+    assert [name for name, _ in iter_feature_chunks(tmp_path)] == ["WSe2-Ti"]
+
+
+def test_splits():
+    test = random_split(1000, 0.2, seed=1)
+    assert test.sum() == 200 and np.array_equal(test, random_split(1000, 0.2, seed=1))
+    meta = pd.DataFrame({"host": ["WSe2", "MoS2", "WSe2"], "energy": [60, 80, 100]})
+    assert holdout_split(meta, host="MoS2").tolist() == [False, True, False]
+    assert holdout_split(meta, energy_kev=100).tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="held-out host 'TaS2' is not in the catalog; allowed: WSe2, MoS2"):
+        holdout_split(meta, host="TaS2")
+    with pytest.raises(ValueError, match="test_fraction must lie in"):
+        random_split(10, 1.5)
+
+
+def test_scales():
+    assert realisations_for("quick") < realisations_for("full")
+    assert 576 * 34 * realisations_for("full") == pytest.approx(55e6, rel=0.01)
+    with pytest.raises(ValueError, match="scale 'huge' is not in the catalog; allowed: quick, full"):
+        realisations_for("huge")

@@ -1,0 +1,122 @@
+"""The library generator and reader: packing, checksums, resuming, clear errors.
+
+The generator's abTEM scan is replaced by a cheap deterministic stand-in here (the real
+scan is tested in test_simulation.py and re-checked live by notebook 02).
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from ctxlib import library
+from ctxlib.catalog import ENERGIES_KEV
+from ctxlib.library import LibraryError, atomic_write, generate_library, library_status, load_library, read_manifest
+from ctxlib.motifs import MOTIF_NAMES
+from ctxlib.simulation import MotifImages, MotifSimulation
+
+CALLS = []
+
+
+def fake_part(host, dopant, energy, motif, settings, device):
+    CALLS.append((host, dopant, energy, motif))
+    y, x = np.mgrid[:9, :9]
+    images = np.stack([(1 + motif) * 1e-3 * np.exp(-((x - 4) ** 2 + (y - 4) ** 2) / (energy / 20)), np.full((9, 9), 0.05)])
+    return MotifImages(images.astype(np.float32), (0.27, 0.28), np.array([[1e-4, 2e-3], [0.04, 0.06]], np.float32)), 0.01
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path):
+    monkeypatch.setattr(library, "_simulate_part", fake_part)
+    CALLS.clear()
+    return {"root": tmp_path / "library", "parts": tmp_path / "parts"}
+
+
+def test_generate_pack_and_load(fake):
+    packed = generate_library([("WSe2", "Ti")], workers=1, progress=False, **fake)
+    assert packed == ["WSe2-Ti"] and len(CALLS) == 102
+    manifest = read_manifest(fake["root"])
+    assert manifest["settings"]["method"] == "prism" and "WSe2-Ti.npz" in manifest["files"]
+    entry = load_library("WSe2", "Ti", fake["root"])
+    assert entry.images.shape == (3, 34, 2, 9, 9) and entry.pixel_size == (0.27, 0.28)
+    for e, energy in enumerate(ENERGIES_KEV):
+        for m in (0, 33):
+            expected = fake_part("WSe2", "Ti", energy, m, None, None)[0].images
+            assert np.allclose(entry.images[e, m], expected, rtol=5e-4, atol=0)  # float16 storage
+    assert entry.image(80, "D[X2,X2,X2]", "MAADF") == pytest.approx(np.full((9, 9), 0.05), rel=5e-4)
+    present, missing = library_status(fake["root"])
+    assert present == ["WSe2-Ti"] and len(missing) == 95
+
+
+def test_an_interrupted_run_resumes_with_only_the_missing_scans(fake, monkeypatch):
+    def crashing_part(*args):
+        if len(CALLS) >= 40:
+            raise RuntimeError("worker lost")
+        return fake_part(*args)
+
+    monkeypatch.setattr(library, "_simulate_part", crashing_part)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        generate_library([("WSe2", "V")], workers=1, progress=False, **fake)
+    assert not (fake["root"] / "WSe2-V.npz").exists()
+    done = len(list((fake["parts"] / "WSe2-V").glob("*.npz")))
+    assert 30 <= done <= 40 + 2  # finished scans are kept; at most the 2 scans in flight are lost
+    monkeypatch.setattr(library, "_simulate_part", fake_part)
+    CALLS.clear()
+    assert generate_library([("WSe2", "V")], workers=1, progress=False, **fake) == ["WSe2-V"]
+    assert len(CALLS) == 102 - done
+    CALLS.clear()
+    assert generate_library([("WSe2", "V")], workers=1, progress=False, time_limit_s=0.0, **fake) == [] and not CALLS
+    assert generate_library([("WSe2", "V")], workers=1, progress=False, **fake) == [] and not CALLS
+
+
+def test_missing_truncated_and_mismatched_files_name_the_file_and_the_command(fake):
+    with pytest.raises(LibraryError, match=r"WSe2-Ti.npz is missing .*python -m ctxlib.library generate --pairs WSe2-Ti"):
+        load_library("WSe2", "Ti", fake["root"])
+    generate_library([("WSe2", "Ti")], workers=1, progress=False, **fake)
+    path = fake["root"] / "WSe2-Ti.npz"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(LibraryError, match=r"WSe2-Ti.npz does not match its manifest entry .*--pairs WSe2-Ti"):
+        load_library("WSe2", "Ti", fake["root"])
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(LibraryError, match="does not match its manifest"):
+        load_library("WSe2", "Ti", fake["root"])
+
+
+def test_other_settings_do_not_mix_into_an_existing_library(fake):
+    generate_library([("WSe2", "Ti")], workers=1, progress=False, **fake)
+    with pytest.raises(ValueError, match="differ from the library's"):
+        generate_library([("WSe2", "V")], settings=MotifSimulation(method="multislice"), workers=1, progress=False, **fake)
+
+
+def test_bad_pairs_are_refused(fake):
+    with pytest.raises(ValueError, match="host 'WSe3' is not in the catalog"):
+        load_library("WSe3", "Ti", fake["root"])
+    with pytest.raises(ValueError, match="dopant 'Re' shares the period"):
+        generate_library([("WSe2", "Re")], workers=1, progress=False, **fake)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.npz"
+
+    def broken(handle):
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, broken)
+    assert list(tmp_path.iterdir()) == []
+    atomic_write(target, lambda h: h.write(b"ok"))
+    assert target.read_bytes() == b"ok" and [p.name for p in tmp_path.iterdir()] == ["x.npz"]
+
+
+def test_shipped_manifest_matches_the_shipped_files():
+    """Every file the manifest lists is present with its checksum; nothing else is shipped."""
+    manifest = read_manifest()
+    assert manifest["format"] == library.FORMAT and manifest["motifs"] == list(MOTIF_NAMES)
+    shipped = {p.name for p in library.LIBRARY.glob("*.npz")}
+    assert shipped == set(manifest["files"])
+    for name, record in manifest["files"].items():
+        assert library.sha256(library.LIBRARY / name) == record["sha256"], name
+    assert json.loads((library.LIBRARY / "manifest.json").read_text()) == manifest
+    assert sum(r["bytes"] for r in manifest["files"].values()) * 96 / len(manifest["files"]) < 50e6  # fits the budget
