@@ -1,0 +1,171 @@
+"""The six classifiers of paper §5 (Figs. 5a-c, S10-S12), in PyTorch.
+
+* ``MLP``: blocks of linear - ReLU - dropout, then a linear head (softmax in the loss).
+  MLP-NoContext: 6 Zernike inputs, hidden 64-32-16-8 (Fig. S10); MLP-Simple: 31 inputs,
+  hidden 64-32-16-8 (Fig. S11); MLP-Deep: 31 inputs, 11 hidden layers (§5 says "11 hidden
+  layers", the model description "12 blocks"; we follow §5; the paper gives no widths,
+  ours are :data:`DEEP_HIDDEN`).
+* ``FeatureAttentionClassifier``: batch norm on the input, three layers of
+  feature-feature self-attention and a position-wise feed-forward block, each with a
+  residual connection and batch norm, dropout 0.1, linear head.
+
+The paper's attention matrix, ``softmax(Q^T K / sqrt(d))``, is d x d and sums over the
+*samples of the batch*: one sample's prediction depends on the others in its batch
+(NOTES). :class:`FeatureAttention` computes it that way in training (``mode="batch"``)
+and keeps a running mean of ``Q^T K / n`` like batch norm keeps its statistics; with
+``mode="frozen"`` inference uses ``n_train`` x that mean, the attention a training batch
+saw on average, so a prediction no longer depends on its batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+N_CLASSES = 5
+SIMPLE_HIDDEN: tuple[int, ...] = (64, 32, 16, 8)
+DEEP_HIDDEN: tuple[int, ...] = (64, 64, 64, 64, 64, 32, 32, 32, 16, 16, 8)
+
+
+class MLP(nn.Module):
+    """Linear-ReLU-dropout blocks and a linear head producing logits.
+
+    Parameters
+    ----------
+    in_features : int
+        6 (Zernike only) or 31 (context + contrast).
+    hidden : tuple of int
+        Width of each hidden layer.
+    dropout : float
+        Dropout rate after every hidden layer.
+    """
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...] = SIMPLE_HIDDEN, dropout: float = 0.1,
+                 n_classes: int = N_CLASSES):
+        super().__init__()
+        layers, width = [], in_features
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+            width = size
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class FeatureAttention(nn.Module):
+    """Feature-feature attention (Fig. 5c): ``V softmax(Q^T K / sqrt(d))``, then a linear layer.
+
+    Parameters
+    ----------
+    d : int
+        Number of features.
+    momentum : float
+        Update rate of the running mean of ``Q^T K / n``.
+    """
+
+    def __init__(self, d: int, momentum: float = 0.1):
+        super().__init__()
+        self.d = d
+        self.momentum = momentum
+        self.query, self.key, self.value, self.out = (nn.Linear(d, d) for _ in range(4))
+        self.register_buffer("running_qk", torch.zeros(d, d))
+        self.register_buffer("train_batch_size", torch.tensor(0.0))
+        self.mode = "batch"
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        """The d x d attention matrix for input ``x`` (n, d) in the current mode."""
+        if self.mode == "frozen" and not self.training:
+            if self.train_batch_size == 0:
+                raise RuntimeError("frozen attention needs statistics from training; train the model first")
+            logits = self.train_batch_size * self.running_qk
+        else:
+            q, k = self.query(x), self.key(x)
+            logits = q.T @ k
+            if self.training:
+                with torch.no_grad():
+                    self.running_qk.lerp_(logits / len(x), self.momentum)
+                    self.train_batch_size.fill_(len(x))
+        return torch.softmax(logits / math.sqrt(self.d), dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.value(x) @ self.attention(x))
+
+
+class AttentionLayer(nn.Module):
+    """Self-attention and position-wise feed-forward sub-layers, each residual + batch norm (Fig. 5b)."""
+
+    def __init__(self, d: int, hidden: int = 64):
+        super().__init__()
+        self.attention = FeatureAttention(d)
+        self.norm1 = nn.BatchNorm1d(d)
+        self.feed_forward = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, d))
+        self.norm2 = nn.BatchNorm1d(d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm1(x + self.attention(x))
+        return self.norm2(x + self.feed_forward(x))
+
+
+class FeatureAttentionClassifier(nn.Module):
+    """Batch norm, three attention layers, dropout, linear head (Fig. 5a).
+
+    Parameters
+    ----------
+    d : int
+        Number of input features (31).
+    layers : int
+        Attention layers (3).
+    dropout : float
+        Dropout after the last attention layer.
+    """
+
+    def __init__(self, d: int = 31, layers: int = 3, dropout: float = 0.1, n_classes: int = N_CLASSES):
+        super().__init__()
+        self.input_norm = nn.BatchNorm1d(d)
+        self.layers = nn.ModuleList(AttentionLayer(d) for _ in range(layers))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(d, n_classes)
+
+    def set_attention_mode(self, mode: str) -> "FeatureAttentionClassifier":
+        """``"batch"`` (the paper's: attention from the batch) or ``"frozen"`` (batch-independent inference)."""
+        if mode not in ("batch", "frozen"):
+            raise ValueError(f"attention mode {mode!r} is not one of 'batch', 'frozen'")
+        for layer in self.layers:
+            layer.attention.mode = mode
+        return self
+
+    def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The d x d attention matrix of every layer for the batch ``x`` (Fig. S17)."""
+        maps, h = [], self.input_norm(x)
+        for layer in self.layers:
+            maps.append(layer.attention.attention(h))
+            h = layer(h)
+        return maps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.input_norm(x)
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(self.dropout(h))
+
+
+def build_model(name: str) -> nn.Module:
+    """One of the paper's six models by name (see :data:`MODEL_NAMES`)."""
+    if name == "MLP-NoContext":
+        return MLP(6, SIMPLE_HIDDEN)
+    if name == "MLP-Simple":
+        return MLP(31, SIMPLE_HIDDEN)
+    if name == "MLP-Deep":
+        return MLP(31, DEEP_HIDDEN)
+    if name in ATTENTION_BATCH_SIZES:
+        return FeatureAttentionClassifier(31)
+    raise ValueError(f"model {name!r} is unknown; allowed: {', '.join(MODEL_NAMES)}")
+
+
+#: Training batch sizes of the three attention models (§8).
+ATTENTION_BATCH_SIZES: dict[str, int] = {"attn-4k": 4096, "attn-200k": 204_800, "attn-400k": 409_600}
+MODEL_NAMES: tuple[str, ...] = ("MLP-NoContext", "MLP-Simple", "MLP-Deep", *ATTENTION_BATCH_SIZES)

@@ -1,0 +1,66 @@
+"""Metrics against scikit-learn and SciPy, and against hand-computed cases."""
+
+import numpy as np
+import pytest
+import sklearn.metrics as sk
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.stats import entropy
+
+from ctxlib import metrics
+
+labels = st.lists(st.integers(0, 4), min_size=2, max_size=200)
+
+
+@given(labels, st.integers(0, 2**32 - 1))
+def test_accuracy_confusion_kappa_f1_match_sklearn(y_true, seed):
+    y_true = np.array(y_true)
+    rng = np.random.default_rng(seed)
+    y_pred = np.where(rng.random(len(y_true)) < 0.7, y_true, rng.integers(0, 5, len(y_true)))
+    assert metrics.accuracy(y_true, y_pred) == pytest.approx(sk.accuracy_score(y_true, y_pred))
+    assert np.array_equal(metrics.confusion_matrix(y_true, y_pred), sk.confusion_matrix(y_true, y_pred, labels=range(5)))
+    if len(set(y_true) | set(y_pred)) > 1:
+        assert metrics.cohen_kappa(y_true, y_pred) == pytest.approx(sk.cohen_kappa_score(y_true, y_pred), abs=1e-12)
+    for k in (1, 2, 4):
+        expected = sk.f1_score(y_true == k, y_pred == k, zero_division=0)
+        assert metrics.class_f1(y_true, y_pred, k) == pytest.approx(expected)
+    binary = sk.f1_score(np.isin(y_true, (1, 2, 4)), np.isin(y_pred, (1, 2, 4)), zero_division=0)
+    assert metrics.defect_f1(y_true, y_pred) == pytest.approx(binary)
+
+
+def test_entropy_matches_scipy_and_its_bounds():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 5))
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert metrics.mean_entropy(proba) == pytest.approx(entropy(proba, axis=1).mean())
+    assert metrics.mean_entropy(np.full((3, 5), 0.2)) == pytest.approx(np.log(5))  # 1.609 nats, the paper's maximum
+    assert metrics.mean_entropy(np.eye(5)) == 0.0
+    delta, fraction = metrics.entropy_reduction(0.628, 0.0375)  # the paper's numbers: 94 %
+    assert delta == pytest.approx(0.5905) and fraction == pytest.approx(0.940, abs=1e-3)
+
+
+def test_ece_hand_computed():
+    # two bins used: 4 samples at confidence 0.9 (3 right), 2 at 0.6 (both wrong)
+    proba = np.array([[0.9, 0.1]] * 4 + [[0.6, 0.4]] * 2)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    expected = 4 / 6 * abs(0.75 - 0.9) + 2 / 6 * abs(0.0 - 0.6)
+    assert metrics.expected_calibration_error(proba, y, n_bins=10) == pytest.approx(expected)
+    table = metrics.reliability_table(proba, y, n_bins=10)
+    assert table["count"].sum() == 6 and table.loc[8, "accuracy"] == 0.75  # 0.9 falls in (0.8, 0.9]
+    perfect = np.eye(3)
+    assert metrics.expected_calibration_error(perfect, np.arange(3)) == 0.0
+
+
+def test_bic_hand_computed():
+    assert metrics.bic(0.1, 1000, 50) == pytest.approx(2 * 1000 * 0.1 + 50 * np.log(1000))
+    with pytest.raises(ValueError, match="n_samples > 0"):
+        metrics.bic(0.1, 0, 5)
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(ValueError, match="y_true must be a 1-D array of non-negative integer labels"):
+        metrics.accuracy(np.array([0.5, 1.0]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="rows must sum to 1"):
+        metrics.mean_entropy(np.ones((2, 5)))
+    with pytest.raises(ValueError, match="finite"):
+        metrics.mean_entropy(np.full((2, 5), np.nan))
