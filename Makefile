@@ -25,6 +25,8 @@ book: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/zernike_throughput.py
+	$(PY) benchmarks/dataset_speed.py
+	$(PY) benchmarks/simulation_fidelity.py
 
 clean:
 	rm -rf _build book/notebooks

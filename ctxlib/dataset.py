@@ -6,7 +6,7 @@ normalised by the degraded pristine motif (:class:`ctxlib.intensity.IntensityNor
 as a micrograph is normalised by itself), cut into patches of side ``sqrt(3) a``
 centred on the motif, and encoded as the 31 features: 23 context + 6 Zernike + 2 site
 flags. The site flag of a context marks the sublattice whose clean pristine column is
-brighter (HAADF: the metal in most hosts; MAADF: often X2, Fig. S2).
+brighter; which one that is depends on host, detector and energy (Fig. S2).
 
 Features are written one file per doped host (``<host>-<dopant>.npz``: ``X`` float32
 (N, 31), ``y`` int8 labels, and per-row ``energy``, ``detector``, ``motif``,
@@ -24,20 +24,22 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from .augmentation import degrade, draw_degradations
+from .augmentation import Degradation, degrade, draw_degradations
 from .catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
 from .columns import site_flags
 from .context import encode_context
 from .features import assemble_features
 from .intensity import IntensityNormaliser
 from .library import LibraryEntry, atomic_write, library_status, load_library, read_manifest
-from .motifs import MOTIFS, PRISTINE
+from .motifs import CLASS_NAMES, MOTIFS, PRISTINE
 from .patches import PATCH_SIZE, centre_intensity, extract_patches
 from .zernike import zernike_moments
 
 #: Realisations per imaging context. ``full``: 576 x 34 x 2,800 = 54.8 M patches, the
 #: paper's ~55 M; ``quick``: minutes on two cores.
 SCALES: dict[str, int] = {"quick": 8, "full": 2800}
+#: Realisations degraded at once (bounds memory: ~15 MB of windows; part of the seeded stream).
+BATCH = 64
 #: Sublattice of each motif's centre: 0 chalcogen site, 1 metal site.
 MOTIF_SUBLATTICE = np.array([int(m.metal_site) for m in MOTIFS])
 LABELS = np.array([m.label for m in MOTIFS], dtype=np.int8)
@@ -56,7 +58,7 @@ def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float
     return np.stack([extract_patches(w, centre, side_px, size).patches[0] for w in windows])
 
 
-def pristine_centre_intensities(clean: np.ndarray, pixel_size, a: float) -> np.ndarray:
+def pristine_centre_intensities(clean: np.ndarray, pixel_size: tuple[float, float], a: float) -> np.ndarray:
     """Normalised centre intensity of the clean pristine (chalcogen-site X2, metal-site M) columns of a context.
 
     ``clean`` holds the 34 clean windows of one context; the ratio of the two numbers
@@ -66,7 +68,7 @@ def pristine_centre_intensities(clean: np.ndarray, pixel_size, a: float) -> np.n
     return centre_intensity(motif_patches(normalised, pixel_size, a))
 
 
-def context_site_flags(clean: np.ndarray, pixel_size, a: float) -> np.ndarray:
+def context_site_flags(clean: np.ndarray, pixel_size: tuple[float, float], a: float) -> np.ndarray:
     """(34, 2) site flags of a context: the sublattice with the brighter clean pristine centre is [1, 0]."""
     reference_flags = site_flags(np.array([0, 1]), pristine_centre_intensities(clean, pixel_size, a))
     return reference_flags[MOTIF_SUBLATTICE]
@@ -90,7 +92,10 @@ class ContextSample:
     windows: np.ndarray
 
 
-def realise_context(clean: np.ndarray, pixel_size, energy_kev: int, reference_mean: float, params, rng) -> np.ndarray:
+def realise_context(
+    clean: np.ndarray, pixel_size: tuple[float, float], energy_kev: int, reference_mean: float,
+    params: Degradation, rng: np.random.Generator,
+) -> np.ndarray:
     """Degrade the 34 clean windows of a context with one realisation and normalise them by the degraded pristine motif."""
     noisy = degrade(clean, pixel_size, energy_kev, reference_mean, params, rng)
     return IntensityNormaliser().fit(noisy[PRISTINE]).transform(noisy)
@@ -116,13 +121,18 @@ def context_features(
 
 
 def host_features(entry: LibraryEntry, realisations: int, seed: int) -> dict[str, np.ndarray]:
-    """All 6 contexts of one doped host: arrays ``X``, ``y``, ``energy``, ``detector``, ``motif``, ``realisation``."""
+    """All 6 contexts of one doped host: arrays ``X``, ``y``, ``energy``, ``detector``, ``motif``, ``realisation``.
+
+    Realisations are degraded :data:`BATCH` at a time, so memory stays bounded at the
+    full scale (2,800 realisations: 571,200 rows, 71 MB of features per doped host).
+    """
     pair = doped_hosts().index((entry.host, entry.dopant))
     parts = {k: [] for k in ("X", "y", "energy", "detector", "motif", "realisation")}
     for e, energy in enumerate(ENERGIES_KEV):
         for d, detector in enumerate(DETECTORS):
             rng = np.random.default_rng([seed, pair, e, d])
-            X = context_features(entry, energy, detector, realisations, rng).X
+            batches = [min(BATCH, realisations - start) for start in range(0, realisations, BATCH)]
+            X = np.concatenate([context_features(entry, energy, detector, b, rng).X for b in batches])
             n = len(X)
             parts["X"].append(X)
             parts["y"].append(np.tile(LABELS, realisations))
@@ -206,7 +216,7 @@ def load_features(directory: str | Path) -> tuple[np.ndarray, np.ndarray, pd.Dat
     return np.concatenate(X), np.concatenate(y), pd.concat(meta, ignore_index=True)
 
 
-def random_split(n: int, test_fraction: float = 0.2, seed: int = 0) -> np.ndarray:
+def random_split(n: int, test_fraction: float = 0.2, seed: int | list[int] = 0) -> np.ndarray:
     """Boolean test mask: a seeded random ``test_fraction`` of ``n`` rows (the paper's 80/20)."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
@@ -215,15 +225,34 @@ def random_split(n: int, test_fraction: float = 0.2, seed: int = 0) -> np.ndarra
     return test
 
 
-def holdout_split(meta: pd.DataFrame, host: str | None = None, energy_kev: int | None = None) -> np.ndarray:
-    """Boolean test mask holding out one whole host material and/or one whole beam energy."""
-    if host is None and energy_kev is None:
-        raise ValueError("give a host and/or a beam energy to hold out")
-    test = np.zeros(len(meta), dtype=bool)
-    if host is not None:
-        test |= (meta["host"] == check_choice(host, tuple(meta["host"].unique()), "held-out host")).to_numpy()
-    if energy_kev is not None:
-        test |= (meta["energy"] == check_choice(energy_kev, ENERGIES_KEV, "held-out energy (keV)")).to_numpy()
-    return test
+def chunk_splits(
+    name: str, arrays: dict[str, np.ndarray], seed: int = 0, test_fraction: float = 0.2,
+    holdout_host: str = "MoS2", holdout_energy_kev: int = 100,
+) -> dict[str, np.ndarray]:
+    """Test masks of one feature file (``host-dopant``) for the three splits.
+
+    ``random`` draws ``test_fraction`` of the file's rows with a seed derived from
+    ``seed`` and the doped host, so a split is the same whether the files are read one at
+    a time (paper scale) or together; ``host`` holds out every row of one host material;
+    ``energy`` every row at one beam energy.
+    """
+    host, dopant = name.split("-")
+    n = len(arrays["y"])
+    return {
+        "random": random_split(n, test_fraction, [seed, doped_hosts().index((host, dopant))]),
+        "host": np.full(n, host == holdout_host),
+        "energy": arrays["energy"] == check_choice(holdout_energy_kev, ENERGIES_KEV, "held-out energy (keV)"),
+    }
 
 
+def summarise_features(directory: str | Path, seed: int = 0, **split_options) -> pd.DataFrame:
+    """Rows per split (train/test) and class, reading one feature file at a time."""
+    counts: dict[tuple[str, str], np.ndarray] = {}
+    for name, arrays in iter_feature_chunks(directory):
+        for split, test in chunk_splits(name, arrays, seed, **split_options).items():
+            for part, mask in (("train", ~test), ("test", test)):
+                counts[(split, part)] = counts.get((split, part), 0) + np.bincount(arrays["y"][mask], minlength=len(CLASS_NAMES))
+    table = pd.DataFrame(counts, index=list(CLASS_NAMES)).T
+    table.index.names = ["split", "part"]
+    table["rows"] = table.sum(axis=1)
+    return table

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -31,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .catalog import DETECTORS, ENERGIES_KEV, check_detector, check_dopant, check_energy, doped_hosts
 from .motifs import MOTIF_NAMES, resolve_motif
@@ -147,18 +149,16 @@ def load_library(host: str, dopant: str, root: Path = LIBRARY) -> LibraryEntry:
     return LibraryEntry(host, dopant, images, levels.astype(np.float64), tuple(float(p) for p in pixel))
 
 
-def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY) -> "pd.DataFrame":
+def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY) -> pd.DataFrame:
     """Re-simulate ``n_scans`` random scans of the shipped library and compare.
 
     Returns one row per scan and detector with ``relative_difference`` = max |new -
     stored| / max(stored) (the float16 storage alone contributes up to 2.4e-4).
     """
-    import pandas as pd
-
     present, _ = library_status(root)
     if not present:
         raise LibraryError(f"the library in {root} is empty; generate it with `{REGENERATE}`")
-    settings = MotifSimulation(**{k: tuple(v) if isinstance(v, list) else v for k, v in read_manifest(root)["settings"].items()})
+    settings = settings_from_record(read_manifest(root)["settings"])
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n_scans):
@@ -210,11 +210,17 @@ def _pack(host: str, dopant: str, parts: Path, root: Path, settings: MotifSimula
                     detectors=list(DETECTORS), motifs=list(MOTIF_NAMES))
     manifest["files"][path.name] = {"sha256": sha256(path), "bytes": path.stat().st_size, "scan_seconds": round(seconds, 1)}
     _write_manifest(manifest, root)
+    shutil.rmtree(Path(parts) / f"{host}-{dopant}")
 
 
 def settings_record(settings: MotifSimulation) -> dict:
     """Settings as the manifest stores them (JSON types: tuples become lists)."""
     return json.loads(json.dumps(asdict(settings)))
+
+
+def settings_from_record(record: dict) -> MotifSimulation:
+    """Inverse of :func:`settings_record`."""
+    return MotifSimulation(**{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()})
 
 
 def _abtem_version() -> str:
@@ -228,6 +234,7 @@ def generate_library(
     settings: MotifSimulation = MotifSimulation(),
     scheduler: str | None = None,
     workers: int = 2,
+    processes: bool = True,
     device: str = "cpu",
     root: Path = LIBRARY,
     parts: Path = PARTS,
@@ -244,9 +251,12 @@ def generate_library(
         Must equal the manifest's settings when the library already has files.
     scheduler : str, optional
         Address of a running ``dask.distributed`` scheduler (a cluster); by default a
-        local in-process cluster of ``workers`` threads.
+        local cluster of ``workers`` single-threaded processes.
     workers : int
-        Threads of the local cluster.
+        Workers of the local cluster (one scan each at a time).
+    processes : bool
+        Local workers as processes (faster: no shared interpreter lock) or as threads
+        of this process.
     device : {"cpu", "gpu"}
     root, parts : Path
         Library folder and staging folder.
@@ -283,7 +293,10 @@ def generate_library(
     for name in packed:
         _pack(*name.split("-"), parts, root, settings)
     started = time.perf_counter()
-    cluster = None if scheduler else LocalCluster(processes=False, n_workers=1, threads_per_worker=workers, dashboard_address=":0")
+    cluster = None if scheduler else LocalCluster(
+        processes=processes, n_workers=workers if processes else 1, threads_per_worker=1 if processes else workers,
+        dashboard_address=":0",
+    )
     try:
         with Client(scheduler or cluster) as client:
             pending, jobs, futures = iter(todo), {}, as_completed()
@@ -296,7 +309,7 @@ def generate_library(
                     jobs[future.key] = job
                     futures.add(future)
 
-            for _ in range(2 * workers):
+            for _ in range(2 * sum(client.nthreads().values())):  # keep every worker thread busy
                 submit()
             with tqdm(total=len(todo), desc="library scans", disable=not progress) as bar:
                 for future in futures:
@@ -341,10 +354,15 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="simulate what is missing (resumable)")
     gen.add_argument("--pairs", nargs="*", metavar="HOST-DOPANT", help="e.g. WSe2-Ti; default: all 96")
     gen.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.1:8786")
-    gen.add_argument("--workers", type=int, default=2, help="threads of the local cluster (default 2)")
+    gen.add_argument("--workers", type=int, default=2, help="processes of the local cluster (default 2)")
     gen.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     gen.add_argument("--minutes", type=float, help="stop submitting scans after this many minutes")
-    gen.add_argument("--root", type=Path, default=LIBRARY)
+    gen.add_argument("--root", type=Path, default=LIBRARY, help="library folder (another one for other settings)")
+    gen.add_argument("--method", choices=("prism", "multislice"), default=MotifSimulation.method)
+    gen.add_argument("--sampling-factor", type=float, default=MotifSimulation.sampling_factor,
+                     help="potential sampling relative to the 280 mrad limit (< 1 is finer; default 1)")
+    gen.add_argument("--repeat", type=int, nargs=2, default=MotifSimulation.repeat, metavar=("NX", "NY"),
+                     help="orthogonal host cells of the supercell (default 3 2)")
     sub.add_parser("status", help="list the doped hosts present and missing")
     args = parser.parse_args(argv)
     if args.command == "status":
@@ -353,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         print("missing:", " ".join(missing) or "none")
         return 0
     pairs = None if not args.pairs else [tuple(p.split("-")) for p in args.pairs]
+    settings = MotifSimulation(method=args.method, sampling_factor=args.sampling_factor, repeat=tuple(args.repeat))
     packed = generate_library(
-        pairs, scheduler=args.scheduler, workers=args.workers, device=args.device, root=args.root,
+        pairs, settings=settings, scheduler=args.scheduler, workers=args.workers, device=args.device, root=args.root,
         time_limit_s=None if args.minutes is None else 60 * args.minutes,
     )
     print(f"packed {len(packed)} doped hosts: {' '.join(packed)}")

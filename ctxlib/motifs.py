@@ -19,10 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .catalog import check_dopant, check_host
+
+if TYPE_CHECKING:
+    from ase import Atoms
 
 #: Class names in label order (paper §4): X2, single X vacancy, double X vacancy, M, D.
 CLASS_NAMES: tuple[str, ...] = ("X2", "VacX", "VacX2", "M", "D")
@@ -90,7 +94,7 @@ MOTIF_NAMES: tuple[str, ...] = tuple(m.name for m in MOTIFS)
 PRISTINE = MOTIF_NAMES.index("M[X2,X2,X2]")
 
 
-def host_cell(host: str, height: float | None = None):
+def host_cell(host: str, height: float | None = None) -> Atoms:
     """Orthogonal unit cell (6 atoms) of a 1H MX2 monolayer with the catalog lattice constant and height.
 
     Parameters
@@ -115,7 +119,7 @@ def host_cell(host: str, height: float | None = None):
 
 def motif_structure(
     host: str, dopant: str, motif: Motif | str | int, repeat: tuple[int, int] = MOTIF_REPEAT, height: float | None = None
-):
+) -> Atoms:
     """Build a motif as an ASE structure, its centre column in the middle of the cell.
 
     Parameters

@@ -221,8 +221,9 @@ def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.nd
     return fig
 
 
-def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tuple[float, float]]):
-    """Fig. S1: images side by side (common grey scale) and their profiles through the centre row."""
+def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tuple[float, float]],
+                       ylabel: str = "intensity (fraction of beam)"):
+    """Figs. S1, S2b-e: images side by side (common grey scale) and their profiles through the centre row."""
     fig, axes = plt.subplots(1, len(images) + 1, figsize=(4 * (len(images) + 1), 3.6))
     vmax = max(float(im.max()) for im in images.values())
     for ax, (name, image) in zip(axes, images.items()):
@@ -231,7 +232,7 @@ def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tupl
         ax.set(title=name, xticks=[], yticks=[])
         x = (np.arange(image.shape[1]) - image.shape[1] // 2) * pixel_size[name][1]
         axes[-1].plot(x, image[image.shape[0] // 2], label=name)
-    axes[-1].set(xlabel="x (A)", ylabel="intensity (fraction of beam)", title="profile through the centre row")
+    axes[-1].set(xlabel="x (A)", ylabel=ylabel, title="profile through the centre row")
     axes[-1].legend(fontsize=8)
     fig.tight_layout()
     return fig

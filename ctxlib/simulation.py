@@ -39,7 +39,6 @@ def simulate_periodic_images(
     detectors: tuple[str, ...] = tuple(DETECTORS),
     scan_sampling: float = 0.2,
     repeat: tuple[int, int] = (3, 2),
-    slices: int = 8,
 ) -> dict[str, "object"]:
     """Simulate annular dark-field images of one periodic cell with abTEM multislice.
 
@@ -57,9 +56,8 @@ def simulate_periodic_images(
     scan_sampling : float
         Probe step, Angstrom.
     repeat : (int, int)
-        Supercell repetition in x and y for the potential.
-    slices : int
-        Number of potential slices through the cell thickness.
+        Supercell repetition in x and y for the potential (sliced one slice per atomic
+        plane, as the motif library).
 
     Returns
     -------
@@ -72,14 +70,7 @@ def simulate_periodic_images(
     for name in detectors:
         check_detector(name)
     max_angle = max(DETECTORS[name][1] for name in detectors)
-    supercell = cell * (repeat[0], repeat[1], 1)
-    potential = abtem.Potential(
-        supercell,
-        sampling=potential_sampling(energy_kev, max_angle),
-        slice_thickness=supercell.cell[2, 2] / slices,
-        projection="infinite",
-        parametrization="lobato",
-    )
+    potential = _potential(cell * (repeat[0], repeat[1], 1), energy_kev, max_angle)
     probe = abtem.Probe(energy=energy_kev * 1e3, semiangle_cutoff=CONVERGENCE_MRAD)
     scan = abtem.GridScan(
         start=(0, 0), end=(cell.cell[0, 0], cell.cell[1, 1]), sampling=scan_sampling, endpoint=False
@@ -233,17 +224,13 @@ def simulate_structure(
     check_choice(device, ("cpu", "gpu"), "device")
     lengths = np.diag(atoms.cell)[:2]
     detectors = tuple(DETECTORS)
-    sampling = potential_sampling(energy_kev, max(o for _, o in DETECTORS.values())) * settings.sampling_factor
-    gpts = [fft_friendly(int(np.ceil(length / sampling))) for length in lengths]
     # an even number of steps per host cell: the centre is a scan point and the pixel
     # size does not depend on the supercell (so settings compare pixel by pixel)
     scan_gpts = [r * 2 * int(np.ceil(length / r / (2 * settings.scan_sampling))) for r, length in zip(settings.repeat, lengths)]
     annular = [abtem.AnnularDetector(inner=DETECTORS[d][0], outer=DETECTORS[d][1]) for d in detectors]
     with abtem.config.set({"device": device, "diagnostics.progress_bar": False}):
-        potential = abtem.Potential(
-            atoms, gpts=gpts, slice_thickness=_slice_thicknesses(atoms, settings.slice_thickness),
-            projection="infinite", parametrization="lobato",
-        )
+        potential = _potential(atoms, energy_kev, max(o for _, o in DETECTORS.values()), settings.sampling_factor,
+                               settings.slice_thickness)
         scan = abtem.GridScan(start=(0, 0), end=tuple(lengths), gpts=scan_gpts, endpoint=False)
         if settings.method == "prism":
             source = abtem.SMatrix(potential=potential, energy=energy_kev * 1e3, semiangle_cutoff=CONVERGENCE_MRAD)
@@ -251,10 +238,9 @@ def simulate_structure(
         else:
             probe = abtem.Probe(energy=energy_kev * 1e3, semiangle_cutoff=CONVERGENCE_MRAD)
             measurements = probe.scan(potential, scan=scan, detectors=annular)
-        full = np.asarray(abtem.stack(measurements).compute(scheduler="synchronous").array)
-    full = np.swapaxes(full, 1, 2)  # abTEM (x, y) -> image rows along y
-    if device == "gpu":
-        full = np.asarray(full.get() if hasattr(full, "get") else full)
+        result = abtem.stack(measurements).compute(scheduler="synchronous").array
+    result = result.get() if hasattr(result, "get") else np.asarray(result)  # CuPy -> NumPy on a GPU
+    full = np.swapaxes(result, 1, 2)  # abTEM (x, y) -> image rows along y
     pixel = (lengths[1] / scan_gpts[1], lengths[0] / scan_gpts[0])
     half = int(np.ceil(window_side / 2 / min(pixel)))
     rows = np.arange(scan_gpts[1] // 2 - half, scan_gpts[1] // 2 + half + 1)
@@ -265,6 +251,17 @@ def simulate_structure(
         normaliser = IntensityNormaliser().fit(image)
         levels.append((normaliser.background_, normaliser.mean_))
     return MotifImages(window.astype(np.float32), pixel, np.array(levels, dtype=np.float32))
+
+
+def _potential(atoms, energy_kev: int, max_angle_mrad: float, sampling_factor: float = 1.0,
+               slice_thickness: float | None = None):
+    """abTEM potential of a periodic structure: FFT-friendly grid fine enough for ``max_angle_mrad``, per-plane slices."""
+    import abtem
+
+    sampling = potential_sampling(energy_kev, max_angle_mrad) * sampling_factor
+    gpts = [fft_friendly(int(np.ceil(length / sampling))) for length in np.diag(atoms.cell)[:2]]
+    return abtem.Potential(atoms, gpts=gpts, slice_thickness=_slice_thicknesses(atoms, slice_thickness),
+                           projection="infinite", parametrization="lobato")
 
 
 def _slice_thicknesses(atoms, uniform: float | None) -> tuple[float, ...] | float:

@@ -43,3 +43,26 @@ def test_energy_and_detector_validation():
         check_energy(200)
     with pytest.raises(ValueError, match="'ABF'.*allowed: HAADF, MAADF"):
         check_detector("ABF")
+
+
+def test_host_table_has_a_height_and_a_documented_source_for_every_host():
+    from ctxlib.catalog import host_table, imaging_contexts, pairing_table
+
+    table = host_table()
+    assert len(table) == 13 and table.notna().all().all()
+    assert table.loc["WSe2", "X-X height (A)"] == 3.34 and "Schutte" in table.loc["WSe2", "height source"]
+    ideal = table["height source"].str.startswith("No documented monolayer value")
+    assert (table.loc[ideal, "X-X height (A)"] == table.loc[ideal, "a (A)"]).all()
+    assert pairing_table().to_numpy().sum() == 96
+    contexts = imaging_contexts()
+    assert len(contexts) == 576 == len(set(contexts))
+
+
+def test_dopant_validation_names_the_allowed_dopants():
+    from ctxlib.catalog import check_dopant
+
+    assert check_dopant("WSe2", "Ti") == "Ti"
+    with pytest.raises(ValueError, match="dopant 'Nb' shares the period of MoS2's metal.*allowed for MoS2: Ti, V"):
+        check_dopant("MoS2", "Nb")
+    with pytest.raises(ValueError, match="dopant 'Xx' is not in the catalog; allowed: Ti, V, Cr"):
+        check_dopant("MoS2", "Xx")

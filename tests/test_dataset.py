@@ -1,12 +1,11 @@
 """Features from the shipped library: determinism, shapes, labels, site flags, splits."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ctxlib.context import encode_context
-from ctxlib.dataset import (LABELS, build_features, holdout_split, host_features, iter_feature_chunks, load_features,
-                            random_split, realisations_for)
+from ctxlib.dataset import (LABELS, build_features, chunk_splits, host_features, iter_feature_chunks, load_features,
+                            random_split, realisations_for, summarise_features)
 from ctxlib.library import load_library
 from ctxlib.motifs import MOTIFS
 
@@ -60,18 +59,24 @@ def test_build_features_writes_resumable_chunks(tmp_path, monkeypatch):
     X, y, meta = load_features(tmp_path)
     assert X.shape == (204, 31) and len(meta) == 204 and set(meta["detector"]) == {"HAADF", "MAADF"}
     assert [name for name, _ in iter_feature_chunks(tmp_path)] == ["WSe2-Ti"]
+    summary = summarise_features(tmp_path, seed=0)
+    assert summary.loc[("random", "test"), "rows"] == round(0.2 * 204)
+    assert summary.loc[("energy", "test"), "rows"] == 68 and summary.loc[("host", "test"), "rows"] == 0
+    assert (summary.xs("train", level="part")["rows"] + summary.xs("test", level="part")["rows"] == 204).all()
 
 
 def test_splits():
     test = random_split(1000, 0.2, seed=1)
     assert test.sum() == 200 and np.array_equal(test, random_split(1000, 0.2, seed=1))
-    meta = pd.DataFrame({"host": ["WSe2", "MoS2", "WSe2"], "energy": [60, 80, 100]})
-    assert holdout_split(meta, host="MoS2").tolist() == [False, True, False]
-    assert holdout_split(meta, energy_kev=100).tolist() == [False, False, True]
-    with pytest.raises(ValueError, match="held-out host 'TaS2' is not in the catalog; allowed: WSe2, MoS2"):
-        holdout_split(meta, host="TaS2")
     with pytest.raises(ValueError, match="test_fraction must lie in"):
         random_split(10, 1.5)
+    arrays = {"y": np.zeros(6, np.int8), "energy": np.array([60, 80, 100, 60, 80, 100], np.int16)}
+    masks = chunk_splits("MoS2-Ti", arrays, seed=0, test_fraction=0.5)
+    assert masks["host"].all() and masks["energy"].tolist() == [False, False, True] * 2 and masks["random"].sum() == 3
+    assert not chunk_splits("WSe2-Ti", arrays)["host"].any()
+    assert np.array_equal(chunk_splits("WSe2-Ti", arrays, seed=3)["random"], chunk_splits("WSe2-Ti", arrays, seed=3)["random"])
+    with pytest.raises(ValueError, match="held-out energy \\(keV\\) 90 is not in the catalog"):
+        chunk_splits("WSe2-Ti", arrays, holdout_energy_kev=90)
 
 
 def test_scales():

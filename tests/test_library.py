@@ -33,7 +33,7 @@ def fake(monkeypatch, tmp_path):
 
 
 def test_generate_pack_and_load(fake):
-    packed = generate_library([("WSe2", "Ti")], workers=1, progress=False, **fake)
+    packed = generate_library([("WSe2", "Ti")], workers=1, processes=False, progress=False, **fake)
     assert packed == ["WSe2-Ti"] and len(CALLS) == 102
     manifest = read_manifest(fake["root"])
     assert manifest["settings"]["method"] == "prism" and "WSe2-Ti.npz" in manifest["files"]
@@ -56,23 +56,23 @@ def test_an_interrupted_run_resumes_with_only_the_missing_scans(fake, monkeypatc
 
     monkeypatch.setattr(library, "_simulate_part", crashing_part)
     with pytest.raises(RuntimeError, match="worker lost"):
-        generate_library([("WSe2", "V")], workers=1, progress=False, **fake)
+        generate_library([("WSe2", "V")], workers=1, processes=False, progress=False, **fake)
     assert not (fake["root"] / "WSe2-V.npz").exists()
     done = len(list((fake["parts"] / "WSe2-V").glob("*.npz")))
     assert 30 <= done <= 40 + 2  # finished scans are kept; at most the 2 scans in flight are lost
     monkeypatch.setattr(library, "_simulate_part", fake_part)
     CALLS.clear()
-    assert generate_library([("WSe2", "V")], workers=1, progress=False, **fake) == ["WSe2-V"]
+    assert generate_library([("WSe2", "V")], workers=1, processes=False, progress=False, **fake) == ["WSe2-V"]
     assert len(CALLS) == 102 - done
     CALLS.clear()
-    assert generate_library([("WSe2", "V")], workers=1, progress=False, time_limit_s=0.0, **fake) == [] and not CALLS
-    assert generate_library([("WSe2", "V")], workers=1, progress=False, **fake) == [] and not CALLS
+    assert generate_library([("WSe2", "V")], workers=1, processes=False, progress=False, time_limit_s=0.0, **fake) == [] and not CALLS
+    assert generate_library([("WSe2", "V")], workers=1, processes=False, progress=False, **fake) == [] and not CALLS
 
 
 def test_missing_truncated_and_mismatched_files_name_the_file_and_the_command(fake):
     with pytest.raises(LibraryError, match=r"WSe2-Ti.npz is missing .*python -m ctxlib.library generate --pairs WSe2-Ti"):
         load_library("WSe2", "Ti", fake["root"])
-    generate_library([("WSe2", "Ti")], workers=1, progress=False, **fake)
+    generate_library([("WSe2", "Ti")], workers=1, processes=False, progress=False, **fake)
     path = fake["root"] / "WSe2-Ti.npz"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -83,17 +83,22 @@ def test_missing_truncated_and_mismatched_files_name_the_file_and_the_command(fa
         load_library("WSe2", "Ti", fake["root"])
 
 
+def test_settings_survive_the_manifest():
+    settings = MotifSimulation(method="multislice", repeat=(6, 4), slice_thickness=0.15)
+    assert library.settings_from_record(json.loads(json.dumps(library.settings_record(settings)))) == settings
+
+
 def test_other_settings_do_not_mix_into_an_existing_library(fake):
-    generate_library([("WSe2", "Ti")], workers=1, progress=False, **fake)
+    generate_library([("WSe2", "Ti")], workers=1, processes=False, progress=False, **fake)
     with pytest.raises(ValueError, match="differ from the library's"):
-        generate_library([("WSe2", "V")], settings=MotifSimulation(method="multislice"), workers=1, progress=False, **fake)
+        generate_library([("WSe2", "V")], settings=MotifSimulation(method="multislice"), workers=1, processes=False, progress=False, **fake)
 
 
 def test_bad_pairs_are_refused(fake):
     with pytest.raises(ValueError, match="host 'WSe3' is not in the catalog"):
         load_library("WSe3", "Ti", fake["root"])
     with pytest.raises(ValueError, match="dopant 'Re' shares the period"):
-        generate_library([("WSe2", "Re")], workers=1, progress=False, **fake)
+        generate_library([("WSe2", "Re")], workers=1, processes=False, progress=False, **fake)
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
@@ -120,3 +125,11 @@ def test_shipped_manifest_matches_the_shipped_files():
         assert library.sha256(library.LIBRARY / name) == record["sha256"], name
     assert json.loads((library.LIBRARY / "manifest.json").read_text()) == manifest
     assert sum(r["bytes"] for r in manifest["files"].values()) * 96 / len(manifest["files"]) < 50e6  # fits the budget
+
+
+def test_status_command_lists_what_is_missing(capsys):
+    assert library.main(["status"]) == 0
+    out = capsys.readouterr().out
+    present, missing = library_status()
+    assert f"{len(present)} of 96 doped hosts present" in out
+    assert ("missing: none" in out) if not missing else all(name in out for name in missing)
