@@ -223,16 +223,19 @@ def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.nd
 
 def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tuple[float, float]],
                        ylabel: str = "intensity (fraction of beam)"):
-    """Figs. S1, S2b-e: images side by side (common grey scale) and their profiles through the centre row."""
+    """Figs. S1, S2b-e: images side by side (common grey scale) and their profiles along the centre column.
+
+    The vertical line through a motif centre crosses metal and X2 columns alternately.
+    """
     fig, axes = plt.subplots(1, len(images) + 1, figsize=(4 * (len(images) + 1), 3.6))
     vmax = max(float(im.max()) for im in images.values())
     for ax, (name, image) in zip(axes, images.items()):
         ax.imshow(image, origin="lower", cmap="gray", vmin=0, vmax=vmax)
-        ax.axhline(image.shape[0] // 2, color="tab:red", lw=0.8)
+        ax.axvline(image.shape[1] // 2, color="tab:red", lw=0.8)
         ax.set(title=name, xticks=[], yticks=[])
-        x = (np.arange(image.shape[1]) - image.shape[1] // 2) * pixel_size[name][1]
-        axes[-1].plot(x, image[image.shape[0] // 2], label=name)
-    axes[-1].set(xlabel="x (A)", ylabel=ylabel, title="profile through the centre row")
+        y = (np.arange(image.shape[0]) - image.shape[0] // 2) * pixel_size[name][0]
+        axes[-1].plot(y, image[:, image.shape[1] // 2], label=name)
+    axes[-1].set(xlabel="y (A)", ylabel=ylabel, title="profile along the centre column")
     axes[-1].legend(fontsize=8)
     fig.tight_layout()
     return fig
