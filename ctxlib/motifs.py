@@ -188,6 +188,15 @@ def _apply_state(atoms, column: np.ndarray, state: str, dopant: str) -> list[int
     return [int(by_height[0])] if state == "VacX" else [int(i) for i in by_height]
 
 
+def projected_columns(atoms: Atoms) -> dict[tuple[float, float], list[str]]:
+    """Atoms grouped by projected column: in-cell (x, y), Angstrom, rounded to 0.01 -> symbols along the beam."""
+    lengths = np.diag(atoms.cell)[:2]
+    columns: dict[tuple[float, float], list[str]] = {}
+    for position, symbol in zip(atoms.positions, atoms.get_chemical_symbols()):
+        columns.setdefault(tuple(np.round(np.mod(position[:2], lengths), 2)), []).append(symbol)
+    return columns
+
+
 def resolve_motif(motif: Motif | str | int) -> Motif:
     """Accept a :class:`Motif`, its name or its index; raise a ValueError naming the allowed ones."""
     if isinstance(motif, Motif):

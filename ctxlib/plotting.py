@@ -146,12 +146,15 @@ _STATE_STYLE = {
 
 def _columns_near_centre(atoms, radius: float) -> dict[tuple[float, float], list[str]]:
     """Atoms within ``radius`` of the motif centre, grouped by projected column (x, y relative to the centre)."""
-    xy = atoms.positions[:, :2] - np.array(atoms.info["centre"])
-    columns: dict[tuple[float, float], list[str]] = {}
-    for (x, y), symbol in zip(xy, atoms.get_chemical_symbols()):
-        if np.hypot(x, y) < radius:
-            columns.setdefault((round(x, 2), round(y, 2)), []).append(symbol)
-    return columns
+    from .motifs import projected_columns
+
+    centre = np.array(atoms.info["centre"])
+    near = {}
+    for (x, y), symbols in projected_columns(atoms).items():
+        dx, dy = round(x - centre[0], 2), round(y - centre[1], 2)
+        if np.hypot(dx, dy) < radius:
+            near[(dx, dy)] = symbols
+    return near
 
 
 def motif_gallery(host: str, dopant: str, radius: float = 4.2):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalog import CONVERGENCE_MRAD, DETECTORS, check_choice, check_detector, check_energy, check_host
-from .motifs import MOTIF_REPEAT, motif_structure
+from .motifs import MOTIF_REPEAT, motif_structure, projected_columns
 
 #: Extra margin on the antialiasing limit (scattering up to 2 % beyond the detector edge).
 ANGLE_MARGIN = 1.02
@@ -103,10 +103,7 @@ def column_species(cell, xy: np.ndarray, tolerance: float = 0.5) -> np.ndarray:
         ``""`` where no column lies within ``tolerance``.
     """
     lengths = np.diag(cell.cell)[:2]
-    columns: dict[tuple[float, float], list[str]] = {}
-    for atom in cell:
-        key = tuple(np.round(np.mod(atom.position[:2], lengths), 2))
-        columns.setdefault(key, []).append(atom.symbol)
+    columns = projected_columns(cell)
     sites = np.array(list(columns))
     names = []
     for symbols in columns.values():
