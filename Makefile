@@ -27,6 +27,7 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/zernike_throughput.py
 	$(PY) benchmarks/dataset_speed.py
 	$(PY) benchmarks/simulation_fidelity.py
+	$(PY) benchmarks/training_throughput.py
 
 clean:
 	rm -rf _build book/notebooks

@@ -192,17 +192,60 @@ def _stamp_of(path: Path) -> dict | None:
         return None
 
 
+def features_digest(directory: str | Path) -> str:
+    """SHA-256 over the names and stamps of the feature files: which data a model was trained on."""
+    import hashlib
+
+    lines = [f"{path.stem}:{_stamp_of(path)}\n" for path in sorted(Path(directory).glob("*.npz"))]
+    if not lines:
+        raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.dataset.build_features first")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _read_chunk(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files if k not in _STAMP}
+
+
 def iter_feature_chunks(directory: str | Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
     """Yield ``(host-dopant, arrays)`` one feature file at a time (bounded memory)."""
     for path in sorted(Path(directory).glob("*.npz")):
-        with np.load(path) as data:
-            yield path.stem, {k: data[k] for k in data.files if k not in _STAMP}
+        yield path.stem, _read_chunk(path)
 
 
-def load_features(directory: str | Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """All feature files in memory: X (N, 31) float32, y (N,) int8, and a metadata table per row."""
-    X, y, meta = [], [], []
+def _split_rows(name: str, arrays: dict[str, np.ndarray], split: str | None, part: str, seed: int,
+                **split_options) -> dict[str, np.ndarray]:
+    """The rows of ``part`` ("train"/"test") of ``split`` in one feature file (all rows if ``split`` is None)."""
+    check_choice(part, ("train", "test"), "part")
+    if split is None:
+        return arrays
+    masks = chunk_splits(name, arrays, seed, **split_options)
+    test = masks[check_choice(split, tuple(masks), "split")]
+    keep = test if part == "test" else ~test
+    return {k: v[keep] for k, v in arrays.items()}
+
+
+def iter_split_chunks(
+    directory: str | Path, split: str | None = None, part: str = "train", seed: int = 0, **split_options
+) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """Like :func:`iter_feature_chunks`, keeping only the rows of one ``part`` ("train" or "test") of a split.
+
+    ``split`` is one of the keys of :func:`chunk_splits` (``"random"``, ``"host"``,
+    ``"energy"``), or None for every row.
+    """
     for name, arrays in iter_feature_chunks(directory):
+        yield name, _split_rows(name, arrays, split, part, seed, **split_options)
+
+
+def load_features(
+    directory: str | Path, split: str | None = None, part: str = "train", seed: int = 0, **split_options
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Feature files in memory: X (N, 31) float32, y (N,) int8, and a metadata table per row.
+
+    With ``split``, only the rows of ``part`` of that split (see :func:`iter_split_chunks`).
+    """
+    X, y, meta = [], [], []
+    for name, arrays in iter_split_chunks(directory, split, part, seed, **split_options):
         host, dopant = name.split("-")
         X.append(arrays["X"])
         y.append(arrays["y"])
@@ -214,6 +257,39 @@ def load_features(directory: str | Path) -> tuple[np.ndarray, np.ndarray, pd.Dat
     if not X:
         raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.dataset.build_features first")
     return np.concatenate(X), np.concatenate(y), pd.concat(meta, ignore_index=True)
+
+
+def stream_batches(
+    directory: str | Path, batch_size: int, rng: np.random.Generator, split: str = "random", part: str = "train",
+    seed: int = 0, buffer_rows: int = 4_000_000, **split_options,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of shuffled ``(X, y)`` batches of a split's part, streamed from the feature files.
+
+    Files are read in a random order and pooled until ``buffer_rows`` rows are held, the pool
+    is shuffled and cut into batches, and the rows left over join the next pool. Every row is
+    used exactly once per epoch; memory stays at about ``buffer_rows`` x 31 x 4 bytes (at the
+    quick scale the whole training set fits in one pool, a full shuffle).
+    """
+    paths = sorted(Path(directory).glob("*.npz"))
+    if not paths:
+        raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.dataset.build_features first")
+    order = [paths[i] for i in rng.permutation(len(paths))]
+    pool_X, pool_y, held = [], [], 0
+    for index, path in enumerate(order):
+        arrays = _split_rows(path.stem, _read_chunk(path), split, part, seed, **split_options)
+        pool_X.append(arrays["X"])
+        pool_y.append(arrays["y"])
+        held += len(arrays["y"])
+        if held < buffer_rows and index < len(order) - 1:
+            continue
+        X, y = np.concatenate(pool_X), np.concatenate(pool_y)
+        shuffle = rng.permutation(len(y))
+        X, y = X[shuffle], y[shuffle]
+        last = index == len(order) - 1
+        stop = len(y) if last else len(y) - len(y) % batch_size
+        for start in range(0, stop, batch_size):
+            yield X[start:start + batch_size], y[start:start + batch_size]
+        pool_X, pool_y, held = [X[stop:]], [y[stop:]], len(y) - stop
 
 
 def random_split(n: int, test_fraction: float = 0.2, seed: int | list[int] = 0) -> np.ndarray:

@@ -51,6 +51,13 @@ def mean_entropy(proba) -> float:
     return float(-terms.sum(axis=1).mean())
 
 
+def mean_cross_entropy(proba, y_true) -> float:
+    """Mean negative log-likelihood of the true classes, nats (the L of the BIC; scikit-learn's log_loss)."""
+    p = _probabilities(proba)
+    y_true = _labels(y_true, "y_true")
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(y_true)), y_true], np.finfo(float).tiny, None))))
+
+
 def entropy_reduction(without_context: float, with_context: float) -> tuple[float, float]:
     """(Delta H in nats, fractional reduction) between two mean entropies (Supplement eq. 8)."""
     return without_context - with_context, (without_context - with_context) / without_context

@@ -130,6 +130,11 @@ class FeatureAttentionClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(d, n_classes)
 
+    @property
+    def attention_mode(self) -> str:
+        """``"batch"`` or ``"frozen"`` (see :meth:`set_attention_mode`)."""
+        return self.layers[0].attention.mode
+
     def set_attention_mode(self, mode: str) -> "FeatureAttentionClassifier":
         """``"batch"`` (the paper's: attention from the batch) or ``"frozen"`` (batch-independent inference)."""
         if mode not in ("batch", "frozen"):
@@ -151,6 +156,28 @@ class FeatureAttentionClassifier(nn.Module):
         for layer in self.layers:
             h = layer(h)
         return self.head(self.dropout(h))
+
+
+def describe(model: nn.Module) -> list[str]:
+    """The layers of a model, input to output, one line each (the boxes of Figs. 5a, S10-S12)."""
+    if isinstance(model, MLP):
+        lines = [f"input ({model.body[0].in_features} features)"]
+        lines += [f"Linear {m.in_features}->{m.out_features}, ReLU, Dropout {model.body[i + 2].p}"
+                  for i, m in enumerate(model.body) if isinstance(m, nn.Linear)]
+    else:
+        d = model.input_norm.num_features
+        lines = [f"input ({d} features)", f"BatchNorm1d({d})"]
+        for k, layer in enumerate(model.layers, start=1):
+            hidden = layer.feed_forward[0].out_features
+            lines += [f"layer {k}: V softmax(Q^T K / sqrt({d})), Linear; + x, BatchNorm",
+                      f"layer {k}: Linear {d}->{hidden}, ReLU, Linear {hidden}->{d}; + x, BatchNorm"]
+        lines.append(f"Dropout {model.dropout.p}")
+    return lines + [f"Linear {model.head.in_features}->{model.head.out_features}, softmax"]
+
+
+def n_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters (the k of the BIC)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def build_model(name: str) -> nn.Module:

@@ -9,6 +9,7 @@ from .catalog import parse_formula
 from .context import CONTEXT_BLOCKS, CONTEXT_FEATURE_NAMES
 from .elements import SHELLS, atomic_number, shell_populations
 from .lattice import LatticeEstimate
+from .motifs import CLASS_NAMES
 from .zernike import ZERNIKE_FEATURE_NAMES, disk_coordinates
 
 BLOCK_COLOURS = {"M": "tab:blue", "X": "tab:cyan", "D": "tab:purple", "detector": "tab:orange", "energy": "tab:green"}
@@ -160,7 +161,7 @@ def _columns_near_centre(atoms, radius: float) -> dict[tuple[float, float], list
 def motif_gallery(host: str, dopant: str, radius: float = 4.2):
     """Fig. S7: the 34 motifs, top view, centre column ringed; one panel each."""
     from .catalog import HOSTS
-    from .motifs import CLASS_NAMES, MOTIFS, motif_structure
+    from .motifs import MOTIFS, motif_structure
 
     fig, axes = plt.subplots(4, 9, figsize=(15, 7.2))
     metal = HOSTS[host].metal
@@ -290,5 +291,139 @@ def dataset_scale_chart(rows):
         ax.text(value, y, f"  {value:.2g} B ({source})", va="center", fontsize=8)
     ax.set(xscale="log", xlabel="bytes", xlim=(1e5, 1e18))
     ax.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+CLASS_COLOURS = ("tab:gray", "tab:orange", "tab:red", "tab:blue", "tab:green")
+
+
+def architecture_diagrams(descriptions: dict[str, list[str]], parameters: dict[str, int]):
+    """Figs. 5a, S10-S12: each model as a stack of boxes, input at the top."""
+    fig, axes = plt.subplots(1, len(descriptions), figsize=(3.9 * len(descriptions), 6.5))
+    for ax, (name, lines) in zip(np.atleast_1d(axes), descriptions.items()):
+        n = len(lines)
+        for k, line in enumerate(lines):
+            y = 1 - (k + 0.5) / n
+            colour = "lightcyan" if "softmax(Q" in line else "moccasin" if "layer" in line else "whitesmoke"
+            ax.text(0.5, y, line, ha="center", va="center", fontsize=7, wrap=True,
+                    bbox={"boxstyle": "round", "facecolor": colour, "edgecolor": "gray"})
+            if k:
+                ax.annotate("", (0.5, y + 0.32 / n), (0.5, y + 0.68 / n), arrowprops={"arrowstyle": "->", "color": "gray"})
+        ax.set_title(f"{name}\n{parameters[name]:,} parameters", fontsize=10)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_chart(table, paper: dict[str, float]):
+    """Fig. 5d: train and test accuracy (%) per model; the paper's test accuracy as a black tick.
+
+    ``table`` is indexed by model with columns ``train`` and ``test`` (fractions).
+    """
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    x = np.arange(len(table))
+    for k, part in enumerate(("train", "test")):
+        bars = ax.bar(x + (k - 0.5) * 0.38, 100 * table[part], 0.38, label=f"{part} (ours)")
+        ax.bar_label(bars, [f"{100 * v:.1f}" for v in table[part]], fontsize=7)
+    ax.scatter(x, [paper.get(m, np.nan) for m in table.index], marker="_", s=900, color="k", zorder=3,
+               label="paper (test)")
+    ax.set_xticks(x, table.index)
+    ax.set(ylabel="accuracy (%)", ylim=(50, 101))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: dict[str, list[dict]]):
+    """Loss and running accuracy per epoch of every model (training mode, over the epoch's batches)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for name, history in histories.items():
+        epochs = [h["epoch"] for h in history]
+        axes[0].plot(epochs, [h["loss"] for h in history], marker=".", label=name)
+        axes[1].plot(epochs, [100 * h["accuracy"] for h in history], marker=".", label=name)
+    axes[0].set(xlabel="epoch", ylabel="cross-entropy (nats)", yscale="log")
+    axes[1].set(xlabel="epoch", ylabel="running train accuracy (%)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrices(matrices: dict[str, np.ndarray]):
+    """Row-normalised confusion matrices (true class in rows), one panel per model."""
+    fig, axes = plt.subplots(1, len(matrices), figsize=(3.6 * len(matrices), 3.5), squeeze=False)
+    for ax, (name, counts) in zip(axes[0], matrices.items()):
+        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), value in np.ndenumerate(share):
+            ax.text(j, i, f"{100 * value:.0f}", ha="center", va="center", fontsize=8,
+                    color="white" if value > 0.6 else "black")
+        ax.set_xticks(range(len(CLASS_NAMES)), CLASS_NAMES, fontsize=8)
+        ax.set_yticks(range(len(CLASS_NAMES)), CLASS_NAMES, fontsize=8)
+        ax.set(title=name, xlabel="predicted")
+    axes[0, 0].set_ylabel("true (row %)")
+    fig.tight_layout()
+    return fig
+
+
+def entropy_chart(entropies: dict[str, float], paper_without: float, paper_with: float):
+    """Fig. 5e: mean posterior entropy (nats) per model, with the paper's two values as dashed lines."""
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    names = list(entropies)
+    bars = ax.bar(names, [entropies[n] for n in names], color=["tab:gray"] + ["tab:blue"] * (len(names) - 1))
+    ax.bar_label(bars, [f"{entropies[n]:.3f}" for n in names], fontsize=8)
+    context_mean = np.mean([entropies[n] for n in names[1:]])
+    ax.axhline(context_mean, color="tab:orange", ls="--", label=f"ours, mean with context: {context_mean:.4f}")
+    ax.axhline(paper_without, color="k", ls=":", label=f"paper, no context: {paper_without}")
+    ax.axhline(paper_with, color="k", ls="-.", label=f"paper, mean with context: {paper_with}")
+    ax.axhline(np.log(5), color="tab:red", lw=0.8, label="ln 5 (uniform over 5 classes)")
+    ax.set(ylabel="mean posterior entropy (nats)", ylim=(0, 1.75))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def embedding_grid(embeddings: dict[str, np.ndarray], labels: np.ndarray, ncols: int = 4):
+    """Figs. 5f-h, S13-S14: 2-D embeddings (e.g. UMAP) coloured by true class, one panel each."""
+    nrows = -(-len(embeddings) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.5 * nrows), squeeze=False)
+    for ax, (title, points) in zip(axes.ravel(), embeddings.items()):
+        for k, name in enumerate(CLASS_NAMES):
+            mine = labels == k
+            ax.scatter(points[mine, 0], points[mine, 1], s=2, color=CLASS_COLOURS[k], label=name, rasterized=True)
+        ax.set(title=title, xticks=[], yticks=[])
+    for ax in axes.ravel()[len(embeddings):]:
+        ax.axis("off")
+    axes[0, 0].legend(markerscale=5, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def calibration_figure(ece: dict[str, float], reliability: dict[str, object]):
+    """Fig. S15 (ECE per model) beside the reliability diagrams (accuracy against confidence per bin)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    bars = axes[0].bar(list(ece), list(ece.values()), color="tab:purple")
+    axes[0].bar_label(bars, [f"{v:.4f}" for v in ece.values()], fontsize=8)
+    axes[0].set(ylabel="expected calibration error")
+    axes[0].tick_params(axis="x", rotation=30)
+    for name, table in reliability.items():
+        used = table["count"] > 0
+        axes[1].plot(table.loc[used, "confidence"], table.loc[used, "accuracy"], marker=".", label=name)
+    axes[1].plot([0, 1], [0, 1], color="k", lw=0.8, ls="--", label="perfect calibration")
+    axes[1].set(xlabel="mean confidence in bin", ylabel="accuracy in bin", xlim=(0.2, 1.01), ylim=(0, 1.01))
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confidence_histograms(probabilities: dict[str, np.ndarray], ncols: int = 3):
+    """Fig. S16: histograms of the top-class probability (confidence), one panel per model, log counts."""
+    nrows = -(-len(probabilities) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.8 * nrows), squeeze=False, sharex=True)
+    for ax, (name, p) in zip(axes.ravel(), probabilities.items()):
+        ax.hist(p.max(axis=1), bins=np.linspace(0.2, 1, 41), color="tab:blue")
+        ax.set(title=name, yscale="log")
+    for ax in axes[-1]:
+        ax.set_xlabel("confidence (top-class probability)")
     fig.tight_layout()
     return fig

@@ -20,7 +20,8 @@ def book_copy(tmp_path_factory):
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, root / name)
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("notebooks"))
-    extra = {"features_path": str(root / "data" / "features.csv"), "features_dir": str(root / "data" / "features")}
+    extra = {"features_path": str(root / "data" / "features.csv"), "features_dir": str(root / "data" / "features"),
+             "weights_dir": str(root / "data" / "weights")}
     run_all(scale="quick", seed=0, output_dir=root / "book" / "notebooks", extra=extra)
     return root
 

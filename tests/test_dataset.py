@@ -5,7 +5,7 @@ import pytest
 
 from ctxlib.context import encode_context
 from ctxlib.dataset import (LABELS, build_features, chunk_splits, host_features, iter_feature_chunks, load_features,
-                            random_split, realisations_for, summarise_features)
+                            random_split, realisations_for, stream_batches, summarise_features)
 from ctxlib.library import load_library
 from ctxlib.motifs import MOTIFS
 
@@ -84,3 +84,33 @@ def test_scales():
     assert 576 * 34 * realisations_for("full") == pytest.approx(55e6, rel=0.01)
     with pytest.raises(ValueError, match="scale 'huge' is not in the catalog; allowed: quick, full"):
         realisations_for("huge")
+
+
+def _fake_features(directory, names=("WSe2-Ti", "MoS2-V", "TaSe2-Mn"), rows=300):
+    """Feature files whose first column numbers every row uniquely."""
+    for k, name in enumerate(names):
+        X = np.zeros((rows, 31), np.float32)
+        X[:, 0] = np.arange(k * rows, (k + 1) * rows)
+        arrays = {"X": X, "y": np.tile(LABELS, rows // 34 + 1)[:rows], "energy": np.repeat([60, 80, 100], rows // 3),
+                  "detector": np.zeros(rows, np.int8), "motif": np.zeros(rows, np.int8),
+                  "realisation": np.zeros(rows, np.int32)}
+        np.savez(directory / f"{name}.npz", **arrays)
+
+
+@pytest.mark.parametrize("buffer_rows", [10**6, 250, 1])
+def test_stream_batches_yield_every_row_of_a_part_once_per_epoch(tmp_path, buffer_rows):
+    _fake_features(tmp_path)
+    train_X, _, _ = load_features(tmp_path, split="random", part="train", seed=2)
+    test_X, _, _ = load_features(tmp_path, split="random", part="test", seed=2)
+    assert len(train_X) + len(test_X) == 900 and not set(train_X[:, 0]) & set(test_X[:, 0])
+    rng = np.random.default_rng(0)
+    streamed = list(stream_batches(tmp_path, 64, rng, split="random", part="train", seed=2, buffer_rows=buffer_rows))
+    ids = np.concatenate([X[:, 0] for X, _ in streamed])
+    assert sorted(ids) == sorted(train_X[:, 0])
+    assert all(len(X) == 64 for X, _ in streamed[:-1]) and 0 < len(streamed[-1][0]) <= 64
+    again = np.concatenate([X[:, 0] for X, _ in stream_batches(tmp_path, 64, np.random.default_rng(1), seed=2)])
+    assert not np.array_equal(ids, again)  # reshuffled every epoch
+    held_out = load_features(tmp_path, split="host", part="test")[2]
+    assert set(held_out["host"]) == {"MoS2"}
+    with pytest.raises(ValueError, match="split 'hosts' is not in the catalog; allowed: random, host, energy"):
+        next(stream_batches(tmp_path, 64, rng, split="hosts"))

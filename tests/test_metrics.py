@@ -64,3 +64,11 @@ def test_bad_inputs_are_named():
         metrics.mean_entropy(np.ones((2, 5)))
     with pytest.raises(ValueError, match="finite"):
         metrics.mean_entropy(np.full((2, 5), np.nan))
+
+
+@given(st.integers(1, 100), st.integers(0, 2**32 - 1))
+def test_mean_cross_entropy_matches_sklearn_log_loss(n, seed):
+    rng = np.random.default_rng(seed)
+    proba = rng.dirichlet(np.ones(5), n)
+    y = rng.integers(0, 5, n)
+    assert metrics.mean_cross_entropy(proba, y) == pytest.approx(sk.log_loss(y, proba, labels=range(5)), rel=1e-9)

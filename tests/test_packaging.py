@@ -13,8 +13,8 @@ def test_environment_matches_pyproject():
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
     listed = {r for r in pip if not r.startswith(("-", "torch"))}
-    assert listed == declared
-    assert "torch==2.13.0" in pip
+    assert listed == {r for r in declared if not r.startswith("torch")}
+    assert "torch==2.13.0" in pip and "torch>=2.3" in declared  # the pinned CPU build satisfies the range
 
 
 def test_ci_runs_the_readme_test_command():

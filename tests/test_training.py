@@ -1,10 +1,13 @@
-"""Training: learns a separable task, is seeded, checkpoints with weights_only, resumes."""
+"""Training: learns a separable task, is seeded, checkpoints with weights_only, resumes; the schedules."""
 
 import numpy as np
 import pytest
 import torch
 
-from ctxlib.training import TrainingConfig, batches, load_checkpoint, predict_proba, save_checkpoint, train
+from ctxlib.evaluation import predict_proba
+from ctxlib.models import MODEL_NAMES
+from ctxlib.training import (QUICK_BATCH_DIVISOR, CheckpointError, TrainingConfig, batches, load_checkpoint,
+                             save_checkpoint, schedule, train)
 
 
 def toy(n=2000, seed=0):
@@ -27,7 +30,7 @@ def test_models_learn_a_separable_task(name):
     model, history = train(config, epochs_of(X, y, 50), progress=False)
     assert history[-1]["loss"] < history[0]["loss"]
     Xt, yt = toy(500, seed=1)
-    assert (predict_proba(model, name, Xt).argmax(axis=1) == yt).mean() > 0.9
+    assert (predict_proba(model, name, Xt, batch_size=50).argmax(axis=1) == yt).mean() > 0.9
 
 
 def test_training_is_seeded():
@@ -42,16 +45,40 @@ def test_checkpoint_round_trip_and_resume(tmp_path):
     X, y = toy(500)
     path = tmp_path / "mlp.pt"
     config = TrainingConfig("MLP-Simple", epochs=3, batch_size=64)
-    full, _ = train(config, epochs_of(X, y, 64), checkpoint=tmp_path / "full.pt", progress=False)
+    full, full_history = train(config, epochs_of(X, y, 64), checkpoint=tmp_path / "full.pt", progress=False)
     interrupted = TrainingConfig("MLP-Simple", epochs=1, batch_size=64)
     train(interrupted, epochs_of(X, y, 64), checkpoint=path, progress=False)
-    first, _, _, optimiser_state = load_checkpoint(path)
-    optimiser = torch.optim.Adam(first.parameters())
-    optimiser.load_state_dict(optimiser_state)
-    save_checkpoint(first, config, 1, path, optimiser)  # as if a 3-epoch run stopped after epoch 1
+    first = load_checkpoint(path)
+    optimiser = torch.optim.Adam(first.model.parameters())
+    optimiser.load_state_dict(first.optimiser_state)
+    save_checkpoint(first.model, config, first.history, path, optimiser)  # as if a 3-epoch run stopped after epoch 1
     resumed, history = train(config, epochs_of(X, y, 64), checkpoint=path, progress=False)
-    assert [h["epoch"] for h in history] == [2, 3]
+    assert [h["epoch"] for h in history] == [1, 2, 3] and history == full_history
     assert all(torch.allclose(p, q) for p, q in zip(full.state_dict().values(), resumed.state_dict().values()))
-    model, loaded_config, epoch, _ = load_checkpoint(path)
-    assert loaded_config == config and epoch == 3
-    assert np.allclose(predict_proba(model, "MLP-Simple", X), predict_proba(resumed, "MLP-Simple", X), atol=1e-6)
+    loaded = load_checkpoint(path)
+    assert loaded.config == config and loaded.epoch == 3
+    assert np.allclose(predict_proba(loaded.model, "MLP-Simple", X), predict_proba(resumed, "MLP-Simple", X), atol=1e-6)
+
+
+def test_a_checkpoint_torn_between_its_two_files_is_refused_and_training_starts_afresh(tmp_path):
+    X, y = toy(300)
+    path = tmp_path / "mlp.pt"
+    config = TrainingConfig("MLP-Simple", epochs=2, batch_size=64)
+    model, history = train(config, epochs_of(X, y, 64), checkpoint=path, progress=False)
+    save_checkpoint(model, config, history[:1], tmp_path / "old.pt")
+    (tmp_path / "old.json").replace(path.with_suffix(".json"))  # weights of epoch 2, record of epoch 1
+    with pytest.raises(CheckpointError, match="holds epoch 2 but mlp.json 1"):
+        load_checkpoint(path)
+    _, again = train(config, epochs_of(X, y, 64), checkpoint=path, progress=False)
+    assert again == history
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_full_schedule_is_the_papers_and_quick_divides_every_batch(name):
+    full, quick = schedule(name, "full"), schedule(name, "quick")
+    paper = {"MLP-NoContext": (20, 4096), "MLP-Simple": (20, 4096), "MLP-Deep": (20, 4096),
+             "attn-4k": (10, 4096), "attn-200k": (10, 204_800), "attn-400k": (10, 409_600)}[name]
+    assert (full.epochs, full.batch_size) == paper and full.learning_rate == 1e-3
+    assert quick.epochs == full.epochs and quick.batch_size * QUICK_BATCH_DIVISOR == full.batch_size
+    with pytest.raises(ValueError, match="scale 'huge' is not in the catalog"):
+        schedule(name, "huge")
