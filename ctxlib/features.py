@@ -47,7 +47,7 @@ class ImageEncoding:
     ----------
     table : pandas.DataFrame
         One row per column with a full patch: ``row``, ``col`` (pixels), ``sublattice``,
-        ``centre_intensity`` (normalised, mean over the centre column's disc; see
+        ``filled`` (a site put back, see ``fill_missing``), ``centre_intensity`` (normalised, mean over the centre column's disc; see
         :func:`ctxlib.patches.centre_intensity`) and the 31 named features.
     patches : numpy.ndarray, shape (N, size, size)
         The normalised patches, in table order.
@@ -78,6 +78,7 @@ def encode_image(
     energy_kev: int,
     pixel_size: float | None = None,
     size: int = PATCH_SIZE,
+    fill_missing: bool = False,
 ) -> ImageEncoding:
     """Encode every atomic column of a micrograph as a 31-number feature vector.
 
@@ -92,6 +93,10 @@ def encode_image(
         lattice constant must agree with the catalog value to within 20 %.
     size : int
         Patch grid, pixels per side.
+    fill_missing : bool
+        Put back lattice sites with no intensity peak (double vacancies) from their
+        neighbours' positions (:func:`ctxlib.fullfield.fill_missing_sites`); the table then
+        marks them ``filled``.
 
     Returns
     -------
@@ -108,6 +113,11 @@ def encode_image(
             )
     normalised = IntensityNormaliser().fit_transform(image)
     positions = find_columns(normalised, lattice.a_px)
+    filled = np.zeros(len(positions), dtype=bool)
+    if fill_missing:
+        from .fullfield import fill_missing_sites
+
+        positions, filled = fill_missing_sites(positions, lattice.a_px, normalised.shape)
     sublattice = partition_sublattices(positions, lattice.a_px)
     patch_set = extract_patches(normalised, positions, lattice.patch_side_px, size)
     keep = patch_set.index
@@ -116,6 +126,7 @@ def encode_image(
     features = assemble_features(context, zernike_moments(patch_set.patches), flags)
     table = pd.DataFrame(features, columns=list(FEATURE_NAMES))
     table.insert(0, "centre_intensity", intensity)
+    table.insert(0, "filled", filled[keep])
     table.insert(0, "sublattice", sublattice[keep])
     table.insert(0, "col", positions[keep, 1])
     table.insert(0, "row", positions[keep, 0])

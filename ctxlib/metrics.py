@@ -43,12 +43,17 @@ def confusion_matrix(y_true, y_pred, n_classes: int = 5) -> np.ndarray:
     return np.bincount(n_classes * y_true + y_pred, minlength=n_classes**2).reshape(n_classes, n_classes)
 
 
-def mean_entropy(proba) -> float:
-    """Mean posterior entropy, nats (Supplement eqs. 6-7): -1/N sum_i sum_k p log p, with 0 log 0 = 0."""
+def row_entropy(proba) -> np.ndarray:
+    """Posterior entropy of each row, nats (Supplement eq. 6): -sum_k p log p, with 0 log 0 = 0."""
     p = _probabilities(proba)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(p), 0.0)
-    return float(-terms.sum(axis=1).mean())
+    return -terms.sum(axis=1)
+
+
+def mean_entropy(proba) -> float:
+    """Mean posterior entropy, nats (Supplement eqs. 6-7): the mean of :func:`row_entropy`."""
+    return float(row_entropy(proba).mean())
 
 
 def mean_cross_entropy(proba, y_true) -> float:
