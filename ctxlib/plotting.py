@@ -456,3 +456,22 @@ def attention_map_grid(maps: dict[tuple[str, str], np.ndarray], rows: list[str],
         ax.set_xlabel("key feature", fontsize=8)
     fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
     return fig
+
+
+def classification_overlay(image: np.ndarray, table, title: str = ""):
+    """Fig. 6b: the micrograph with every classified column marked by its class (defects larger).
+
+    ``table`` has ``x``, ``y`` (pixels) and ``label`` (0-4) per column, as written by
+    :func:`ctxlib.fullfield.classify_image`.
+    """
+    fig, ax = plt.subplots(figsize=(7, 7 * image.shape[0] / image.shape[1]))
+    ax.imshow(image, cmap="gray")
+    for k, name in enumerate(CLASS_NAMES):
+        rows = table[table["label"] == k]
+        defect = name in ("VacX", "VacX2", "D")
+        ax.scatter(rows["x"], rows["y"], s=28 if defect else 4, facecolors="none" if defect else CLASS_COLOURS[k],
+                   edgecolors=CLASS_COLOURS[k], linewidths=1.2, label=f"{name} ({len(rows)})")
+    ax.set(title=title, xticks=[], yticks=[])
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
+    fig.tight_layout()
+    return fig
