@@ -135,7 +135,7 @@ def _ring_peaks(acf: np.ndarray, radius: float, half_width: float) -> tuple[floa
     return height, float(np.mean(radii)) if radii else radius
 
 
-def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None) -> LatticeEstimate:
+def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None, max_side: int = 1024) -> LatticeEstimate:
     """Lattice constant ``a`` of an atomic-resolution image, pixels.
 
     Parameters
@@ -147,6 +147,10 @@ def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None) -> 
         image side). At least two autocorrelation peaks (for a 1H monolayer: the
         metal-X2 distance and ``a``) must lie within it, so the image should span at
         least about six lattice constants.
+    max_side : int
+        Larger images are measured on their central ``max_side`` x ``max_side`` crop (a
+        1024-pixel crop holds tens of lattice constants; the FFT of a 2048-pixel image would
+        cost four times as much for no better estimate).
 
     Returns
     -------
@@ -157,7 +161,9 @@ def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None) -> 
     ValueError
         If the image is not a finite 2-D array, or no periodic lattice is found.
     """
-    acf = autocorrelation(image, max_lag)
+    image = check_image(image)
+    top, left = (max(0, (n - max_side) // 2) for n in image.shape)
+    acf = autocorrelation(image[top:top + max_side, left:left + max_side], max_lag)
     radii, profile = radial_profile(acf)
     peaks, _ = signal.find_peaks(profile, prominence=0.02)
     minima, _ = signal.find_peaks(-profile)

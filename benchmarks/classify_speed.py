@@ -1,0 +1,93 @@
+"""Full-field classification speed: ``python benchmarks/classify_speed.py``.
+
+Renders a 2048 x 2048 synthetic WSe2 micrograph (Gaussian columns on the projected
+honeycomb, 0.1 Angstrom per pixel, a few missing X2 columns, Poisson noise), then times
+each stage of :func:`ctxlib.fullfield.classify_image` (best of three): lattice constant,
+normalisation, columns, missing sites, sublattices and patches, Zernike moments, and the
+model. Writes ``benchmarks/results/classify_speed.json``; the target is 5 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from record import write_result
+from scipy import ndimage
+
+
+def synthetic_micrograph(size: int = 2048, pixel: float = 0.1, a: float = 3.282, seed: int = 0) -> np.ndarray:
+    """Honeycomb of Gaussian columns (metal 1.0, X2 0.7), 1 % of X2 sites empty, Poisson noise."""
+    rng = np.random.default_rng(seed)
+    a1, a2 = a * np.array([1.0, 0.0]), a * np.array([0.5, np.sqrt(3) / 2])
+    n = int(size * pixel / a * 1.3) + 2
+    i, j = np.mgrid[-n:n, -n:n]
+    metal = i.ravel()[:, None] * a1 + j.ravel()[:, None] * a2
+    image = np.zeros((size, size))
+    for sites, weight, keep in ((metal, 1.0, 1.0), (metal + (a1 + a2) / 3, 0.7, 0.99)):
+        px = sites / pixel
+        inside = np.all((px >= 0) & (px < size - 1), axis=1) & (rng.random(len(px)) < keep)
+        np.add.at(image, (px[inside, 1].astype(int), px[inside, 0].astype(int)), weight)
+    image = ndimage.gaussian_filter(image, 0.35 / pixel)
+    return rng.poisson(image / image.max() * 200 + 5).astype(np.float64)
+
+
+def best_of(function, repeats: int = 3) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> dict:
+    from ctxlib.columns import find_columns, partition_sublattices
+    from ctxlib.evaluation import predict_proba
+    from ctxlib.fullfield import classify_image, fill_missing_sites
+    from ctxlib.intensity import IntensityNormaliser
+    from ctxlib.lattice import estimate_lattice_constant
+    from ctxlib.patches import extract_patches
+    from ctxlib.pretrained import WEIGHTS, export_weights, load_pretrained
+    from ctxlib.training import Checkpoint, TrainingConfig, batches, train
+    from ctxlib.zernike import zernike_moments
+
+    image = synthetic_micrograph()
+    weights = WEIGHTS
+    if not (WEIGHTS / "manifest.json").exists():  # untrained stand-in: the speed does not depend on the weights
+        weights = Path(tempfile.mkdtemp())
+        X, y = np.zeros((64, 31), np.float32), np.zeros(64, int)
+        config = TrainingConfig("MLP-Simple", epochs=1, batch_size=64)
+        model, history = train(config, lambda rng: batches(X, y, 64, rng), progress=False)
+        export_weights({"MLP-Simple": Checkpoint(model, config, history, {})}, "quick", 0, {}, weights)
+    lattice = estimate_lattice_constant(image)
+    normalised = IntensityNormaliser().fit_transform(image)
+    found = find_columns(normalised, lattice.a_px)
+    positions, _ = fill_missing_sites(found, lattice.a_px, image.shape)
+    patches = extract_patches(normalised, positions, lattice.patch_side_px).patches
+    model = load_pretrained("MLP-Simple", weights).model
+    features = np.zeros((len(patches), 31), np.float32)
+    stages = {
+        "lattice constant": lambda: estimate_lattice_constant(image),
+        "normalisation": lambda: IntensityNormaliser().fit_transform(image),
+        "columns": lambda: find_columns(normalised, lattice.a_px),
+        "missing sites": lambda: fill_missing_sites(found, lattice.a_px, image.shape),
+        "sublattices": lambda: partition_sublattices(positions, lattice.a_px),
+        "patches": lambda: extract_patches(normalised, positions, lattice.patch_side_px),
+        "Zernike": lambda: zernike_moments(patches),
+        "model": lambda: predict_proba(model, "MLP-Simple", features),
+    }
+    seconds = {name: best_of(stage) for name, stage in stages.items()}
+    total = best_of(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-Simple", 0.1, weights))
+    for name, value in seconds.items():
+        print(f"{name:16s} {value:6.3f} s")
+    print(f"classify_image   {total:6.3f} s for {image.shape[0]} x {image.shape[1]} px, {len(positions):,} columns")
+    return write_result("classify_speed", {"image_px": list(image.shape), "columns": int(len(positions)),
+                                           "stages_s": seconds, "classify_image_s": total, "target_s": 5.0},
+                        "python benchmarks/classify_speed.py")
+
+
+if __name__ == "__main__":
+    main()
