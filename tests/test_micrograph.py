@@ -1,0 +1,46 @@
+"""Test micrographs: the truth matches the simulated columns, even after drift and scan distortion."""
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from ctxlib.columns import find_columns
+from ctxlib.micrograph import (ExperimentLike, FieldSettings, defect_field, generate_test_micrographs,
+                               load_test_micrograph)
+
+SMALL = FieldSettings(repeat=(6, 4), dopant_fraction=0.1, single_vacancy_fraction=0.1, double_vacancy_fraction=0.1)
+
+
+def test_defect_field_counts_and_labels():
+    atoms, truth = defect_field("V", SMALL, seed=1)
+    counts = truth["class"].value_counts()
+    # 6 x 4 orthogonal cells of 2 metal and 2 X2 columns (6 atoms) each
+    assert len(truth) == 96 and counts["M"] + counts["D"] == 48 and counts["D"] == 5
+    assert counts["VacX"] == 5 and counts["VacX2"] == 5 and counts["X2"] == 48 - 10
+    assert atoms.get_chemical_symbols().count("V") == 5 and len(atoms) == 6 * 4 * 6 - 5 - 2 * 5
+    with pytest.raises(ValueError, match="not in the catalog|same period"):
+        defect_field("W", SMALL)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    root = tmp_path_factory.mktemp("micrographs")
+    assert generate_test_micrographs(("Ti",), SMALL, root=root, progress=False) == ["Ti"]
+    assert generate_test_micrographs(("Ti",), SMALL, root=root, progress=False) == []  # kept: same settings
+    return load_test_micrograph("Ti", root=root)
+
+
+def test_truth_lands_on_the_columns_of_the_distorted_image(stored):
+    image = stored.image("HAADF")
+    a_px = 3.282 / np.mean(stored.pixel_size)
+    found = find_columns(image, a_px)
+    interior = found[np.all((found > 3) & (found < np.array(image.shape) - 4), axis=1)]
+    sites = stored.truth[["row", "col"]].to_numpy()
+    distance = cKDTree(sites).query(interior)[0]  # every peak the detector finds sits on a true site
+    assert len(interior) > 60 and np.median(distance) < 0.5 and np.mean(distance < 1.5) > 0.98  # pixels of 0.2 A
+
+
+def test_degradation_differs_from_the_clean_image_and_is_noisy(stored):
+    clean, degraded = stored.image("MAADF", degraded=False), stored.image("MAADF")
+    assert clean.shape == degraded.shape and not np.allclose(clean, degraded, rtol=0.05)
+    assert ExperimentLike().dose > 0 and stored.pixel_size[0] == pytest.approx(0.2, rel=0.02)
