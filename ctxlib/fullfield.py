@@ -140,16 +140,17 @@ def classify_image(
     pixel_size : float, optional
         Angstrom per pixel; when given, the measured lattice constant must match the host's.
     weights_dir : path, optional
-        Trained models (default: the shipped ``data/weights``); attention models run in
-        the batch-independent ``"frozen"`` mode.
+        Trained models: the shipped ``data/weights`` (default) or a training checkpoint
+        folder (:func:`ctxlib.pretrained.load_models`); attention models run in the
+        batch-independent ``"frozen"`` mode.
     """
     from .catalog import doped_hosts
     from .evaluation import predict_proba
     from .features import encode_image
-    from .pretrained import WEIGHTS, load_pretrained
+    from .pretrained import WEIGHTS, load_models
 
     encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, fill_missing=True)
-    checkpoint = load_pretrained(model, weights_dir or WEIGHTS, attention_mode="frozen")
+    checkpoint = load_models(weights_dir or WEIGHTS, (model,), attention_mode="frozen")[model]
     probabilities = predict_proba(checkpoint.model, model, encoding.features)
     return Classification(classification_table(encoding.table, probabilities), encoding.border, model,
                           (host, dopant) in doped_hosts())

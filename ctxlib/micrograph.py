@@ -146,7 +146,7 @@ def simulate_field(atoms, settings: FieldSettings = FieldSettings(), device: str
     lengths = np.diag(atoms.cell)[:2]
     gpts = [int(np.ceil(length / settings.scan_sampling)) for length in lengths]
     annular = [abtem.AnnularDetector(inner=inner, outer=outer) for inner, outer in DETECTORS.values()]
-    with abtem.config.set({"device": device}):
+    with abtem.config.set({"device": device, "diagnostics.progress_bar": False}):
         # 3 % finer than the library: with PRISM interpolation the grid must reach 280 mrad in every direction
         potential = _potential(atoms, settings.energy_kev, max(o for _, o in DETECTORS.values()), sampling_factor=0.97)
         source = abtem.SMatrix(potential=potential, energy=settings.energy_kev * 1e3,

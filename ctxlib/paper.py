@@ -23,3 +23,12 @@ def paper_number(quantity: str) -> float:
     if quantity not in numbers.index:
         raise KeyError(f"paper number {quantity!r} is not recorded; recorded: {', '.join(numbers.index)}")
     return float(numbers[quantity])
+
+
+def table1_agreement() -> pd.DataFrame:
+    """Table 1's agreement columns renamed as the book's (``kappa HAADF``, ``F1 dopant MAADF``, ...)."""
+    names = {"kappa": "kappa", "f1_single_vacancy": "F1 single vacancy", "f1_double_vacancy": "F1 double vacancy",
+             "f1_dopant": "F1 dopant"}
+    table = table1()
+    return pd.DataFrame({f"{label} {detector.upper()}": table[f"{key}_{detector}"]
+                         for key, label in names.items() for detector in ("haadf", "maadf")}).dropna(how="all")

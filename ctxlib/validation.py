@@ -28,6 +28,8 @@ class Matched:
     Attributes
     ----------
     y_true, y_pred : numpy.ndarray of int
+    pred_index, ref_index : numpy.ndarray of int
+        Row of each matched pair in the predicted and in the reference table.
     missed : int
         Reference columns with no prediction within reach (not scored).
     spurious : int
@@ -36,6 +38,8 @@ class Matched:
 
     y_true: np.ndarray
     y_pred: np.ndarray
+    pred_index: np.ndarray
+    ref_index: np.ndarray
     missed: int
     spurious: int
 
@@ -58,7 +62,7 @@ def match_columns(predicted: pd.DataFrame, reference: pd.DataFrame, max_distance
     _, first = np.unique(ref_index, return_index=True)
     pred_index, ref_index = pred_index[first], ref_index[first]
     return Matched(reference["label"].to_numpy()[ref_index].astype(int), predicted["label"].to_numpy()[pred_index].astype(int),
-                   missed=len(reference) - len(ref_index), spurious=len(predicted) - len(pred_index))
+                   pred_index, ref_index, missed=len(reference) - len(ref_index), spurious=len(predicted) - len(pred_index))
 
 
 def agreement(matched: Matched) -> dict[str, float]:
