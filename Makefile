@@ -28,6 +28,7 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/dataset_speed.py
 	$(PY) benchmarks/simulation_fidelity.py
 	$(PY) benchmarks/training_throughput.py
+	$(PY) benchmarks/classify_speed.py
 
 clean:
 	rm -rf _build book/notebooks
