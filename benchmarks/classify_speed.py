@@ -10,11 +10,10 @@ model. Writes ``benchmarks/results/classify_speed.json``; the target is 5 s on 2
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from record import write_result
+from record import best_seconds, write_result
 from scipy import ndimage
 
 
@@ -32,15 +31,6 @@ def synthetic_micrograph(size: int = 2048, pixel: float = 0.1, a: float = 3.282,
         np.add.at(image, (px[inside, 1].astype(int), px[inside, 0].astype(int)), weight)
     image = ndimage.gaussian_filter(image, 0.35 / pixel)
     return rng.poisson(image / image.max() * 200 + 5).astype(np.float64)
-
-
-def best_of(function, repeats: int = 3) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> dict:
@@ -79,8 +69,9 @@ def main() -> dict:
         "Zernike": lambda: zernike_moments(patches),
         "model": lambda: predict_proba(model, "MLP-Simple", features),
     }
-    seconds = {name: best_of(stage) for name, stage in stages.items()}
-    total = best_of(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-Simple", 0.1, weights))
+    seconds = {name: best_seconds(stage, 3, warm_up=False) for name, stage in stages.items()}
+    total = best_seconds(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-Simple", 0.1, weights), 3,
+                         warm_up=False)
     for name, value in seconds.items():
         print(f"{name:16s} {value:6.3f} s")
     print(f"classify_image   {total:6.3f} s for {image.shape[0]} x {image.shape[1]} px, {len(positions):,} columns")

@@ -23,24 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from record import write_result
+from record import best_seconds, write_result
 
 from ctxlib.catalog import ENERGIES_KEV
 from ctxlib.dataset import host_features
 from ctxlib.library import generate_library, load_library, read_manifest
 from ctxlib.simulation import MotifSimulation, simulate_motif
-
-
-def best_seconds(function, repeats: int) -> float:
-    """Wall time of the fastest of ``repeats`` calls (the first call warms FFTW plans)."""
-    function()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main(device: str = "cpu", repeats: int = 2) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from datetime import date
 from pathlib import Path
 
@@ -18,3 +19,16 @@ def write_result(name: str, result: dict, command: str) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def best_seconds(function, repeats: int, warm_up: bool = True) -> float:
+    """Wall time of the fastest of ``repeats`` calls, after one untimed call when ``warm_up``
+    (FFT plans, numba compilation, caches)."""
+    if warm_up:
+        function()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best

@@ -10,22 +10,16 @@ book shows.
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
-from record import write_result
+from record import best_seconds, write_result
 
 from ctxlib.zernike import zernike_moments
 
 
 def best_rate(function, n_items: int, repeats: int) -> float:
     """Items per second of the fastest of ``repeats`` calls."""
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return n_items / best
+    return n_items / best_seconds(function, repeats, warm_up=False)
 
 
 def main(n_patches: int = 200_000, n_mahotas: int = 2_000, repeats: int = 5) -> dict:

@@ -160,6 +160,11 @@ def simulate_field(atoms, settings: FieldSettings = FieldSettings(), device: str
     return np.swapaxes(result, 1, 2).astype(np.float32), (lengths[1] / gpts[1], lengths[0] / gpts[0])
 
 
+def row_shift(rows: np.ndarray, params: ExperimentLike, pixel_x: float) -> np.ndarray:
+    """Scan distortion: how far (pixels, along x) row ``rows`` of the degraded image samples from the clean one."""
+    return params.shear * rows + params.wobble_amplitude / pixel_x * np.sin(2 * np.pi * rows / params.wobble_period)
+
+
 def degrade_field(images: np.ndarray, pixel_size: tuple[float, float], params: ExperimentLike,
                   rng: np.random.Generator) -> np.ndarray:
     """Apply the experiment-like degradations to clean images (each detector the same scan distortion)."""
@@ -167,7 +172,7 @@ def degrade_field(images: np.ndarray, pixel_size: tuple[float, float], params: E
     sigma = params.source_fwhm / 2.3548 / np.array([py, px])
     ny, nx = images.shape[-2:]
     rows = np.arange(ny)[:, None]
-    shift_px = params.shear * rows + params.wobble_amplitude / px * np.sin(2 * np.pi * rows / params.wobble_period)
+    shift_px = row_shift(rows, params, px)
     coords = np.array(np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij"), dtype=np.float64)
     coords[1] = coords[1] + shift_px
     out = []
@@ -185,9 +190,8 @@ def truth_pixels(truth: pd.DataFrame, pixel_size: tuple[float, float], params: E
     py, px = pixel_size
     row = truth["y"].to_numpy() / py
     col = truth["x"].to_numpy() / px
-    # the distorted image at (r, c) shows the clean image at (r, c + shift(r)): invert by one fixed-point step
-    shift = params.shear * row + params.wobble_amplitude / px * np.sin(2 * np.pi * row / params.wobble_period)
-    return truth.assign(row=row, col=(col - shift) % shape[1])
+    # the distorted image at (r, c) shows the clean image at (r, c + shift(r)): a column moves by -shift(r)
+    return truth.assign(row=row, col=(col - row_shift(row, params, px)) % shape[1])
 
 
 @dataclass(frozen=True)
