@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .catalog import DETECTORS, ENERGIES_KEV
@@ -20,14 +21,16 @@ def classify_command(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .fullfield import classify_image
+    from .fullfield import UntrainedContextWarning, classify_image
     from .io import read_micrograph
     from .plotting import classification_overlay
 
     micrograph = read_micrograph(args.image, args.pixel_size)
     dopant = None if args.dopant.lower() == "none" else args.dopant
-    result = classify_image(micrograph.image, args.host, dopant, args.detector, args.energy, args.model,
-                            micrograph.pixel_size, args.weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UntrainedContextWarning)  # said below, in the command's own words
+        result = classify_image(micrograph.image, args.host, dopant, args.detector, args.energy, args.model,
+                                micrograph.pixel_size, args.weights)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.image).stem

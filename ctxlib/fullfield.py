@@ -11,6 +11,7 @@ classified.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,10 @@ from scipy.spatial import cKDTree
 from .columns import nearest_neighbour_distance, partition_sublattices
 from .metrics import row_entropy
 from .motifs import CLASS_NAMES
+
+
+class UntrainedContextWarning(UserWarning):
+    """The stated imaging context is not one the models were trained on."""
 
 
 def bond_vectors(positions: np.ndarray, sublattice: np.ndarray, lattice_constant_px: float) -> dict[int, np.ndarray]:
@@ -152,5 +157,9 @@ def classify_image(
     encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, fill_missing=True)
     checkpoint = load_models(weights_dir or WEIGHTS, (model,), attention_mode="frozen")[model]
     probabilities = predict_proba(checkpoint.model, model, encoding.features)
-    return Classification(classification_table(encoding.table, probabilities), encoding.border, model,
-                          (host, dopant) in doped_hosts())
+    seen = (host, dopant) in doped_hosts()
+    if not seen:
+        warnings.warn(f"{host} with dopant {dopant} is not one of the 96 doped hosts the models were trained on; "
+                      "treat the classes as a guess and check them against the image", UntrainedContextWarning,
+                      stacklevel=2)
+    return Classification(classification_table(encoding.table, probabilities), encoding.border, model, seen)

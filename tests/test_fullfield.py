@@ -6,7 +6,7 @@ from conftest import honeycomb_sites, render
 from scipy.spatial import cKDTree
 
 from ctxlib.columns import find_columns
-from ctxlib.fullfield import classify_image, fill_missing_sites
+from ctxlib.fullfield import UntrainedContextWarning, classify_image, fill_missing_sites
 from ctxlib.pretrained import export_weights
 from ctxlib.training import Checkpoint, TrainingConfig, batches, train
 
@@ -56,6 +56,7 @@ def test_classify_image_gives_every_column_a_class_with_probabilities(tmp_path):
     probabilities = table[[c for c in table if c.startswith("p_")]].to_numpy()
     assert np.allclose(probabilities.sum(axis=1), 1) and (table["entropy"] >= 0).all()
     assert set(table["class"]) <= {"X2", "VacX", "VacX2", "M", "D"} and table["filled"].sum() == 1
-    assert not classify_image(image, "WSe2", None, "HAADF", 80, weights_dir=tmp_path).in_training_set
+    with pytest.warns(UntrainedContextWarning, match="WSe2 with dopant None is not one of the 96"):
+        assert not classify_image(image, "WSe2", None, "HAADF", 80, weights_dir=tmp_path).in_training_set
     with pytest.raises(ValueError, match="does not match WSe2's 3.282 A"):
         classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=0.3, weights_dir=tmp_path)
