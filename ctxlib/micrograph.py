@@ -40,7 +40,9 @@ class FieldSettings:
     host : str
     energy_kev : int
     repeat : (int, int)
-        Orthogonal host cells (a x sqrt(3) a) in x and y: 20 x 12 is 66 x 68 Angstrom, 1,440 columns.
+        Orthogonal host cells (a x sqrt(3) a) in x and y: 12 x 7 is 39 x 40 Angstrom, 336 columns.
+        (PRISM's cost grows about as the cube of the area here: a 20 x 12 field took over
+        half an hour on two cores, 12 x 7 about half a minute.)
     dopant_fraction, single_vacancy_fraction, double_vacancy_fraction : float
         Shares of metal sites carrying the dopant and of X2 sites missing one or both atoms.
     scan_sampling : float
@@ -53,7 +55,7 @@ class FieldSettings:
 
     host: str = "WSe2"
     energy_kev: int = 80
-    repeat: tuple[int, int] = (20, 12)
+    repeat: tuple[int, int] = (12, 7)
     dopant_fraction: float = 0.04
     single_vacancy_fraction: float = 0.05
     double_vacancy_fraction: float = 0.03
@@ -88,8 +90,13 @@ class ExperimentLike:
     offset: float = 0.05
 
 
-def defect_field(dopant: str, settings: FieldSettings = FieldSettings(), seed: int = 0):
-    """The atoms of one field and the truth of every column.
+def _stream(dopant: str | None) -> int:
+    """Which seeded random stream a field uses (one per test dopant)."""
+    return TEST_DOPANTS.index(dopant) if dopant in TEST_DOPANTS else len(TEST_DOPANTS)
+
+
+def defect_field(dopant: str | None, settings: FieldSettings = FieldSettings(), seed: int = 0):
+    """The atoms of one field and the truth of every column (``dopant=None``: an undoped host).
 
     Returns
     -------
@@ -97,12 +104,14 @@ def defect_field(dopant: str, settings: FieldSettings = FieldSettings(), seed: i
     truth : pandas.DataFrame
         One row per lattice site: ``x``, ``y`` (Angstrom), ``label`` (0-4) and ``class``.
     """
-    check_dopant(settings.host, dopant)
-    rng = np.random.default_rng([seed, TEST_DOPANTS.index(dopant) if dopant in TEST_DOPANTS else 99])
+    if dopant is not None:
+        check_dopant(settings.host, dopant)
+    rng = np.random.default_rng([seed, _stream(dopant)])
     atoms = host_cell(settings.host) * (settings.repeat[0], settings.repeat[1], 1)
     symbols = atoms.get_chemical_symbols()
     metal = [i for i, symbol in enumerate(symbols) if symbol == parse_formula(settings.host)[0]]
-    doped = rng.choice(metal, int(round(settings.dopant_fraction * len(metal))), replace=False)
+    n_doped = 0 if dopant is None else int(round(settings.dopant_fraction * len(metal)))
+    doped = rng.choice(metal, n_doped, replace=False)
     for i in doped:
         symbols[i] = dopant
     atoms.set_chemical_symbols(symbols)
@@ -196,11 +205,11 @@ def truth_pixels(truth: pd.DataFrame, pixel_size: tuple[float, float], params: E
 
 @dataclass(frozen=True)
 class TestMicrograph:
-    """One test field as stored in ``data/micrographs/WSe2-<dopant>.npz``.
+    """One test field as stored in ``data/micrographs/<host>-<dopant or undoped>.npz``.
 
     Attributes
     ----------
-    dopant : str
+    dopant : str or None
     clean, degraded : numpy.ndarray, (2, ny, nx)
         HAADF and MAADF (order of :data:`ctxlib.catalog.DETECTORS`), fraction of the beam.
     pixel_size : (float, float)
@@ -210,7 +219,7 @@ class TestMicrograph:
         image), ``label`` and ``class``.
     """
 
-    dopant: str
+    dopant: str | None
     clean: np.ndarray
     degraded: np.ndarray
     pixel_size: tuple[float, float]
@@ -228,13 +237,13 @@ def _stamp(settings: FieldSettings, params: ExperimentLike, seed: int) -> str:
                       sort_keys=True)
 
 
-def micrograph_file(dopant: str, host: str = "WSe2", root: Path = MICROGRAPHS) -> Path:
+def micrograph_file(dopant: str | None, host: str = "WSe2", root: Path = MICROGRAPHS) -> Path:
     """Path of one test micrograph."""
-    return Path(root) / f"{host}-{dopant}.npz"
+    return Path(root) / f"{host}-{dopant or 'undoped'}.npz"
 
 
 def generate_test_micrographs(
-    dopants: tuple[str, ...] = TEST_DOPANTS, settings: FieldSettings = FieldSettings(),
+    dopants: tuple[str | None, ...] = TEST_DOPANTS, settings: FieldSettings = FieldSettings(),
     params: ExperimentLike = ExperimentLike(), seed: int = 0, root: Path = MICROGRAPHS, progress: bool = True,
 ) -> list[str]:
     """Simulate, degrade and write the test micrographs that are missing (resumable, atomic writes).
@@ -255,18 +264,18 @@ def generate_test_micrographs(
                     continue
         atoms, truth = defect_field(dopant, settings, seed)
         clean, pixel = simulate_field(atoms, settings)
-        rng = np.random.default_rng([seed, TEST_DOPANTS.index(dopant) if dopant in TEST_DOPANTS else 99, 1])
+        rng = np.random.default_rng([seed, _stream(dopant), 1])
         degraded = degrade_field(clean, pixel, params, rng)
         truth = truth_pixels(truth, pixel, params, clean.shape[-2:])
         arrays = {"clean": clean.astype(np.float16), "degraded": degraded, "pixel_size": np.array(pixel),
-                  "stamp": stamp, "dopant": dopant,
+                  "stamp": stamp, "dopant": dopant or "",
                   **{f"truth_{k}": truth[k].to_numpy() for k in ("x", "y", "row", "col", "label")}}
         atomic_write(path, lambda handle: np.savez(handle, **arrays))
         written.append(dopant)
     return written
 
 
-def load_test_micrograph(dopant: str, host: str = "WSe2", root: Path = MICROGRAPHS) -> TestMicrograph:
+def load_test_micrograph(dopant: str | None, host: str = "WSe2", root: Path = MICROGRAPHS) -> TestMicrograph:
     """Read one test micrograph; a clear error names the command that makes a missing one."""
     path = micrograph_file(dopant, host, root)
     if not path.exists():
@@ -278,18 +287,34 @@ def load_test_micrograph(dopant: str, host: str = "WSe2", root: Path = MICROGRAP
                               tuple(float(v) for v in data["pixel_size"]), truth)
 
 
+#: Fig. S18's stand-in: undoped MoSe2 with single and double Se vacancies.
+UNDOPED_FIELD = FieldSettings(host="MoSe2", dopant_fraction=0.0)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m ctxlib.micrograph generate [--dopants Ti V] [--seed 0]``."""
+    """Command line: ``python -m ctxlib.micrograph generate [--host WSe2 --dopants Ti V none] [--seed 0]``.
+
+    Without ``--host``, makes the WSe2 fields of :data:`TEST_DOPANTS` and the undoped
+    MoSe2 field (:data:`UNDOPED_FIELD`).
+    """
     import argparse
+    from dataclasses import replace
 
     parser = argparse.ArgumentParser(prog="python -m ctxlib.micrograph", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     command = sub.add_parser("generate", help="simulate the missing test micrographs into data/micrographs")
-    command.add_argument("--dopants", nargs="*", default=list(TEST_DOPANTS))
+    command.add_argument("--host", help="one host (default: WSe2 with the four dopants, and undoped MoSe2)")
+    command.add_argument("--dopants", nargs="*", default=list(TEST_DOPANTS), help="dopants; 'none' for undoped")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--root", type=Path, default=MICROGRAPHS)
     args = parser.parse_args(argv)
-    written = generate_test_micrographs(tuple(args.dopants), seed=args.seed, root=args.root)
+    dopants = tuple(None if d.lower() == "none" else d for d in args.dopants)
+    if args.host:
+        jobs = [(replace(FieldSettings(), host=args.host), dopants)]
+    else:
+        jobs = [(FieldSettings(), dopants), (UNDOPED_FIELD, (None,))]
+    written = [f"{settings.host}-{d or 'undoped'}" for settings, batch in jobs
+               for d in generate_test_micrographs(batch, settings, seed=args.seed, root=args.root)]
     print(f"wrote {len(written)} micrograph(s): {' '.join(written) or 'none (all present)'}")
     return 0
 

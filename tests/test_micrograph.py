@@ -44,3 +44,12 @@ def test_degradation_differs_from_the_clean_image_and_is_noisy(stored):
     clean, degraded = stored.image("MAADF", degraded=False), stored.image("MAADF")
     assert clean.shape == degraded.shape and not np.allclose(clean, degraded, rtol=0.05)
     assert ExperimentLike().dose > 0 and stored.pixel_size[0] == pytest.approx(0.2, rel=0.02)
+
+
+def test_an_undoped_field_has_vacancies_and_no_dopant():
+    from dataclasses import replace
+
+    atoms, truth = defect_field(None, replace(SMALL, host="MoSe2"), seed=0)
+    counts = truth["class"].value_counts()
+    assert "D" not in counts and counts["M"] == 48 and counts["VacX"] == 5 and counts["VacX2"] == 5
+    assert set(atoms.get_chemical_symbols()) == {"Mo", "Se"}
