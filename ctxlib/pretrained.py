@@ -96,7 +96,11 @@ def load_pretrained(name: str, directory: Path = WEIGHTS, attention_mode: str = 
             raise PretrainedError(f"{path} is missing; rebuild the weights with `{REBUILD}`")
         if sha256(path) != files[file]["sha256"]:
             raise PretrainedError(f"{path} does not match its checksum in manifest.json; rebuild with `{REBUILD}`")
-    checkpoint = load_checkpoint(directory / f"{name}.pt")
+    return _in_mode(load_checkpoint(directory / f"{name}.pt"), attention_mode)
+
+
+def _in_mode(checkpoint: Checkpoint, attention_mode: str) -> Checkpoint:
+    """Set an attention model's inference mode (MLPs have none)."""
     if hasattr(checkpoint.model, "set_attention_mode"):
         checkpoint.model.set_attention_mode(attention_mode)
     return checkpoint
@@ -112,11 +116,7 @@ def load_models(directory: Path = WEIGHTS, names: tuple[str, ...] = MODEL_NAMES,
     if missing:
         raise PretrainedError(f"no trained {', '.join(missing)} in {directory}; run notebook 03 (training) first, "
                               f"or read the shipped weights from {WEIGHTS}")
-    checkpoints = {name: load_checkpoint(directory / f"{name}.pt") for name in names}
-    for checkpoint in checkpoints.values():
-        if hasattr(checkpoint.model, "set_attention_mode"):
-            checkpoint.model.set_attention_mode(attention_mode)
-    return checkpoints
+    return {name: _in_mode(load_checkpoint(directory / f"{name}.pt"), attention_mode) for name in names}
 
 
 def build(scale: str = "quick", seed: int = 0, work: Path = ROOT / "_build", directory: Path = WEIGHTS,
