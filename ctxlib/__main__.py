@@ -27,8 +27,8 @@ def classify_command(args: argparse.Namespace) -> int:
 
     micrograph = read_micrograph(args.image, args.pixel_size)
     dopant = None if args.dopant.lower() == "none" else args.dopant
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UntrainedContextWarning)  # said below, in the command's own words
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UntrainedContextWarning)  # repeated after the summary, as plain text
         result = classify_image(micrograph.image, args.host, dopant, args.detector, args.energy, args.model,
                                 micrograph.pixel_size, args.weights)
     out = Path(args.output)
@@ -39,9 +39,8 @@ def classify_command(args: argparse.Namespace) -> int:
     classification_overlay(micrograph.image, result.table, title).savefig(out / f"{stem}_overlay.png", dpi=150)
     counts = result.table["class"].value_counts().to_dict()
     print(f"{len(result.table)} columns classified ({len(result.border)} at the border skipped): {counts}")
-    if not result.in_training_set:
-        print(f"warning: {args.host} with dopant {args.dopant} is not one of the 96 doped hosts the models were "
-              "trained on; treat the classes as a guess and check them against the image", file=sys.stderr)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     print(f"wrote {out / (stem + '_columns.csv')} and {out / (stem + '_overlay.png')}")
     return 0
 
