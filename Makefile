@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 book: $(STAMP)
-	$(PY) -m ctxlib.reproduce --scale $(SCALE)
+	$(PY) -m ctxlib.book.reproduce --scale $(SCALE)
 	$(VENV)/bin/jupyter-book build --warningiserror --nitpick .
 	@echo "open _build/html/index.html"
 

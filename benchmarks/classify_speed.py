@@ -2,7 +2,7 @@
 
 Renders a 2048 x 2048 synthetic WSe2 micrograph (Gaussian columns on the projected
 honeycomb, 0.1 Angstrom per pixel, a few missing X2 columns, Poisson noise), then times
-each stage of :func:`ctxlib.fullfield.classify_image` (best of three): lattice constant,
+each stage of :func:`ctxlib.micrographs.classify.classify_image` (best of three): lattice constant,
 normalisation, columns, missing sites, sublattices and patches, Zernike moments, and the
 model. Writes ``benchmarks/results/classify_speed.json``; the target is 5 s on 2 cores.
 """
@@ -34,15 +34,16 @@ def synthetic_micrograph(size: int = 2048, pixel: float = 0.1, a: float = 3.282,
 
 
 def main() -> dict:
-    from ctxlib.columns import find_columns, partition_sublattices
-    from ctxlib.evaluation import predict_proba
-    from ctxlib.fullfield import classify_image, fill_missing_sites
-    from ctxlib.intensity import IntensityNormaliser
-    from ctxlib.lattice import estimate_lattice_constant
-    from ctxlib.patches import extract_patches
-    from ctxlib.pretrained import WEIGHTS, export_weights, load_pretrained
-    from ctxlib.training import Checkpoint, TrainingConfig, batches, train
-    from ctxlib.zernike import zernike_moments
+    from ctxlib.base.intensity import IntensityNormaliser
+    from ctxlib.encoding.columns import find_columns, partition_sublattices
+    from ctxlib.encoding.lattice import estimate_lattice_constant
+    from ctxlib.encoding.patches import extract_patches
+    from ctxlib.encoding.sites import fill_missing_sites
+    from ctxlib.encoding.zernike import zernike_moments
+    from ctxlib.learning.evaluation import predict_proba
+    from ctxlib.learning.pretrained import WEIGHTS, export_weights, load_pretrained
+    from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
+    from ctxlib.micrographs.classify import classify_image
 
     image = synthetic_micrograph()
     weights = WEIGHTS

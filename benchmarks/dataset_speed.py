@@ -25,10 +25,10 @@ from pathlib import Path
 
 from record import best_seconds, write_result
 
-from ctxlib.catalog import ENERGIES_KEV
-from ctxlib.dataset import host_features
-from ctxlib.library import generate_library, load_library, read_manifest
-from ctxlib.simulation import MotifSimulation, simulate_motif
+from ctxlib.learning.dataset import host_features
+from ctxlib.materials.catalog import ENERGIES_KEV
+from ctxlib.simulation.library import generate_library, load_library, read_manifest
+from ctxlib.simulation.scans import MotifSimulation, simulate_motif
 
 
 def main(device: str = "cpu", repeats: int = 2) -> dict:

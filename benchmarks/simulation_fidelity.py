@@ -1,6 +1,6 @@
 """Library settings against strict ones: ``python benchmarks/simulation_fidelity.py``.
 
-The library (:class:`ctxlib.simulation.MotifSimulation` defaults) uses PRISM, one slice
+The library (:class:`ctxlib.simulation.scans.MotifSimulation` defaults) uses PRISM, one slice
 per atomic plane, a 3 x 2 supercell and the coarsest potential sampling that keeps
 280 mrad. Each row here changes one of those to a strict value on a few scans and
 reports the change of the motif window: the largest pixel difference relative to the
@@ -18,10 +18,10 @@ from dataclasses import asdict, replace
 import numpy as np
 from record import write_result
 
-from ctxlib.catalog import DETECTORS, HOSTS
-from ctxlib.intensity import IntensityNormaliser
-from ctxlib.motifs import motif_structure
-from ctxlib.simulation import MotifSimulation, simulate_motif, simulate_structure
+from ctxlib.base.intensity import IntensityNormaliser
+from ctxlib.materials.catalog import DETECTORS, HOSTS
+from ctxlib.materials.motifs import motif_structure
+from ctxlib.simulation.scans import MotifSimulation, simulate_motif, simulate_structure
 
 SUBSET = [("WSe2", "Ti", "VacX[M,M,D]", 60), ("WSe2", "Ti", "D[X2,VacX,VacX2]", 100), ("NbSe2", "Ti", "VacX2[M,M,M]", 80)]
 STRICT = {

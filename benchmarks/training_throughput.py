@@ -3,7 +3,7 @@
 For each model and for its batch size at the quick and the full (paper) scale, times
 training steps (forward, cross-entropy, backward, Adam) on random 31-feature rows and
 reports samples per second (the best of a few repeats after a warm-up step, one torch
-thread as :func:`ctxlib.training.train` uses), plus
+thread as :func:`ctxlib.learning.training.train` uses), plus
 inference rows per second. From these it projects the wall time of the paper's
 schedule on this machine (~44 M training rows per epoch). Writes
 ``benchmarks/results/training_throughput.json``, which the book shows.
@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from record import write_result
 
-from ctxlib.evaluation import predict_logits
-from ctxlib.models import MODEL_NAMES, build_model
-from ctxlib.training import PAPER_TRAIN_ROWS, model_inputs, schedule, torch_threads
+from ctxlib.learning.evaluation import predict_logits
+from ctxlib.learning.models import MODEL_NAMES, build_model
+from ctxlib.learning.training import PAPER_TRAIN_ROWS, model_inputs, schedule, torch_threads
 
 
 def steps_per_second(name: str, batch_size: int, steps: int, repeats: int = 3) -> float:
@@ -46,7 +46,7 @@ def steps_per_second(name: str, batch_size: int, steps: int, repeats: int = 3) -
 
 
 def inference_rate(name: str, rows: int = 200_000, batch_size: int = 65536) -> float:
-    """Rows per second of :func:`ctxlib.evaluation.predict_logits` in eval mode."""
+    """Rows per second of :func:`ctxlib.learning.evaluation.predict_logits` in eval mode."""
     model = build_model(name).eval()
     X = np.random.default_rng(0).normal(size=(rows, 31)).astype(np.float32)
     predict_logits(model, name, X[:batch_size], batch_size)

@@ -1,7 +1,7 @@
 """Zernike-encoder throughput: ``python benchmarks/zernike_throughput.py``.
 
 Measures m = 0 Zernike moments per second for 32 x 32 float32 patches with
-:func:`ctxlib.zernike.zernike_moments` (best of several repeats over a batch), and the
+:func:`ctxlib.encoding.zernike.zernike_moments` (best of several repeats over a batch), and the
 same for mahotas (``zernike_moments`` with degree 10, one call per patch) on a subset
 of the same patches. Writes ``benchmarks/results/zernike_throughput.json``, which the
 book shows.
@@ -14,7 +14,7 @@ import json
 import numpy as np
 from record import best_seconds, write_result
 
-from ctxlib.zernike import zernike_moments
+from ctxlib.encoding.zernike import zernike_moments
 
 
 def best_rate(function, n_items: int, repeats: int) -> float:

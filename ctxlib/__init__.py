@@ -1,18 +1,14 @@
 """ctxlib: the computations behind the reproduction of *Context-aware deep learning for
 defect classification in atomic-resolution STEM*.
 
-One module per idea: ``elements`` and ``catalog`` (what can be encoded and simulated),
-``context`` (the 23-number context vector), ``zernike`` (the contrast encoder),
-``lattice``, ``columns``, ``patches`` and ``intensity`` (from a micrograph to centred,
-normalised patches), ``features`` (the 31-number vector of every column of an image),
-``motifs`` (the 34 local configurations), ``simulation`` (abTEM), ``library`` (the
-clean simulated library), ``augmentation`` and ``dataset`` (noisy features and splits),
-``models``, ``training``, ``evaluation``, ``metrics``, ``representation`` and
-``pretrained`` (the §5 classifiers, their scores and the shipped weights), ``attention``
-(reading the attention maps), ``fullfield`` and ``io`` (classifying a user's micrograph;
-the command line ``ctxlib classify``), ``paper`` (the paper's own numbers), ``paths``,
-``plotting`` (the book's figures) and ``reproduce`` (the papermill runner,
-``python -m ctxlib.reproduce``).
+The subpackages are the pipeline's stages, in the order data flows through them; a stage
+imports only from the stages before it (``tests/test_architecture.py`` keeps it so):
+
+``base`` -> ``materials`` -> ``simulation`` -> ``encoding`` -> ``learning`` -> ``micrographs`` -> ``book``
+
+``base`` holds what every stage shares, ``book`` the book's own figures and runner. Each
+subpackage's docstring says what comes in and what goes out; ``python -m
+ctxlib.book.architecture`` prints the stage diagram.
 """
 
 __version__ = "0.1.0"

@@ -6,9 +6,17 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctxlib.attention import (FEATURE_BLOCKS, attention_shares, frozen_attention_map, group_attention_maps, hard_rows,
-                              map_similarity, stripe_strength, uniform_shares)
-from ctxlib.models import FeatureAttentionClassifier
+from ctxlib.learning.attention import (
+    FEATURE_BLOCKS,
+    attention_shares,
+    frozen_attention_map,
+    group_attention_maps,
+    hard_rows,
+    map_similarity,
+    stripe_strength,
+    uniform_shares,
+)
+from ctxlib.learning.models import FeatureAttentionClassifier
 
 
 def test_uniform_matrix_gives_the_block_sizes():

@@ -5,7 +5,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctxlib.augmentation import AUGMENTATION_RANGES, Degradation, _shift_rows, degrade, draw_degradations, probe_fwhm
+from ctxlib.simulation.augmentation import (
+    AUGMENTATION_RANGES,
+    Degradation,
+    _shift_rows,
+    degrade,
+    draw_degradations,
+    probe_fwhm,
+)
 
 OFF = dict(blur=0.0, jitter=0.0, dose=1e5, read_noise=0.0)
 

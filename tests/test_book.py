@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ctxlib.reproduce import ROOT, notebook_sources, run_all
+from ctxlib.book.reproduce import ROOT, notebook_sources, run_all
 
 SOURCES = notebook_sources()
 

@@ -1,7 +1,7 @@
 import pytest
 
-from ctxlib.catalog import DOPANTS, HOSTS, check_detector, check_energy, doped_hosts, parse_formula
-from ctxlib.elements import period
+from ctxlib.materials.catalog import DOPANTS, HOSTS, check_detector, check_energy, doped_hosts, parse_formula
+from ctxlib.materials.elements import period
 
 
 def test_96_doped_hosts_from_the_period_rule():
@@ -46,7 +46,7 @@ def test_energy_and_detector_validation():
 
 
 def test_host_table_has_a_height_and_a_documented_source_for_every_host():
-    from ctxlib.catalog import host_table, imaging_contexts, pairing_table
+    from ctxlib.materials.catalog import host_table, imaging_contexts, pairing_table
 
     table = host_table()
     assert len(table) == 13 and table.notna().all().all()
@@ -59,7 +59,7 @@ def test_host_table_has_a_height_and_a_documented_source_for_every_host():
 
 
 def test_dopant_validation_names_the_allowed_dopants():
-    from ctxlib.catalog import check_dopant
+    from ctxlib.materials.catalog import check_dopant
 
     assert check_dopant("WSe2", "Ti") == "Ti"
     with pytest.raises(ValueError, match="dopant 'Nb' shares the period of MoS2's metal.*allowed for MoS2: Ti, V"):

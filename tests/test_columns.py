@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from conftest import honeycomb_sites, render
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import honeycomb_sites, render
-from ctxlib.columns import BRIGHT, DIM, find_columns, partition_sublattices, site_flags
+from ctxlib.encoding.columns import BRIGHT, DIM, find_columns, partition_sublattices, site_flags
 
 
 def match(found: np.ndarray, truth: np.ndarray) -> np.ndarray:

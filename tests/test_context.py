@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctxlib.catalog import DETECTORS, DOPANTS, ENERGIES_KEV, HOSTS, doped_hosts
-from ctxlib.context import CONTEXT_BLOCKS, CONTEXT_FEATURE_NAMES, encode_context
+from ctxlib.encoding.context import CONTEXT_BLOCKS, CONTEXT_FEATURE_NAMES, encode_context
+from ctxlib.materials.catalog import DETECTORS, DOPANTS, ENERGIES_KEV, HOSTS, doped_hosts
 
 
 def test_paper_example_layout():

@@ -3,11 +3,21 @@
 import numpy as np
 import pytest
 
-from ctxlib.context import encode_context
-from ctxlib.dataset import (LABELS, build_features, chunk_splits, host_features, iter_feature_chunks, load_features,
-                            random_split, realisations_for, stream_batches, summarise_features)
-from ctxlib.library import load_library
-from ctxlib.motifs import MOTIFS
+from ctxlib.encoding.context import encode_context
+from ctxlib.learning.dataset import (
+    LABELS,
+    build_features,
+    chunk_splits,
+    host_features,
+    iter_feature_chunks,
+    load_features,
+    random_split,
+    realisations_for,
+    stream_batches,
+    summarise_features,
+)
+from ctxlib.materials.motifs import MOTIFS
+from ctxlib.simulation.library import load_library
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +53,7 @@ def test_site_flags_mark_one_sublattice_per_context(entry):
 
 
 def test_build_features_writes_resumable_chunks(tmp_path, monkeypatch):
-    import ctxlib.dataset as dataset
+    import ctxlib.learning.dataset as dataset
 
     monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], ["WSe2-V"]))
     manifest = dataset.read_manifest()

@@ -1,7 +1,15 @@
 import pytest
 from mendeleev import element
 
-from ctxlib.elements import CHALCOGENS, CONFIGURATIONS, SHELLS, TRANSITION_METALS, atomic_number, period, shell_populations
+from ctxlib.materials.elements import (
+    CHALCOGENS,
+    CONFIGURATIONS,
+    SHELLS,
+    TRANSITION_METALS,
+    atomic_number,
+    period,
+    shell_populations,
+)
 
 
 @pytest.mark.parametrize("symbol", sorted(CONFIGURATIONS))

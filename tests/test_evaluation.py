@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ctxlib.evaluation import batch_dependence, predict_logits, predict_proba, score_table, softmax
-from ctxlib.metrics import accuracy, mean_entropy
-from ctxlib.training import TrainingConfig, batches, train
+from ctxlib.learning.evaluation import batch_dependence, predict_logits, predict_proba, score_table, softmax
+from ctxlib.learning.metrics import accuracy, mean_entropy
+from ctxlib.learning.training import TrainingConfig, batches, train
 
 
 @given(arrays(np.float64, st.tuples(st.integers(1, 20), st.just(5)), elements=st.floats(-300, 300)))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from ctxlib.context import encode_context
-from ctxlib.features import FEATURE_NAMES, assemble_features, encode_image
+from ctxlib.encoding.context import encode_context
+from ctxlib.encoding.features import FEATURE_NAMES, assemble_features, encode_image
 
 
 def test_feature_names_are_the_papers_31():

@@ -5,10 +5,11 @@ import pytest
 from conftest import honeycomb_sites, render
 from scipy.spatial import cKDTree
 
-from ctxlib.columns import find_columns
-from ctxlib.fullfield import UntrainedContextWarning, classify_image, fill_missing_sites
-from ctxlib.pretrained import export_weights
-from ctxlib.training import Checkpoint, TrainingConfig, batches, train
+from ctxlib.encoding.columns import find_columns
+from ctxlib.encoding.sites import fill_missing_sites
+from ctxlib.learning.pretrained import export_weights
+from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
+from ctxlib.micrographs.classify import UntrainedContextWarning, classify_image
 
 PIXEL, A = 0.15, 3.282
 

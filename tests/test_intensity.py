@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctxlib.intensity import IntensityNormaliser
+from ctxlib.base.intensity import IntensityNormaliser
 
 
 @settings(max_examples=25, deadline=None)

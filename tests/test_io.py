@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from conftest import honeycomb_sites, render
 
-from ctxlib.__main__ import main
-from ctxlib.io import read_micrograph
-from ctxlib.pretrained import export_weights
-from ctxlib.training import Checkpoint, TrainingConfig, batches, train
+from ctxlib.learning.pretrained import export_weights
+from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
+from ctxlib.micrographs.cli import main
+from ctxlib.micrographs.reading import read_micrograph
 
 
 def _signal(data, scale, units):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import sklearn.metrics as sk
 
-from ctxlib.labelling import LabellingSession, labelling_widget, majority_vote, pairwise_kappa
+from ctxlib.micrographs.labelling import LabellingSession, labelling_widget, majority_vote, pairwise_kappa
 
 POSITIONS = np.array([[10.0, 10.0], [20.0, 10.0], [30.0, 12.0], [40.0, 40.0]])
 

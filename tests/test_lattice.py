@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from conftest import honeycomb_sites, render
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import honeycomb_sites, render
-from ctxlib.lattice import autocorrelation, estimate_lattice_constant, patch_side
+from ctxlib.encoding.lattice import autocorrelation, estimate_lattice_constant, patch_side
 
 
 def test_honeycomb_gives_a_not_the_metal_x2_distance(wse2_like):

@@ -9,11 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from ctxlib import library
-from ctxlib.catalog import ENERGIES_KEV
-from ctxlib.library import LibraryError, atomic_write, generate_library, library_status, load_library, read_manifest
-from ctxlib.motifs import MOTIF_NAMES
-from ctxlib.simulation import MotifImages, MotifSimulation
+from ctxlib.base.files import atomic_write, sha256
+from ctxlib.materials.catalog import ENERGIES_KEV
+from ctxlib.materials.motifs import MOTIF_NAMES
+from ctxlib.simulation import library
+from ctxlib.simulation.library import LibraryError, generate_library, library_status, load_library, read_manifest
+from ctxlib.simulation.scans import MotifImages, MotifSimulation
 
 CALLS = []
 
@@ -70,7 +71,7 @@ def test_an_interrupted_run_resumes_with_only_the_missing_scans(fake, monkeypatc
 
 
 def test_missing_truncated_and_mismatched_files_name_the_file_and_the_command(fake):
-    with pytest.raises(LibraryError, match=r"WSe2-Ti.npz is missing .*python -m ctxlib.library generate --pairs WSe2-Ti"):
+    with pytest.raises(LibraryError, match=r"WSe2-Ti.npz is missing .*python -m ctxlib.simulation.library generate --pairs WSe2-Ti"):
         load_library("WSe2", "Ti", fake["root"])
     generate_library([("WSe2", "Ti")], workers=1, processes=False, progress=False, **fake)
     path = fake["root"] / "WSe2-Ti.npz"
@@ -122,7 +123,7 @@ def test_shipped_manifest_matches_the_shipped_files():
     shipped = {p.name for p in library.LIBRARY.glob("*.npz")}
     assert shipped == set(manifest["files"])
     for name, record in manifest["files"].items():
-        assert library.sha256(library.LIBRARY / name) == record["sha256"], name
+        assert sha256(library.LIBRARY / name) == record["sha256"], name
     assert json.loads((library.LIBRARY / "manifest.json").read_text()) == manifest
     assert sum(r["bytes"] for r in manifest["files"].values()) * 96 / len(manifest["files"]) < 50e6  # fits the budget
 

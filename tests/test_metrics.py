@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import entropy
 
-from ctxlib import metrics
+from ctxlib.learning import metrics
 
 labels = st.lists(st.integers(0, 4), min_size=2, max_size=200)
 

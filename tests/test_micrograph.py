@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from ctxlib.columns import find_columns
-from ctxlib.micrograph import (ExperimentLike, FieldSettings, defect_field, generate_test_micrographs,
-                               load_test_micrograph)
+from ctxlib.encoding.columns import find_columns
+from ctxlib.simulation.standins import (
+    ExperimentLike,
+    FieldSettings,
+    defect_field,
+    generate_test_micrographs,
+    load_test_micrograph,
+)
 
 SMALL = FieldSettings(repeat=(6, 4), dopant_fraction=0.1, single_vacancy_fraction=0.1, double_vacancy_fraction=0.1)
 

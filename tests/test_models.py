@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ctxlib.models import DEEP_HIDDEN, MLP, MODEL_NAMES, FeatureAttentionClassifier, build_model
+from ctxlib.learning.models import DEEP_HIDDEN, MLP, MODEL_NAMES, FeatureAttentionClassifier, build_model
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 from ase.io import read
 
-from ctxlib.catalog import HOSTS
-from ctxlib.motifs import (CHALCOGEN_STATES, CLASS_NAMES, METAL_STATES, MOTIF_NAMES, MOTIFS, PRISTINE, motif_structure,
-                           necklaces, resolve_motif, write_motif_cifs)
+from ctxlib.materials.catalog import HOSTS
+from ctxlib.materials.motifs import (
+    CHALCOGEN_STATES,
+    CLASS_NAMES,
+    METAL_STATES,
+    MOTIF_NAMES,
+    MOTIFS,
+    PRISTINE,
+    motif_structure,
+    necklaces,
+    resolve_motif,
+    write_motif_cifs,
+)
 
 
 def test_necklace_counts_match_burnside():

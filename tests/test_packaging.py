@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from ctxlib.reproduce import ROOT
+from ctxlib.book.reproduce import ROOT
 
 
 def test_environment_matches_pyproject():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ctxlib.patches import centre_intensity, extract_patches, patch_offsets
+from ctxlib.encoding.patches import centre_intensity, extract_patches, patch_offsets
 
 
 def test_linear_ramp_is_sampled_exactly():

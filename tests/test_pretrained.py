@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from ctxlib.evaluation import predict_proba
-from ctxlib.pretrained import PretrainedError, export_weights, load_pretrained, read_weights_manifest
-from ctxlib.training import Checkpoint, TrainingConfig, batches, train
+from ctxlib.learning.evaluation import predict_proba
+from ctxlib.learning.pretrained import PretrainedError, export_weights, load_pretrained, read_weights_manifest
+from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
 
 
 def _trained(config, X, y):

@@ -1,7 +1,7 @@
 import nbformat
 import pytest
 
-from ctxlib.reproduce import NotebookFailed, execute, notebook_sources, run_all
+from ctxlib.book.reproduce import NotebookFailed, execute, notebook_sources, run_all
 
 FAILING = """---
 jupytext:

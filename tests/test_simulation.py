@@ -1,13 +1,20 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from abtem.core.energy import energy2wavelength
 
-from ctxlib.catalog import DETECTORS
-from dataclasses import replace
-
-from ctxlib.motifs import host_cell, motif_structure
-from ctxlib.simulation import (MotifSimulation, _slice_thicknesses, column_species, electron_wavelength, fft_friendly,
-                               potential_sampling, simulate_motif)
+from ctxlib.materials.catalog import DETECTORS
+from ctxlib.materials.motifs import host_cell, motif_structure
+from ctxlib.simulation.scans import (
+    MotifSimulation,
+    _slice_thicknesses,
+    column_species,
+    electron_wavelength,
+    fft_friendly,
+    potential_sampling,
+    simulate_motif,
+)
 
 
 @pytest.mark.parametrize("energy", [60, 80, 100, 300])

@@ -4,10 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from ctxlib.evaluation import predict_proba
-from ctxlib.models import MODEL_NAMES
-from ctxlib.training import (QUICK_BATCH_DIVISOR, CheckpointError, TrainingConfig, batches, load_checkpoint,
-                             save_checkpoint, schedule, train)
+from ctxlib.learning.evaluation import predict_proba
+from ctxlib.learning.models import MODEL_NAMES
+from ctxlib.learning.training import (
+    QUICK_BATCH_DIVISOR,
+    CheckpointError,
+    TrainingConfig,
+    batches,
+    load_checkpoint,
+    save_checkpoint,
+    schedule,
+    train,
+)
 
 
 def toy(n=2000, seed=0):

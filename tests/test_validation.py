@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import sklearn.metrics as sk
 
-from ctxlib.validation import agreement, match_columns
+from ctxlib.micrographs.validation import agreement, match_columns
 
 
 def test_matching_pairs_nearest_columns_once_and_counts_leftovers():

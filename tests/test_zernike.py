@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctxlib.zernike import ZERNIKE_ORDERS, disk_coordinates, radial_polynomial, zernike_basis, zernike_moments
+from ctxlib.encoding.zernike import ZERNIKE_ORDERS, disk_coordinates, radial_polynomial, zernike_basis, zernike_moments
 
 SIZE = 32
 

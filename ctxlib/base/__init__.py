@@ -1,0 +1,20 @@
+"""Foundation every stage shares (stage 0).
+
+In: nothing from the rest of ctxlib. Out: where the repository keeps things (``paths``),
+writes that are complete or absent and SHA-256 digests (``files``), the one check every
+image passes (``images``), the one intensity normalisation used for simulated and
+experimental images alike (``intensity``), settings validation (``settings``) and the
+lazy public names of every stage (``lazy``).
+"""
+
+from ctxlib.base.lazy import attach  # noqa: I001 (base.lazy imports nothing of ctxlib)
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "files": ["atomic_write", "sha256"],
+        "images": ["check_image"],
+        "intensity": ["IntensityNormaliser"],
+        "paths": ["ROOT", "DATA", "LIBRARY"],
+    },
+)

@@ -1,0 +1,167 @@
+"""Figures of section 4 (notebook 02): the motif gallery (Fig. S7), the simulation
+pipeline (Fig. 4), profiles and contrast ratios (Figs. S1, S2), augmentation examples
+(Fig. S8) and the dataset scale (Fig. S5).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ctxlib.materials.catalog import HOSTS
+from ctxlib.materials.motifs import CLASS_NAMES, MOTIFS, motif_structure, projected_columns
+
+_STATE_STYLE = {
+    "M": dict(color="tab:blue", marker="o", s=140),
+    "D": dict(color="tab:red", marker="o", s=140),
+    "X2": dict(color="goldenrod", marker="s", s=90),
+    "VacX": dict(color="goldenrod", marker="s", s=90, alpha=0.45),
+    "VacX2": dict(facecolor="none", edgecolor="goldenrod", marker="s", s=90),
+}
+
+
+def _columns_near_centre(atoms, radius: float) -> dict[tuple[float, float], list[str]]:
+    """Atoms within ``radius`` of the motif centre, grouped by projected column (x, y relative to the centre)."""
+
+    centre = np.array(atoms.info["centre"])
+    near = {}
+    for (x, y), symbols in projected_columns(atoms).items():
+        dx, dy = round(x - centre[0], 2), round(y - centre[1], 2)
+        if np.hypot(dx, dy) < radius:
+            near[(dx, dy)] = symbols
+    return near
+
+
+def motif_gallery(host: str, dopant: str, radius: float = 4.2):
+    """Fig. S7: the 34 motifs, top view, centre column ringed; one panel each."""
+
+    fig, axes = plt.subplots(4, 9, figsize=(15, 7.2))
+    metal = HOSTS[host].metal
+    pristine = {site: _columns_near_centre(motif_structure(host, dopant, name), radius) for site, name in
+                ((True, "M[X2,X2,X2]"), (False, "X2[M,M,M]"))}
+    for ax, motif in zip(axes.flat, MOTIFS):
+        present = _columns_near_centre(motif_structure(host, dopant, motif), radius)
+        for (x, y) in pristine[motif.metal_site]:
+            symbols = present.get((x, y), [])
+            if not symbols:
+                state = "VacX2"
+            elif symbols[0] in (metal, dopant):
+                state = "M" if symbols[0] == metal else "D"
+            else:
+                state = "X2" if len(symbols) == 2 else "VacX"
+            ax.scatter(x, y, **_STATE_STYLE[state])
+        ax.scatter(0, 0, s=420, facecolor="none", edgecolor="k", lw=1.2)
+        ax.set_title(f"{motif.name}\nlabel {motif.label} ({CLASS_NAMES[motif.label]})", fontsize=7)
+        ax.set_xlim(-radius, radius)
+        ax.set_ylim(-radius, radius)
+        ax.set_aspect("equal")
+        ax.axis("off")
+    for ax in axes.flat[len(MOTIFS):]:
+        ax.axis("off")
+    labels = {"M": f"M ({metal})", "D": f"D ({dopant})", "X2": "X2", "VacX": "single X vacancy", "VacX2": "double X vacancy"}
+    handles = [ax.scatter([], [], label=labels[name], **style) for name, style in _STATE_STYLE.items()]
+    fig.legend(handles=handles, loc="lower right", ncol=5, fontsize=9)
+    fig.suptitle(f"The 34 local configurations (motifs) of {host} + {dopant}, top view, centre ringed")
+    fig.tight_layout()
+    return fig
+
+
+def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.ndarray, features: np.ndarray,
+                    feature_names: tuple[str, ...], pixel_size: tuple[float, float], title: str = ""):
+    """Fig. 4c-g for one motif: structure, clean image, degraded image, patch, and its 31 features."""
+    fig, axes = plt.subplots(1, 5, figsize=(16, 3.4), gridspec_kw={"width_ratios": [1, 1, 1, 1, 2.2]})
+    centre = np.array(atoms.info["centre"])
+    xy = atoms.positions[:, :2] - centre
+    half = clean.shape[0] * pixel_size[0] / 2
+    near = np.all(np.abs(xy) < half, axis=1)
+    symbols = np.array(atoms.get_chemical_symbols())[near]
+    for symbol in np.unique(symbols):
+        pts = xy[near][symbols == symbol]
+        axes[0].scatter(pts[:, 0], pts[:, 1], label=symbol, s=60)
+    axes[0].set(xlim=(-half, half), ylim=(-half, half), aspect="equal", title="(c) motif structure", xlabel="x (A)")
+    axes[0].legend(fontsize=7, loc="upper right")
+    extent = (-clean.shape[1] * pixel_size[1] / 2, clean.shape[1] * pixel_size[1] / 2, -half, half)
+    for ax, image, name in ((axes[1], clean, "(d) clean abTEM image"), (axes[2], degraded, "(e) blur, scan and shot noise")):
+        ax.imshow(image, origin="lower", extent=extent, cmap="gray")
+        ax.set(title=name, xlabel="x (A)")
+    axes[3].imshow(patch, origin="lower", cmap="gray")
+    axes[3].set(title="(f) 32 x 32 patch, side sqrt(3) a", xticks=[], yticks=[])
+    blocks = [(0, 23, "tab:blue", "context"), (23, 29, "tab:orange", "Zernike"), (29, 31, "tab:green", "site")]
+    for start, stop, colour, label in blocks:
+        axes[4].bar(np.arange(start, stop), features[start:stop], color=colour, label=label)
+    axes[4].set_xticks(range(len(feature_names)), feature_names, rotation=90, fontsize=6)
+    axes[4].set(title="(g) the 31 features")
+    axes[4].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tuple[float, float]],
+                       ylabel: str = "intensity (fraction of beam)"):
+    """Figs. S1, S2b-e: images side by side (common grey scale) and their profiles along the centre column.
+
+    The vertical line through a motif centre crosses metal and X2 columns alternately.
+    """
+    fig, axes = plt.subplots(1, len(images) + 1, figsize=(4 * (len(images) + 1), 3.6))
+    vmax = max(float(im.max()) for im in images.values())
+    for ax, (name, image) in zip(axes, images.items()):
+        ax.imshow(image, origin="lower", cmap="gray", vmin=0, vmax=vmax)
+        ax.axvline(image.shape[1] // 2, color="tab:red", lw=0.8)
+        ax.set(title=name, xticks=[], yticks=[])
+        y = (np.arange(image.shape[0]) - image.shape[0] // 2) * pixel_size[name][0]
+        axes[-1].plot(y, image[:, image.shape[1] // 2], label=name)
+    axes[-1].set(xlabel="y (A)", ylabel=ylabel, title="profile along the centre column")
+    axes[-1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def contrast_ratio_chart(table):
+    """Fig. S2: M/X2 centre-intensity ratio per host, energy and detector; 1 marks equal brightness.
+
+    ``table`` has columns ``host``, ``energy_kev``, ``detector``, ``ratio``.
+    """
+    hosts = list(dict.fromkeys(table["host"]))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 3.8), sharey=True)
+    width = 0.27
+    for ax, detector in zip(axes, ("HAADF", "MAADF")):
+        sub = table[table["detector"] == detector]
+        for k, energy in enumerate(sorted(sub["energy_kev"].unique())):
+            values = sub[sub["energy_kev"] == energy].set_index("host")["ratio"].reindex(hosts)
+            ax.bar(np.arange(len(hosts)) + (k - 1) * width, values, width, label=f"{energy} keV")
+        ax.axhline(1, color="k", lw=0.8)
+        ax.set_xticks(range(len(hosts)), hosts, rotation=45)
+        ax.set(title=f"{detector}: M / X2 centre intensity", yscale="log")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("I(M) / I(X2)")
+    fig.tight_layout()
+    return fig
+
+
+def augmentation_examples(patches: dict[str, list[np.ndarray]]):
+    """Fig. S8: rows = one parameter at its low and high end (others off), columns = motifs."""
+    rows = list(patches)
+    ncols = max(len(v) for v in patches.values())
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.6 * ncols, 1.7 * len(rows)), squeeze=False)
+    for r, name in enumerate(rows):
+        for c, patch in enumerate(patches[name]):
+            axes[r, c].imshow(patch, cmap="gray")
+            axes[r, c].set(xticks=[], yticks=[])
+        axes[r, 0].set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def dataset_scale_chart(rows):
+    """Fig. S5: sizes (bytes) and costs on a log axis; ``rows`` has ``quantity``, ``bytes``, ``source``."""
+    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(rows)))
+    palette = {"ours (measured)": "tab:blue", "ours (computed)": "lightsteelblue"}
+    colours = [palette.get(s, "tab:gray") for s in rows["source"]]
+    ax.barh(rows["quantity"], rows["bytes"], color=colours)
+    for y, (value, source) in enumerate(zip(rows["bytes"], rows["source"])):
+        ax.text(value, y, f"  {value:.2g} B ({source})", va="center", fontsize=8)
+    ax.set(xscale="log", xlabel="bytes", xlim=(1e5, 1e18))
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return fig

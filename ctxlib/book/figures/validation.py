@@ -1,0 +1,80 @@
+"""Figures of section 6, validation on micrographs (notebook 06): image panels, defect
+maps (Fig. 6b), mean patches (Fig. 6c) and agreement bars beside Table 1.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ctxlib.materials.motifs import CLASS_NAMES
+from ctxlib.micrographs.overlay import CLASS_COLOURS
+
+
+def defect_map(image: np.ndarray, predicted, truth, title: str = ""):
+    """Fig. 6b: predicted defects (filled markers) and true defects (open circles) on the micrograph.
+
+    ``predicted`` has ``x``, ``y``, ``label``; ``truth`` has ``col``, ``row``, ``label``
+    (pixels). Defects are labels 1 (single vacancy), 2 (double vacancy) and 4 (dopant).
+    """
+    fig, ax = plt.subplots(figsize=(7, 7 * image.shape[0] / image.shape[1]))
+    ax.imshow(image, cmap="gray")
+    for label in (1, 2, 4):
+        mine = predicted[predicted["label"] == label]
+        ax.scatter(mine["x"], mine["y"], s=10, color=CLASS_COLOURS[label], label=f"predicted {CLASS_NAMES[label]}")
+        true = truth[truth["label"] == label]
+        ax.scatter(true["col"], true["row"], s=90, facecolors="none", edgecolors=CLASS_COLOURS[label], linewidths=1,
+                   label=f"true {CLASS_NAMES[label]}")
+    ax.set(title=title, xticks=[], yticks=[], xlim=(0, image.shape[1] - 1), ylim=(image.shape[0] - 1, 0))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
+
+
+def mean_patches(patches: dict[str, np.ndarray]):
+    """Fig. 6c: the mean patch of each class (``{class name: (n, size, size) patches}``), with the count."""
+    fig, axes = plt.subplots(1, len(patches), figsize=(2.2 * len(patches), 2.5), squeeze=False)
+    for ax, (name, stack) in zip(axes[0], patches.items()):
+        if len(stack):
+            ax.imshow(stack.mean(axis=0), cmap="gray")
+        ax.set(title=f"{name} (n = {len(stack)})", xticks=[], yticks=[])
+    fig.tight_layout()
+    return fig
+
+
+def validation_bars(scores, paper, detectors: tuple[str, ...] = ("HAADF", "MAADF")):
+    """Figs. 6d-f: Cohen's kappa and the F1 of each defect class per model and detector, paper's as ticks.
+
+    ``scores`` and ``paper`` are indexed by model with columns like ``kappa HAADF`` and
+    ``F1 single vacancy MAADF``.
+    """
+    panels = ["kappa", "F1 single vacancy", "F1 double vacancy", "F1 dopant"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True)
+    x = np.arange(len(scores))
+    for ax, panel in zip(axes, panels):
+        for k, detector in enumerate(detectors):
+            column = f"{panel} {detector}"
+            offset = (k - 0.5) * 0.38
+            ax.bar(x + offset, scores[column], 0.38, label=f"{detector} (ours)")
+            if column in paper:
+                ax.scatter(x + offset, paper[column].reindex(scores.index), marker="_", s=250, color="k", zorder=3)
+        ax.set_xticks(x, scores.index, rotation=40, fontsize=8)
+        ax.set(title=panel, ylim=(0, 1.05))
+    axes[0].legend(fontsize=8, loc="lower left")
+    axes[-1].scatter([], [], marker="_", color="k", label="paper")
+    axes[-1].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def image_panels(images: dict[str, np.ndarray], ncols: int = 4):
+    """Micrographs side by side, one titled panel each."""
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 4.1 * nrows), squeeze=False)
+    for ax, (title, image) in zip(axes.ravel(), images.items()):
+        ax.imshow(image, cmap="gray")
+        ax.set(title=title, xticks=[], yticks=[])
+    for ax in axes.ravel()[len(images):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,165 @@
+"""Execute the book's notebooks in order with papermill: ``python -m ctxlib.book.reproduce``.
+
+Each notebook under ``notebooks/`` (jupytext MyST markdown, ``NN_name.md``) is converted,
+executed with the chosen parameters and written to ``book/notebooks/NN_name.ipynb``, the
+copy the book renders (the book never executes a notebook itself). A page starts with
+a note of the parameters it ran with. A failing cell stops the chain with the notebook
+and cell named, and leaves the partial output beside it as ``NN_name.failed.ipynb``; an
+output notebook is only replaced once its run has succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctxlib.base.paths import ROOT
+
+NOTEBOOKS = ROOT / "notebooks"
+OUTPUT = ROOT / "book" / "notebooks"
+SCALES = ("quick", "full")
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook cell raised; the message names the notebook and the cell."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One executed notebook: its output path, parameters and wall time in seconds."""
+
+    path: Path
+    parameters: dict
+    seconds: float
+
+
+def notebook_sources(only: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
+    """Notebook sources in paper order, optionally only those whose names start with an entry of ``only``."""
+    sources = sorted(folder.glob("[0-9][0-9]_*.md"))
+    if only:
+        sources = [s for s in sources if any(s.name.startswith(prefix) for prefix in only)]
+        if not sources:
+            raise ValueError(f"no notebook matches {only}; available: {[s.stem for s in notebook_sources(folder=folder)]}")
+    return sources
+
+
+def declared_parameters(source: Path) -> set[str]:
+    """Names assigned in a notebook's ``parameters`` cell."""
+    import re
+
+    import jupytext
+
+    cells = [c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])]
+    return {m for c in cells for m in re.findall(r"^(\w+)\s*=", c.source, flags=re.M)}
+
+
+def _provenance_cell(parameters: dict, seconds: float):
+    import nbformat
+
+    listing = ", ".join(f"`{k}={v!r}`" for k, v in parameters.items())
+    text = (
+        "```{note}\n"
+        f"This page was executed by `python -m ctxlib.book.reproduce` with {listing}; "
+        f"it ran in {seconds:.0f} s on {os.cpu_count()} CPU cores. "
+        "Every number and figure below comes from that run.\n```"
+    )
+    return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["provenance"]})
+
+
+def execute(source: Path, output_dir: Path, parameters: dict) -> Run:
+    """Execute one notebook with papermill and write it atomically to ``output_dir``."""
+    import jupytext
+    import nbformat
+    import papermill
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / f"{source.stem}.ipynb"
+    failed = output_dir / f"{source.stem}.failed.ipynb"
+    partial = output_dir / f".{source.stem}.partial.ipynb"
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    start = time.perf_counter()
+    try:
+        executed = papermill.execute_notebook(
+            notebook,
+            str(partial),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(ROOT),
+            progress_bar=False,
+        )
+    except papermill.PapermillExecutionError as error:
+        partial.replace(failed)
+        raise NotebookFailed(
+            f"{source.name}: cell {error.cell_index} (execution count {error.exec_count}) raised "
+            f"{error.ename}: {error.evalue}  [partial output: {failed}]"
+        ) from None
+    seconds = time.perf_counter() - start
+    executed.cells.insert(0, _provenance_cell(parameters, seconds))
+    nbformat.write(executed, str(partial))
+    partial.replace(target)
+    failed.unlink(missing_ok=True)
+    return Run(target, parameters, seconds)
+
+
+def run_all(
+    scale: str = "quick",
+    seed: int = 0,
+    only: list[str] | None = None,
+    output_dir: Path = OUTPUT,
+    extra: dict | None = None,
+) -> list[Run]:
+    """Execute the notebooks in order; see the module docstring.
+
+    Parameters
+    ----------
+    scale : {"quick", "full"}
+    seed : int
+    only : list of str, optional
+        Notebook name prefixes, e.g. ``["01"]``.
+    output_dir : pathlib.Path
+    extra : dict, optional
+        More papermill parameters, each passed to the notebooks that declare it.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale {scale!r} is not one of {SCALES}")
+    from tqdm.auto import tqdm
+
+    runs = []
+    sources = notebook_sources(only)
+    with tqdm(sources, desc="notebooks", unit="nb") as bar:
+        for source in bar:
+            bar.set_postfix_str(source.stem)
+            declared = declared_parameters(source)
+            parameters = {"scale": scale, "seed": seed, **{k: v for k, v in (extra or {}).items() if k in declared}}
+            runs.append(execute(source, Path(output_dir), parameters))
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ctxlib.book.reproduce", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="quick")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="*", help="notebook prefixes, e.g. 01 03")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "JSON"),
+                        help="extra papermill parameter, value parsed as JSON")
+    args = parser.parse_args(argv)
+    extra = {name: json.loads(value) for name, value in args.parameter}
+    try:
+        runs = run_all(args.scale, args.seed, args.only, args.output, extra)
+    except NotebookFailed as error:
+        print(f"FAILED {error}", file=sys.stderr)
+        return 1
+    for run in runs:
+        print(f"{run.path.relative_to(ROOT) if run.path.is_relative_to(ROOT) else run.path}  {run.seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,335 @@
+"""From the clean library to the training features (paper §4, Figs. 4e-g, S5).
+
+For every imaging context (doped host, energy, detector) and every realisation
+(:mod:`ctxlib.simulation.augmentation`), the 34 clean motif windows are degraded together,
+normalised by the degraded pristine motif (:class:`ctxlib.base.intensity.IntensityNormaliser`,
+as a micrograph is normalised by itself), cut into patches of side ``sqrt(3) a``
+centred on the motif, and encoded as the 31 features: 23 context + 6 Zernike + 2 site
+flags. The site flag of a context marks the sublattice whose clean pristine column is
+brighter; which one that is depends on host, detector and energy (Fig. S2).
+
+Features are written one file per doped host (``<host>-<dopant>.npz``: ``X`` float32
+(N, 31), ``y`` int8 labels, and per-row ``energy``, ``detector``, ``motif``,
+``realisation``), atomically, so an interrupted run resumes where it stopped, and
+the paper's ~55 M rows never need to be in memory at once (:func:`iter_feature_chunks`).
+Every file depends only on the seed and its doped host, not on which others exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ctxlib.base.files import atomic_write
+from ctxlib.base.intensity import IntensityNormaliser
+from ctxlib.encoding.columns import site_flags
+from ctxlib.encoding.context import encode_context
+from ctxlib.encoding.features import assemble_features
+from ctxlib.encoding.patches import PATCH_SIZE, centre_intensity, extract_patches
+from ctxlib.encoding.zernike import zernike_moments
+from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
+from ctxlib.materials.motifs import CLASS_NAMES, MOTIFS, PRISTINE
+from ctxlib.simulation.augmentation import Degradation, degrade, draw_degradations
+from ctxlib.simulation.library import LibraryEntry, library_status, load_library, read_manifest
+
+#: Realisations per imaging context. ``full``: 576 x 34 x 2,800 = 54.8 M patches, the
+#: paper's ~55 M; ``quick``: minutes on two cores.
+SCALES: dict[str, int] = {"quick": 8, "full": 2800}
+#: Realisations degraded at once (bounds memory: ~15 MB of windows; part of the seeded stream).
+BATCH = 64
+#: Sublattice of each motif's centre: 0 chalcogen site, 1 metal site.
+MOTIF_SUBLATTICE = np.array([int(m.metal_site) for m in MOTIFS])
+LABELS = np.array([m.label for m in MOTIFS], dtype=np.int8)
+_CHALCOGEN_REFERENCE = 0  # X2[M,M,M]: the pristine chalcogen-site motif
+
+
+def realisations_for(scale: str) -> int:
+    """Realisations per context for a scale name (:data:`SCALES`)."""
+    return SCALES[check_choice(scale, tuple(SCALES), "scale")]
+
+
+def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float, size: int = PATCH_SIZE) -> np.ndarray:
+    """Patches of side ``sqrt(3) a`` centred on each window's centre pixel, (N, size, size)."""
+    side_px = np.sqrt(3) * a / float(np.mean(pixel_size))
+    centre = np.array([[(windows.shape[-2] - 1) / 2, (windows.shape[-1] - 1) / 2]])
+    return np.stack([extract_patches(w, centre, side_px, size).patches[0] for w in windows])
+
+
+def pristine_centre_intensities(clean: np.ndarray, pixel_size: tuple[float, float], a: float) -> np.ndarray:
+    """Normalised centre intensity of the clean pristine (chalcogen-site X2, metal-site M) columns of a context.
+
+    ``clean`` holds the 34 clean windows of one context; the ratio of the two numbers
+    is the M/X2 contrast of Fig. S2.
+    """
+    normalised = IntensityNormaliser().fit(clean[PRISTINE]).transform(clean[[_CHALCOGEN_REFERENCE, PRISTINE]])
+    return centre_intensity(motif_patches(normalised, pixel_size, a))
+
+
+def context_site_flags(clean: np.ndarray, pixel_size: tuple[float, float], a: float) -> np.ndarray:
+    """(34, 2) site flags of a context: the sublattice with the brighter clean pristine centre is [1, 0]."""
+    reference_flags = site_flags(np.array([0, 1]), pristine_centre_intensities(clean, pixel_size, a))
+    return reference_flags[MOTIF_SUBLATTICE]
+
+
+@dataclass(frozen=True)
+class ContextSample:
+    """Realisations of one context (realisation-major, 34 motifs each).
+
+    Attributes
+    ----------
+    X : numpy.ndarray, float32, (realisations * 34, 31)
+    patches : numpy.ndarray, float32, (realisations * 34, 32, 32)
+        Normalised patches.
+    windows : numpy.ndarray, (realisations * 34, n, n)
+        The degraded, normalised windows the patches were cut from.
+    """
+
+    X: np.ndarray
+    patches: np.ndarray
+    windows: np.ndarray
+
+
+def realise_context(
+    clean: np.ndarray, pixel_size: tuple[float, float], energy_kev: int, reference_mean: float,
+    params: Degradation, rng: np.random.Generator,
+) -> np.ndarray:
+    """Degrade the 34 clean windows of a context with one realisation and normalise them by the degraded pristine motif."""
+    noisy = degrade(clean, pixel_size, energy_kev, reference_mean, params, rng)
+    return IntensityNormaliser().fit(noisy[PRISTINE]).transform(noisy)
+
+
+def context_features(
+    entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator
+) -> ContextSample:
+    """Features of ``realisations`` degraded copies of the 34 motifs of one context."""
+    e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
+    clean = entry.images[e, :, d]
+    a = HOSTS[entry.host].a
+    flags = context_site_flags(clean, entry.pixel_size, a)
+    context = encode_context(entry.host, entry.dopant, detector, energy_kev)
+    reference_mean = entry.levels[e, PRISTINE, d, 1]
+    windows = np.concatenate([
+        realise_context(clean, entry.pixel_size, energy_kev, reference_mean, params, rng)
+        for params in draw_degradations(rng, realisations)
+    ])
+    patches = motif_patches(windows, entry.pixel_size, a)
+    X = assemble_features(context, zernike_moments(patches), np.tile(flags, (realisations, 1)))
+    return ContextSample(X, patches, windows)
+
+
+def host_features(entry: LibraryEntry, realisations: int, seed: int) -> dict[str, np.ndarray]:
+    """All 6 contexts of one doped host: arrays ``X``, ``y``, ``energy``, ``detector``, ``motif``, ``realisation``.
+
+    Realisations are degraded :data:`BATCH` at a time, so memory stays bounded at the
+    full scale (2,800 realisations: 571,200 rows, 71 MB of features per doped host).
+    """
+    pair = doped_hosts().index((entry.host, entry.dopant))
+    parts = {k: [] for k in ("X", "y", "energy", "detector", "motif", "realisation")}
+    for e, energy in enumerate(ENERGIES_KEV):
+        for d, detector in enumerate(DETECTORS):
+            rng = np.random.default_rng([seed, pair, e, d])
+            batches = [min(BATCH, realisations - start) for start in range(0, realisations, BATCH)]
+            X = np.concatenate([context_features(entry, energy, detector, b, rng).X for b in batches])
+            n = len(X)
+            parts["X"].append(X)
+            parts["y"].append(np.tile(LABELS, realisations))
+            parts["energy"].append(np.full(n, energy, np.int16))
+            parts["detector"].append(np.full(n, d, np.int8))
+            parts["motif"].append(np.tile(np.arange(len(MOTIFS), dtype=np.int8), realisations))
+            parts["realisation"].append(np.repeat(np.arange(realisations, dtype=np.int32), len(MOTIFS)))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+@dataclass(frozen=True)
+class FeatureRun:
+    """What :func:`build_features` did: files written, doped hosts skipped for lack of library files."""
+
+    directory: Path
+    written: list[str]
+    reused: list[str]
+    missing_library: list[str]
+
+
+def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, progress: bool = True) -> FeatureRun:
+    """Write the feature files of every doped host present in the library (resumable).
+
+    A file already present for the same scale and seed is reused; doped hosts without a
+    library file are listed in the result (never replaced by other data).
+    """
+    from tqdm.auto import tqdm
+
+    realisations = realisations_for(scale)
+    directory = Path(directory)
+    present, missing = library_status()
+    files = read_manifest()["files"]
+    written, reused = [], []
+    for name in tqdm(present, desc=f"features ({scale})", disable=not progress):
+        path = directory / f"{name}.npz"
+        stamp = {"realisations": realisations, "seed": seed, "library_sha256": files[f"{name}.npz"]["sha256"]}
+        if path.exists() and _stamp_of(path) == stamp:
+            reused.append(name)
+            continue
+        host, dopant = name.split("-")
+        arrays = host_features(load_library(host, dopant), realisations, seed)
+        atomic_write(path, lambda h: np.savez(h, **stamp, **arrays))
+        written.append(name)
+    return FeatureRun(directory, written, reused, missing)
+
+
+_STAMP = ("realisations", "seed", "library_sha256")
+
+
+def _stamp_of(path: Path) -> dict | None:
+    """What a feature file was made from, or None if it cannot be read."""
+    try:
+        with np.load(path) as data:
+            return {"realisations": int(data["realisations"]), "seed": int(data["seed"]),
+                    "library_sha256": str(data["library_sha256"])}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def features_digest(directory: str | Path) -> str:
+    """SHA-256 over the names and stamps of the feature files: which data a model was trained on."""
+    import hashlib
+
+    lines = [f"{path.stem}:{_stamp_of(path)}\n" for path in sorted(Path(directory).glob("*.npz"))]
+    if not lines:
+        raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.learning.dataset.build_features first")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _read_chunk(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files if k not in _STAMP}
+
+
+def iter_feature_chunks(directory: str | Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """Yield ``(host-dopant, arrays)`` one feature file at a time (bounded memory)."""
+    for path in sorted(Path(directory).glob("*.npz")):
+        yield path.stem, _read_chunk(path)
+
+
+def _split_rows(name: str, arrays: dict[str, np.ndarray], split: str | None, part: str, seed: int,
+                **split_options) -> dict[str, np.ndarray]:
+    """The rows of ``part`` ("train"/"test") of ``split`` in one feature file (all rows if ``split`` is None)."""
+    check_choice(part, ("train", "test"), "part")
+    if split is None:
+        return arrays
+    masks = chunk_splits(name, arrays, seed, **split_options)
+    test = masks[check_choice(split, tuple(masks), "split")]
+    keep = test if part == "test" else ~test
+    return {k: v[keep] for k, v in arrays.items()}
+
+
+def iter_split_chunks(
+    directory: str | Path, split: str | None = None, part: str = "train", seed: int = 0, **split_options
+) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """Like :func:`iter_feature_chunks`, keeping only the rows of one ``part`` ("train" or "test") of a split.
+
+    ``split`` is one of the keys of :func:`chunk_splits` (``"random"``, ``"host"``,
+    ``"energy"``), or None for every row.
+    """
+    for name, arrays in iter_feature_chunks(directory):
+        yield name, _split_rows(name, arrays, split, part, seed, **split_options)
+
+
+def load_features(
+    directory: str | Path, split: str | None = None, part: str = "train", seed: int = 0, **split_options
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Feature files in memory: X (N, 31) float32, y (N,) int8, and a metadata table per row.
+
+    With ``split``, only the rows of ``part`` of that split (see :func:`iter_split_chunks`).
+    """
+    X, y, meta = [], [], []
+    for name, arrays in iter_split_chunks(directory, split, part, seed, **split_options):
+        host, dopant = name.split("-")
+        X.append(arrays["X"])
+        y.append(arrays["y"])
+        meta.append(pd.DataFrame({
+            "host": host, "dopant": dopant, "energy": arrays["energy"],
+            "detector": np.array(list(DETECTORS))[arrays["detector"]],
+            "motif": arrays["motif"], "realisation": arrays["realisation"],
+        }))
+    if not X:
+        raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.learning.dataset.build_features first")
+    return np.concatenate(X), np.concatenate(y), pd.concat(meta, ignore_index=True)
+
+
+def stream_batches(
+    directory: str | Path, batch_size: int, rng: np.random.Generator, split: str = "random", part: str = "train",
+    seed: int = 0, buffer_rows: int = 4_000_000, **split_options,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of shuffled ``(X, y)`` batches of a split's part, streamed from the feature files.
+
+    Files are read in a random order and pooled until ``buffer_rows`` rows are held, the pool
+    is shuffled and cut into batches, and the rows left over join the next pool. Every row is
+    used exactly once per epoch; memory stays at about ``buffer_rows`` x 31 x 4 bytes (at the
+    quick scale the whole training set fits in one pool, a full shuffle).
+    """
+    paths = sorted(Path(directory).glob("*.npz"))
+    if not paths:
+        raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.learning.dataset.build_features first")
+    order = [paths[i] for i in rng.permutation(len(paths))]
+    pool_X, pool_y, held = [], [], 0
+    for index, path in enumerate(order):
+        arrays = _split_rows(path.stem, _read_chunk(path), split, part, seed, **split_options)
+        pool_X.append(arrays["X"])
+        pool_y.append(arrays["y"])
+        held += len(arrays["y"])
+        if held < buffer_rows and index < len(order) - 1:
+            continue
+        X, y = np.concatenate(pool_X), np.concatenate(pool_y)
+        shuffle = rng.permutation(len(y))
+        X, y = X[shuffle], y[shuffle]
+        last = index == len(order) - 1
+        stop = len(y) if last else len(y) - len(y) % batch_size
+        for start in range(0, stop, batch_size):
+            yield X[start:start + batch_size], y[start:start + batch_size]
+        pool_X, pool_y, held = [X[stop:]], [y[stop:]], len(y) - stop
+
+
+def random_split(n: int, test_fraction: float = 0.2, seed: int | list[int] = 0) -> np.ndarray:
+    """Boolean test mask: a seeded random ``test_fraction`` of ``n`` rows (the paper's 80/20)."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    test = np.zeros(n, dtype=bool)
+    test[np.random.default_rng(seed).permutation(n)[: int(round(test_fraction * n))]] = True
+    return test
+
+
+def chunk_splits(
+    name: str, arrays: dict[str, np.ndarray], seed: int = 0, test_fraction: float = 0.2,
+    holdout_host: str = "MoS2", holdout_energy_kev: int = 100,
+) -> dict[str, np.ndarray]:
+    """Test masks of one feature file (``host-dopant``) for the three splits.
+
+    ``random`` draws ``test_fraction`` of the file's rows with a seed derived from
+    ``seed`` and the doped host, so a split is the same whether the files are read one at
+    a time (paper scale) or together; ``host`` holds out every row of one host material;
+    ``energy`` every row at one beam energy.
+    """
+    host, dopant = name.split("-")
+    n = len(arrays["y"])
+    return {
+        "random": random_split(n, test_fraction, [seed, doped_hosts().index((host, dopant))]),
+        "host": np.full(n, host == holdout_host),
+        "energy": arrays["energy"] == check_choice(holdout_energy_kev, ENERGIES_KEV, "held-out energy (keV)"),
+    }
+
+
+def summarise_features(directory: str | Path, seed: int = 0, **split_options) -> pd.DataFrame:
+    """Rows per split (train/test) and class, reading one feature file at a time."""
+    counts: dict[tuple[str, str], np.ndarray] = {}
+    for name, arrays in iter_feature_chunks(directory):
+        for split, test in chunk_splits(name, arrays, seed, **split_options).items():
+            for part, mask in (("train", ~test), ("test", test)):
+                counts[(split, part)] = counts.get((split, part), 0) + np.bincount(arrays["y"][mask], minlength=len(CLASS_NAMES))
+    table = pd.DataFrame(counts, index=list(CLASS_NAMES)).T
+    table.index.names = ["split", "part"]
+    table["rows"] = table.sum(axis=1)
+    return table

@@ -1,0 +1,160 @@
+"""The shipped pretrained weights of the six §5 models (``data/weights/``).
+
+Each model is a checkpoint of :mod:`ctxlib.learning.training` without optimiser state:
+``<model>.pt`` (a ``state_dict``, read with ``torch.load(weights_only=True)``) and
+``<model>.json`` (training config and per-epoch history). ``manifest.json`` records
+the SHA-256 of every file, the scale, seed and library the models were trained on, and
+their train and test accuracy. Regenerate with::
+
+    python -m ctxlib.learning.pretrained build               # quick scale: the shipped data/weights
+    python -m ctxlib.learning.pretrained build --scale full  # the paper's scale, into data/weights-full
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ctxlib.base.files import atomic_write, sha256
+from ctxlib.base.paths import DATA, ROOT
+from ctxlib.learning.dataset import build_features
+from ctxlib.learning.evaluation import part_predictions
+from ctxlib.learning.metrics import accuracy
+from ctxlib.learning.models import MODEL_NAMES
+from ctxlib.learning.training import Checkpoint, load_checkpoint, save_checkpoint, train_models
+from ctxlib.materials.catalog import check_choice
+from ctxlib.simulation.library import read_manifest
+
+WEIGHTS = DATA / "weights"
+FORMAT = 1
+REBUILD = "python -m ctxlib.learning.pretrained build"
+
+
+class PretrainedError(RuntimeError):
+    """Shipped weights are missing or do not match their manifest."""
+
+
+def library_digest(manifest: dict | None = None) -> str:
+    """One SHA-256 over the library's per-file checksums: which clean library features came from."""
+    files = (manifest or read_manifest())["files"]
+    lines = "".join(f"{name}:{files[name]['sha256']}\n" for name in sorted(files))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def export_weights(
+    trained: dict[str, Checkpoint], scale: str, seed: int, scores: dict[str, dict[str, float]], directory: Path = WEIGHTS,
+) -> dict:
+    """Write every trained model and the manifest to ``directory`` (atomically, manifest last).
+
+    Parameters
+    ----------
+    trained : dict
+        ``{model: Checkpoint}`` as returned by :func:`ctxlib.learning.training.train_models`.
+    scale : str
+    seed : int
+    scores : dict
+        ``{model: {"train_accuracy": ..., "test_accuracy": ...}}``.
+    """
+    directory = Path(directory)
+    files = {}
+    for name, checkpoint in trained.items():
+        path = directory / f"{name}.pt"
+        save_checkpoint(checkpoint.model, checkpoint.config, checkpoint.history, path)
+        for written in (path, path.with_suffix(".json")):
+            files[written.name] = {"sha256": sha256(written), "bytes": written.stat().st_size}
+    library = read_manifest()
+    manifest = {"format": FORMAT, "scale": scale, "seed": seed, "torch": torch.__version__,
+                "library_digest": library_digest(library), "library_files": len(library["files"]),
+                "files": files, "scores": scores}
+    text = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    atomic_write(directory / "manifest.json", lambda handle: handle.write(text))
+    return manifest
+
+
+def read_weights_manifest(directory: Path = WEIGHTS) -> dict:
+    """The weights manifest; a clear error where there is none."""
+    path = Path(directory) / "manifest.json"
+    if not path.exists():
+        raise PretrainedError(f"no pretrained weights in {directory}; build them with `{REBUILD}`")
+    return json.loads(path.read_text())
+
+
+def load_pretrained(name: str, directory: Path = WEIGHTS, attention_mode: str = "frozen") -> Checkpoint:
+    """A shipped model, checksum-verified, in eval mode.
+
+    Attention models come in the batch-independent ``"frozen"`` mode by default (a
+    prediction does not depend on the other columns classified with it); pass
+    ``attention_mode="batch"`` for the paper's.
+    """
+    check_choice(name, MODEL_NAMES, "model")
+    directory = Path(directory)
+    files = read_weights_manifest(directory)["files"]
+    for file in (f"{name}.pt", f"{name}.json"):
+        path = directory / file
+        if file not in files or not path.exists():
+            raise PretrainedError(f"{path} is missing; rebuild the weights with `{REBUILD}`")
+        if sha256(path) != files[file]["sha256"]:
+            raise PretrainedError(f"{path} does not match its checksum in manifest.json; rebuild with `{REBUILD}`")
+    return _in_mode(load_checkpoint(directory / f"{name}.pt"), attention_mode)
+
+
+def _in_mode(checkpoint: Checkpoint, attention_mode: str) -> Checkpoint:
+    """Set an attention model's inference mode (MLPs have none)."""
+    if hasattr(checkpoint.model, "set_attention_mode"):
+        checkpoint.model.set_attention_mode(attention_mode)
+    return checkpoint
+
+
+def load_models(directory: Path = WEIGHTS, names: tuple[str, ...] = MODEL_NAMES,
+                attention_mode: str = "batch") -> dict[str, Checkpoint]:
+    """Trained models from a folder: shipped weights (checksum-verified, when it has a manifest) or training checkpoints."""
+    directory = Path(directory)
+    if (directory / "manifest.json").exists():
+        return {name: load_pretrained(name, directory, attention_mode) for name in names}
+    missing = [name for name in names if not (directory / f"{name}.json").exists()]
+    if missing:
+        raise PretrainedError(f"no trained {', '.join(missing)} in {directory}; run notebook 03 (training) first, "
+                              f"or read the shipped weights from {WEIGHTS}")
+    return {name: _in_mode(load_checkpoint(directory / f"{name}.pt"), attention_mode) for name in names}
+
+
+def build(scale: str = "quick", seed: int = 0, work: Path = ROOT / "_build", directory: Path = WEIGHTS,
+          progress: bool = True) -> dict:
+    """Features, training and export: the whole path to the shipped weights (resumable)."""
+
+    features = Path(work) / "data" / f"features-{scale}-seed{seed}"
+    build_features(features, scale, seed, progress=progress)
+    trained = train_models(features, scale, seed, Path(work) / "training" / f"{scale}-seed{seed}", progress=progress)
+    scores = {name: {} for name in trained}
+    models = {name: c.model for name, c in trained.items()}
+    for part in ("train", "test"):
+        probabilities, y, _ = part_predictions(models, {n: c.config.batch_size for n, c in trained.items()}, features,
+                                               part, seed=seed)
+        for name, p in probabilities.items():
+            scores[name][f"{part}_accuracy"] = accuracy(y, p.argmax(axis=1))
+    return export_weights(trained, scale, seed, scores, directory)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m ctxlib.learning.pretrained build [--scale quick|full] [--seed N]``."""
+    parser = argparse.ArgumentParser(prog="python -m ctxlib.learning.pretrained", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    command = sub.add_parser("build", help="build features, train the six models, write data/weights")
+    command.add_argument("--scale", choices=("quick", "full"), default="quick")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--out", type=Path, help="weights folder (default data/weights, data/weights-full at full scale)")
+    args = parser.parse_args(argv)
+    out = args.out or (WEIGHTS if args.scale == "quick" else DATA / "weights-full")
+    manifest = build(args.scale, args.seed, directory=out)
+    for name, score in manifest["scores"].items():
+        print(f"{name:14s} train {100 * score['train_accuracy']:.2f} %  test {100 * score['test_accuracy']:.2f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

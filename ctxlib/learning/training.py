@@ -1,0 +1,265 @@
+"""Training of the §5 classifiers: Adam, learning rate 1e-3, cross-entropy, seeded.
+
+Data arrive as a stream of ``(X, y)`` batches (:func:`ctxlib.learning.dataset.stream_batches`), so
+the paper's ~55 M rows never need to be in memory; a checkpoint after every epoch (a
+``state_dict`` and a JSON config with the history so far, loaded with
+``weights_only=True``) lets an interrupted run resume.
+
+The paper's schedule (§8: MLPs 20 epochs at batch 4,096; attn-4k, attn-200k, attn-400k 10
+epochs at 4,096, 204,800 and 409,600) is :func:`schedule` at ``scale="full"``. At the quick
+scale the training set (~125 k rows) is smaller than one batch of attn-200k, and the
+paper's ~1,000 steps of 409,600 rows would take about an hour on two CPU cores, so every
+batch size is divided by :data:`QUICK_BATCH_DIVISOR`: the epochs, the ratios of the batch
+sizes (1 : 50 : 100) and of the steps the models take stay the paper's.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from ctxlib.base.files import atomic_write
+from ctxlib.learning.dataset import features_digest, stream_batches
+from ctxlib.learning.models import ATTENTION_BATCH_SIZES, MODEL_NAMES, build_model
+from ctxlib.materials.catalog import check_choice
+
+#: The Zernike columns of the 31 features (MLP-NoContext sees only these).
+ZERNIKE_COLUMNS = slice(23, 29)
+#: Paper batch size / quick batch size: 4,096 -> 128, 204,800 -> 6,400, 409,600 -> 12,800, so that
+#: attn-400k still takes ~100 steps in its 10 quick epochs (125 k training rows).
+QUICK_BATCH_DIVISOR = 32
+PAPER_EPOCHS = {"MLP": 20, "attn": 10}
+PAPER_MLP_BATCH = 4096
+#: Training rows per epoch at the paper's scale: 80 % of 576 contexts x 34 motifs x 2,800 realisations.
+PAPER_TRAIN_ROWS = int(0.8 * 576 * 34 * 2800)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How one model is trained (paper §8: MLPs 20 epochs at 4,096; attention 10 epochs)."""
+
+    model: str
+    epochs: int
+    batch_size: int
+    learning_rate: float = 1e-3
+    seed: int = 0
+    split: str = "random"
+    #: :func:`ctxlib.learning.dataset.features_digest` of the training data ("" when not from feature files).
+    data: str = ""
+
+
+def schedule(model: str, scale: str = "quick", seed: int = 0, split: str = "random") -> TrainingConfig:
+    """The training config of one of the six models at a scale (see the module docstring)."""
+    check_choice(model, MODEL_NAMES, "model")
+    check_choice(scale, ("quick", "full"), "scale")
+    attention = model in ATTENTION_BATCH_SIZES
+    batch = ATTENTION_BATCH_SIZES[model] if attention else PAPER_MLP_BATCH
+    if scale == "quick":
+        batch //= QUICK_BATCH_DIVISOR
+    return TrainingConfig(model, PAPER_EPOCHS["attn" if attention else "MLP"], batch, seed=seed, split=split)
+
+
+def paper_steps(model: str) -> int:
+    """Optimiser steps of the paper's schedule for one model (epochs x batches per epoch)."""
+    config = schedule(model, "full")
+    return config.epochs * -(-PAPER_TRAIN_ROWS // config.batch_size)
+
+
+def batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled mini-batches of one array pair held in memory (call once per epoch)."""
+    order = rng.permutation(len(y))
+    for start in range(0, len(y), batch_size):
+        index = order[start:start + batch_size]
+        yield X[index], y[index]
+
+
+def model_inputs(name: str, X: np.ndarray) -> torch.Tensor:
+    """The columns a model sees: the 6 Zernike moments for MLP-NoContext, all 31 otherwise."""
+    X = X[:, ZERNIKE_COLUMNS] if name == "MLP-NoContext" else X
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint's weights and JSON record do not belong together."""
+
+
+@dataclass
+class Checkpoint:
+    """A saved model with its training config, per-epoch history and optimiser state."""
+
+    model: torch.nn.Module
+    config: TrainingConfig
+    history: list[dict]
+    optimiser_state: dict
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+        return len(self.history)
+
+
+def save_checkpoint(
+    model: torch.nn.Module, config: TrainingConfig, history: list[dict], path: Path,
+    optimiser: torch.optim.Optimizer | None = None,
+) -> None:
+    """Write ``path`` (model and optimiser state_dicts) and ``path.with_suffix('.json')`` (config, history), atomically.
+
+    Both files carry the epoch count; :func:`load_checkpoint` refuses a pair that disagrees
+    (a run stopped between the two writes).
+    """
+    path = Path(path)
+    state = {"model": model.state_dict(), "optimiser": optimiser.state_dict() if optimiser is not None else {},
+             "epoch": len(history)}
+    atomic_write(path, lambda handle: torch.save(state, handle))
+    text = json.dumps({"config": asdict(config), "history": history}, indent=1).encode()
+    atomic_write(path.with_suffix(".json"), lambda handle: handle.write(text))
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Rebuild a model from a checkpoint written by :func:`save_checkpoint` (``weights_only=True``), in eval mode."""
+    path = Path(path)
+    record = json.loads(path.with_suffix(".json").read_text())
+    config = TrainingConfig(**record["config"])
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    if state["epoch"] != len(record["history"]):
+        raise CheckpointError(f"{path} holds epoch {state['epoch']} but {path.with_suffix('.json').name} "
+                              f"{len(record['history'])}: the run stopped between the two writes; delete both")
+    model = build_model(config.model)
+    model.load_state_dict(state["model"])
+    return Checkpoint(model.eval(), config, record["history"], state["optimiser"])
+
+
+def _resumable(checkpoint: Path | None) -> Checkpoint | None:
+    """The checkpoint to resume from, or None when there is none or it is inconsistent (start afresh)."""
+    if checkpoint is None or not Path(checkpoint).with_suffix(".json").exists() or not Path(checkpoint).exists():
+        return None
+    try:
+        return load_checkpoint(checkpoint)
+    except CheckpointError:
+        return None
+
+
+def train(
+    config: TrainingConfig,
+    epoch_batches: Callable[[np.random.Generator], Iterable[tuple[np.ndarray, np.ndarray]]],
+    checkpoint: Path | None = None,
+    progress: bool = True,
+    device: str = "cpu",
+    threads: int | None = 1,
+) -> tuple[torch.nn.Module, list[dict]]:
+    """Train one model; resume from ``checkpoint`` when it holds an unfinished run of the same config.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    epoch_batches : callable
+        ``epoch_batches(rng)`` yields the shuffled ``(X, y)`` batches of one epoch.
+    checkpoint : Path, optional
+        Where to save after every epoch (and resume from).
+    progress : bool
+        Show a tqdm bar over the epochs (loss and accuracy of the last one beside it).
+    device : str
+        Torch device, e.g. ``"cuda"`` for the paper's scale (checkpoints load back onto the CPU).
+    threads : int or None
+        CPU threads torch may use while training (restored afterwards); None leaves torch's
+        setting. One is the default: steps on 31 features gain nothing from more, and threads
+        that spin on cores busy with other work slowed small-batch training 10-100x (measured).
+
+    Returns
+    -------
+    model, history
+        The trained model (eval mode) and one ``{"epoch", "loss", "accuracy", "samples"}`` per
+        epoch, including epochs done before a resume (running figures over the epoch's batches,
+        in training mode).
+    """
+    torch.manual_seed(config.seed)
+    model, history, optimiser_state = build_model(config.model), [], {}
+    saved = _resumable(checkpoint)
+    if saved is not None:
+        if saved.config == config:
+            model, history, optimiser_state = saved.model, saved.history, saved.optimiser_state
+    model.to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    if optimiser_state:
+        optimiser.load_state_dict(optimiser_state)
+    with torch_threads(threads):
+        _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device)
+    return model.cpu().eval(), history
+
+
+@contextmanager
+def torch_threads(threads: int | None):
+    """Let torch use ``threads`` CPU threads inside the ``with`` block (None: leave it), then restore."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device) -> None:
+    """The epochs still to do; appends to ``history`` and checkpoints after each."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.epochs, initial=len(history), desc=config.model, unit="epoch", disable=not progress)
+    for epoch in range(len(history), config.epochs):
+        model.train()
+        rng = np.random.default_rng([config.seed, epoch])
+        torch.manual_seed(config.seed * 1000 + epoch)
+        total, correct, loss_sum = 0, 0, 0.0
+        for X, y in epoch_batches(rng):
+            inputs = model_inputs(config.model, X).to(device)
+            target = torch.as_tensor(y, dtype=torch.long, device=device)
+            optimiser.zero_grad()
+            logits = model(inputs)
+            loss = torch.nn.functional.cross_entropy(logits, target)
+            loss.backward()
+            optimiser.step()
+            total += len(y)
+            correct += int((logits.argmax(dim=1) == target).sum())
+            loss_sum += float(loss.detach()) * len(y)
+        history.append({"epoch": epoch + 1, "loss": loss_sum / total, "accuracy": correct / total, "samples": total})
+        if checkpoint is not None:
+            save_checkpoint(model, config, history, checkpoint, optimiser)
+        bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", accuracy=f"{history[-1]['accuracy']:.4f}")
+        bar.update()
+    bar.close()
+
+
+def train_models(
+    features_dir: str | Path, scale: str = "quick", seed: int = 0, checkpoint_dir: str | Path | None = None,
+    models: tuple[str, ...] = MODEL_NAMES, split: str = "random", progress: bool = True, device: str = "cpu",
+    epochs: int | None = None,
+) -> dict[str, Checkpoint]:
+    """Train models on the training part of ``split`` of the feature files, with the :func:`schedule` of ``scale``.
+
+    Batches are streamed from ``features_dir`` (:func:`ctxlib.learning.dataset.stream_batches`);
+    with ``checkpoint_dir``, each model is checkpointed there as ``<model>.pt`` + ``.json``
+    after every epoch, and a finished model is not trained again unless its config or its
+    data (:func:`ctxlib.learning.dataset.features_digest`) changed. ``epochs`` replaces the
+    schedule's number of epochs (for a controlled experiment; the batch size stays).
+    """
+    from dataclasses import replace
+
+
+    digest = features_digest(features_dir)
+    trained = {}
+    for name in models:
+        config = replace(schedule(name, scale, seed, split), data=digest)
+        config = config if epochs is None else replace(config, epochs=epochs)
+        checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.pt"
+
+        def epoch_batches(rng, batch_size=config.batch_size):
+            return stream_batches(features_dir, batch_size, rng, split=split, seed=seed)
+
+        model, history = train(config, epoch_batches, checkpoint, progress, device)
+        trained[name] = Checkpoint(model, config, history, {})
+    return trained

@@ -1,0 +1,21 @@
+"""Classifying a microscopist's own images (stage 5, paper section 6).
+
+In: a micrograph file and its imaging context, and a trained model from ``learning``.
+Out: the image read with its pixel size (``reading``), every column classified
+(``classify``) with its overlay figure (``overlay``), agreement with reference labels
+(``validation``), the labelling tool of Fig. 6a (``labelling``) and the command line
+``ctxlib classify`` (``cli``).
+"""
+
+from ctxlib.base.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "classify": ["UntrainedContextWarning", "Classification", "classification_table", "classify_image"],
+        "labelling": ["UNLABELLED", "LabellingSession", "majority_vote", "pairwise_kappa", "labelling_widget"],
+        "overlay": ["CLASS_COLOURS", "classification_overlay"],
+        "reading": ["READERS", "ANGSTROM_PER_UNIT", "Micrograph", "read_micrograph"],
+        "validation": ["DEFECT_NAMES", "Matched", "match_columns", "agreement"],
+    },
+)

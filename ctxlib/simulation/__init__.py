@@ -1,0 +1,68 @@
+"""Images from structures (stage 2).
+
+In: the structures and imaging settings of ``materials``. Out: abTEM scans of the motifs
+(``scans``), the clean simulated library in ``data/library`` (``library``: generate,
+verify, load), the noise model that turns a clean image into an experiment-like one
+(``augmentation``), and simulated test micrographs with per-column truth
+(``standins``).
+"""
+
+from ctxlib.base.lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "augmentation": [
+            "AUGMENTATION_RANGES",
+            "AUGMENTATION_DESCRIPTIONS",
+            "probe_fwhm",
+            "Degradation",
+            "draw_degradations",
+            "degrade",
+        ],
+        "library": [
+            "PARTS",
+            "REGENERATE",
+            "LibraryError",
+            "library_file",
+            "read_manifest",
+            "LibraryEntry",
+            "load_library",
+            "verify_library",
+            "library_status",
+            "settings_record",
+            "settings_from_record",
+            "generate_library",
+            "generation_order",
+        ],
+        "scans": [
+            "ANGLE_MARGIN",
+            "electron_wavelength",
+            "potential_sampling",
+            "simulate_periodic_images",
+            "column_species",
+            "MotifSimulation",
+            "MotifImages",
+            "simulate_motif",
+            "simulate_structure",
+            "build_potential",
+            "fft_friendly",
+        ],
+        "standins": [
+            "TEST_DOPANTS",
+            "MICROGRAPHS",
+            "FieldSettings",
+            "ExperimentLike",
+            "defect_field",
+            "simulate_field",
+            "row_shift",
+            "degrade_field",
+            "truth_pixels",
+            "TestMicrograph",
+            "micrograph_file",
+            "generate_test_micrographs",
+            "load_test_micrograph",
+            "UNDOPED_FIELD",
+        ],
+    },
+)
