@@ -18,7 +18,8 @@ import torch
 from record import write_result
 
 from ctxlib.learning.evaluation import predict_logits
-from ctxlib.learning.models import MODEL_NAMES, build_model
+from ctxlib.learning.models import build_model
+from ctxlib.learning.spec import MODEL_NAMES
 from ctxlib.learning.training import PAPER_TRAIN_ROWS, model_inputs, schedule, torch_threads
 
 

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ctxlib.base.settings import Range
 from ctxlib.simulation.augmentation import (
-    AUGMENTATION_RANGES,
+    AugmentationSettings,
     Degradation,
     _shift_rows,
     degrade,
@@ -64,9 +65,21 @@ def test_draws_stay_in_range_and_are_seeded():
     a = draw_degradations(np.random.default_rng(3), 200)
     b = draw_degradations(np.random.default_rng(3), 200)
     assert a == b
-    for name, (low, high, _) in AUGMENTATION_RANGES.items():
+    for name, r in AugmentationSettings().ranges().items():
         values = [getattr(d, name) for d in a]
-        assert low <= min(values) and max(values) <= high
+        assert r.low <= min(values) and max(values) <= r.high
+
+
+def test_settings_refuse_ranges_outside_their_bounds_and_drive_the_draws():
+    with pytest.raises(ValueError, match=r"jitter range \[0, 2\] lies outside the allowed \[0, 1\]"):
+        AugmentationSettings(jitter=Range(0.0, 2.0))
+    with pytest.raises(ValueError, match="low <= high"):
+        Range(0.5, 0.2)
+    with pytest.raises(ValueError, match="log range needs low > 0"):
+        Range(0.0, 1.0, "log")
+    narrow = AugmentationSettings(blur=Range(0.3, 0.3), dose=Range(1e4, 1e4, "log"))
+    draws = draw_degradations(np.random.default_rng(0), 20, narrow)
+    assert {d.blur for d in draws} == {0.3} and np.allclose([d.dose for d in draws], 1e4)
 
 
 def test_bad_parameters_and_images():

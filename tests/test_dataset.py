@@ -1,11 +1,15 @@
 """Features from the shipped library: determinism, shapes, labels, site flags, splits."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from ctxlib.base.settings import Range
 from ctxlib.encoding.context import encode_context
 from ctxlib.learning.dataset import (
     LABELS,
+    FeatureSettings,
     build_features,
     chunk_splits,
     host_features,
@@ -17,6 +21,7 @@ from ctxlib.learning.dataset import (
     summarise_features,
 )
 from ctxlib.materials.motifs import MOTIFS
+from ctxlib.simulation.augmentation import AugmentationSettings
 from ctxlib.simulation.library import load_library
 
 
@@ -26,9 +31,9 @@ def entry():
 
 
 def test_host_features_are_deterministic_and_complete(entry):
-    a = host_features(entry, realisations=2, seed=5)
-    b = host_features(entry, realisations=2, seed=5)
-    c = host_features(entry, realisations=2, seed=6)
+    a = host_features(entry, FeatureSettings(realisations=2, seed=5))
+    b = host_features(entry, FeatureSettings(realisations=2, seed=5))
+    c = host_features(entry, FeatureSettings(realisations=2, seed=6))
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not np.array_equal(a["X"], c["X"])
     n = 6 * 2 * 34
@@ -39,7 +44,7 @@ def test_host_features_are_deterministic_and_complete(entry):
 
 
 def test_site_flags_mark_one_sublattice_per_context(entry):
-    a = host_features(entry, realisations=1, seed=0)
+    a = host_features(entry, FeatureSettings(realisations=1, seed=0))
     flags = a["X"][:, 29:]
     metal_site = np.array([m.metal_site for m in MOTIFS])[a["motif"]]
     assert set(map(tuple, flags)) <= {(1.0, 0.0), (0.0, 1.0)}
@@ -57,15 +62,15 @@ def test_build_features_writes_resumable_chunks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], ["WSe2-V"]))
     manifest = dataset.read_manifest()
-    monkeypatch.setitem(dataset.SCALES, "quick", 1)
-    run = build_features(tmp_path, "quick", seed=0, progress=False)
-    assert run.written == ["WSe2-Ti"] and run.missing_library == ["WSe2-V"]
-    again = build_features(tmp_path, "quick", seed=0, progress=False)
+    one = FeatureSettings(realisations=1, seed=0)
+    run = build_features(tmp_path, progress=False, settings=one)
+    assert run.written == ["WSe2-Ti"] and run.missing_library == ["WSe2-V"] and run.rebuilt == {}
+    again = build_features(tmp_path, progress=False, settings=one)
     assert again.written == [] and again.reused == ["WSe2-Ti"]
-    assert build_features(tmp_path, "quick", seed=1, progress=False).written == ["WSe2-Ti"]
+    assert build_features(tmp_path, progress=False, settings=replace(one, seed=1)).rebuilt == {"WSe2-Ti": ["settings.seed"]}
     manifest["files"]["WSe2-Ti.npz"] = {**manifest["files"]["WSe2-Ti.npz"], "sha256": "0" * 64}
     monkeypatch.setattr(dataset, "read_manifest", lambda: manifest)  # the library file changed
-    assert build_features(tmp_path, "quick", seed=1, progress=False).written == ["WSe2-Ti"]
+    assert build_features(tmp_path, progress=False, settings=replace(one, seed=1)).rebuilt == {"WSe2-Ti": ["library_sha256"]}
     X, y, meta = load_features(tmp_path)
     assert X.shape == (204, 31) and len(meta) == 204 and set(meta["detector"]) == {"HAADF", "MAADF"}
     assert [name for name, _ in iter_feature_chunks(tmp_path)] == ["WSe2-Ti"]
@@ -87,6 +92,34 @@ def test_splits():
     assert np.array_equal(chunk_splits("WSe2-Ti", arrays, seed=3)["random"], chunk_splits("WSe2-Ti", arrays, seed=3)["random"])
     with pytest.raises(ValueError, match="held-out energy \\(keV\\) 90 is not in the catalog"):
         chunk_splits("WSe2-Ti", arrays, holdout_energy_kev=90)
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"realisations": 2}, "settings.realisations"),
+    ({"realisation_batch": 32}, "settings.realisation_batch"),
+    ({"patch_size": 24}, "settings.patch_size"),
+    ({"augmentation": AugmentationSettings(dose=Range(1e4, 1e5, "log"))}, "settings.augmentation.dose.high"),
+    ({"augmentation": AugmentationSettings(blur=Range(0.1, 0.6))}, "settings.augmentation.blur.low"),
+])
+def test_every_setting_is_in_the_stamp_and_forces_a_rebuild(tmp_path, monkeypatch, change, key):
+    import ctxlib.learning.dataset as dataset
+
+    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], []))
+    monkeypatch.setattr(dataset, "host_features", lambda entry, settings: {"X": np.zeros((1, 31), np.float32)})
+    base = FeatureSettings(realisations=1)
+    build_features(tmp_path, progress=False, settings=base)
+    digest = dataset.features_digest(tmp_path)
+    run = build_features(tmp_path, progress=False, settings=replace(base, **change))
+    assert key in run.rebuilt["WSe2-Ti"] and dataset.features_digest(tmp_path) != digest
+    assert dataset.stamp_of(tmp_path / "WSe2-Ti.npz")["ctxlib"]
+
+
+def test_feature_settings_refuse_bad_values():
+    with pytest.raises(ValueError, match="realisations = 0 must be an integer in"):
+        FeatureSettings(realisations=0)
+    with pytest.raises(ValueError, match="patch_size = 31.5"):
+        FeatureSettings(patch_size=31.5)
+    assert FeatureSettings.at_scale("full").realisations == 2800
 
 
 def test_scales():

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from ctxlib.learning.models import DEEP_HIDDEN, MLP, MODEL_NAMES, FeatureAttentionClassifier, build_model
+from ctxlib.learning.models import MLP, FeatureAttentionClassifier, build_model
+from ctxlib.learning.spec import DEEP_HIDDEN, MODEL_NAMES
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -59,5 +60,5 @@ def test_attention_maps_are_row_stochastic_and_modes_are_validated():
         model.set_attention_mode("mean")
     with pytest.raises(RuntimeError, match="needs statistics from training"):
         FeatureAttentionClassifier(31).eval().set_attention_mode("frozen")(torch.randn(2, 31))
-    with pytest.raises(ValueError, match="model 'ResNet' is unknown; allowed: MLP-NoContext"):
+    with pytest.raises(ValueError, match="model 'ResNet' is not in the catalog; allowed: MLP-NoContext"):
         build_model("ResNet")

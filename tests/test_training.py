@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from ctxlib.learning.evaluation import predict_proba
-from ctxlib.learning.models import MODEL_NAMES
+from ctxlib.learning.scale import scale_preset
+from ctxlib.learning.spec import MODEL_NAMES
 from ctxlib.learning.training import (
-    QUICK_BATCH_DIVISOR,
     CheckpointError,
     TrainingConfig,
     batches,
@@ -87,6 +87,6 @@ def test_full_schedule_is_the_papers_and_quick_divides_every_batch(name):
     paper = {"MLP-NoContext": (20, 4096), "MLP-Simple": (20, 4096), "MLP-Deep": (20, 4096),
              "attn-4k": (10, 4096), "attn-200k": (10, 204_800), "attn-400k": (10, 409_600)}[name]
     assert (full.epochs, full.batch_size) == paper and full.learning_rate == 1e-3
-    assert quick.epochs == full.epochs and quick.batch_size * QUICK_BATCH_DIVISOR == full.batch_size
+    assert quick.epochs == full.epochs and quick.batch_size * scale_preset("quick").batch_divisor == full.batch_size
     with pytest.raises(ValueError, match="scale 'huge' is not in the catalog"):
         schedule(name, "huge")

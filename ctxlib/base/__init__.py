@@ -7,7 +7,7 @@ experimental images alike (``intensity``), settings validation (``settings``) an
 lazy public names of every stage (``lazy``).
 """
 
-from ctxlib.base.lazy import attach  # noqa: I001 (base.lazy imports nothing of ctxlib)
+from ctxlib.base.lazy import attach
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -16,5 +16,6 @@ __getattr__, __dir__, __all__ = attach(
         "images": ["check_image"],
         "intensity": ["IntensityNormaliser"],
         "paths": ["ROOT", "DATA", "LIBRARY"],
+        "settings": ["Range", "check_number", "record", "rows"],
     },
 )

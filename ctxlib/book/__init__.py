@@ -10,6 +10,20 @@ from ctxlib.base.lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
+        "architecture": [
+            "STAGES",
+            "SIDE_STAGES",
+            "DEFERRED_IMPORTS",
+            "PACKAGE",
+            "Edge",
+            "module_name",
+            "stage_of",
+            "import_edges",
+            "allowed",
+            "rule_violations",
+            "stage_edges",
+            "module_table",
+        ],
         "paper": ["table1", "paper_number", "table1_agreement"],
     },
 )

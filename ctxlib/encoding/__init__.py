@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = attach(
             "SITE_FEATURE_NAMES",
             "CONTRAST_FEATURE_NAMES",
             "FEATURE_NAMES",
-            "LATTICE_TOLERANCE",
+            "EncodingSettings",
             "assemble_features",
             "ImageEncoding",
             "encode_image",

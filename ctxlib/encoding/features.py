@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ctxlib.base.intensity import IntensityNormaliser
+from ctxlib.base.settings import check_number
 from ctxlib.encoding.columns import find_columns, partition_sublattices, site_flags
 from ctxlib.encoding.context import CONTEXT_FEATURE_NAMES, encode_context
 from ctxlib.encoding.lattice import LatticeEstimate, estimate_lattice_constant
@@ -26,8 +27,27 @@ SITE_FEATURE_NAMES: tuple[str, ...] = ("site:bright", "site:dim")
 CONTRAST_FEATURE_NAMES: tuple[str, ...] = ZERNIKE_FEATURE_NAMES + SITE_FEATURE_NAMES
 FEATURE_NAMES: tuple[str, ...] = CONTEXT_FEATURE_NAMES + CONTRAST_FEATURE_NAMES
 
-#: Largest tolerated relative mismatch between the measured and the catalog lattice constant.
-LATTICE_TOLERANCE = 0.2
+
+
+@dataclass(frozen=True)
+class EncodingSettings:
+    """How an image becomes features (paper §3).
+
+    Attributes
+    ----------
+    patch_size : int
+        Patch grid, pixels per side (the patch covers ``sqrt(3) a`` whatever the grid).
+    lattice_tolerance : float
+        Largest relative mismatch between the measured and the catalog lattice constant
+        when the pixel size is known.
+    """
+
+    patch_size: int = PATCH_SIZE
+    lattice_tolerance: float = 0.2
+
+    def __post_init__(self) -> None:
+        check_number("patch_size", self.patch_size, 8, 256, integer=True)
+        check_number("lattice_tolerance", self.lattice_tolerance, 0.0, 0.5)
 
 
 def assemble_features(context: np.ndarray, zernike: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -78,8 +98,8 @@ def encode_image(
     detector: str,
     energy_kev: int,
     pixel_size: float | None = None,
-    size: int = PATCH_SIZE,
     fill_missing: bool = False,
+    settings: EncodingSettings = EncodingSettings(),
 ) -> ImageEncoding:
     """Encode every atomic column of a micrograph as a 31-number feature vector.
 
@@ -91,13 +111,14 @@ def encode_image(
         Imaging context, as for :func:`ctxlib.encoding.context.encode_context`.
     pixel_size : float, optional
         Angstrom per pixel. When given and the host is in the catalog, the measured
-        lattice constant must agree with the catalog value to within 20 %.
-    size : int
-        Patch grid, pixels per side.
+        lattice constant must agree with the catalog value to within
+        ``settings.lattice_tolerance``.
     fill_missing : bool
         Put back lattice sites with no intensity peak (double vacancies) from their
         neighbours' positions (:func:`ctxlib.encoding.sites.fill_missing_sites`); the table then
         marks them ``filled``.
+    settings : EncodingSettings
+        Patch grid and lattice tolerance.
 
     Returns
     -------
@@ -107,7 +128,7 @@ def encode_image(
     lattice = estimate_lattice_constant(image)
     if pixel_size is not None and host in HOSTS:
         measured, expected = lattice.a_px * pixel_size, HOSTS[host].a
-        if abs(measured / expected - 1) > LATTICE_TOLERANCE:
+        if abs(measured / expected - 1) > settings.lattice_tolerance:
             raise ValueError(
                 f"measured lattice constant {measured:.3f} A (= {lattice.a_px:.2f} px x {pixel_size} A/px) "
                 f"does not match {host}'s {expected:.3f} A; check the pixel size or the host"
@@ -118,7 +139,7 @@ def encode_image(
     if fill_missing:
         positions, filled = fill_missing_sites(positions, lattice.a_px, normalised.shape)
     sublattice = partition_sublattices(positions, lattice.a_px)
-    patch_set = extract_patches(normalised, positions, lattice.patch_side_px, size)
+    patch_set = extract_patches(normalised, positions, lattice.patch_side_px, settings.patch_size)
     keep = patch_set.index
     intensity = centre_intensity(patch_set.patches)
     flags = site_flags(sublattice[keep], intensity)

@@ -16,6 +16,7 @@ import torch
 from ctxlib.encoding.context import CONTEXT_FEATURE_NAMES
 from ctxlib.encoding.features import FEATURE_NAMES
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES
+from ctxlib.learning.models import attention_mode
 from ctxlib.learning.training import torch_threads
 
 #: Feature blocks of the 31 inputs (columns of the attention matrix).
@@ -58,13 +59,9 @@ def group_attention_maps(model, X: np.ndarray, groups: pd.Series | np.ndarray, l
 @torch.no_grad()
 def frozen_attention_map(model, layer: int = -1) -> np.ndarray:
     """The ``"frozen"`` mode's matrix of one layer: the attention an average training batch saw."""
-    original = model.attention_mode
-    model.eval().set_attention_mode("frozen")
-    try:
+    with attention_mode(model.eval(), "frozen"):
         attention = model.layers[layer].attention
         return attention.attention(torch.zeros(1, attention.d)).numpy()  # frozen: independent of the input
-    finally:
-        model.set_attention_mode(original)
 
 
 def attention_shares(matrix: np.ndarray) -> dict[str, float]:
@@ -99,3 +96,19 @@ def map_similarity(maps: list[np.ndarray]) -> float:
     flat = np.array([np.ravel(m) for m in maps])
     corr = np.corrcoef(flat)
     return float(corr[np.triu_indices(len(maps), k=1)].mean())
+
+
+def attention_summary(matrices: list[np.ndarray]) -> dict[str, float | str]:
+    """What a set of attention matrices attends to: mean block shares, top-3 share, saturated rows, top keys.
+
+    Parameters
+    ----------
+    matrices : list of (31, 31) arrays
+        Attention matrices of one model (rows: queries, columns: keys).
+    """
+    shares = pd.DataFrame([attention_shares(m) for m in matrices]).mean()
+    top = np.argsort(np.mean(matrices, axis=0).sum(axis=0))[::-1][:3]
+    return {**{f"share on {block}": float(shares[block]) for block in FEATURE_BLOCKS},
+            "top-3 share": float(np.mean([stripe_strength(m) for m in matrices])),
+            "saturated rows": float(np.mean([hard_rows(m) for m in matrices])),
+            "top-3 key features": ", ".join(FEATURE_NAMES[j] for j in top)}

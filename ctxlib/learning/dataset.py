@@ -17,6 +17,7 @@ Every file depends only on the seed and its doped host, not on which others exis
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -24,32 +25,66 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from ctxlib import __version__
 from ctxlib.base.files import atomic_write
 from ctxlib.base.intensity import IntensityNormaliser
+from ctxlib.base.settings import check_number, record
 from ctxlib.encoding.columns import site_flags
 from ctxlib.encoding.context import encode_context
 from ctxlib.encoding.features import assemble_features
 from ctxlib.encoding.patches import PATCH_SIZE, centre_intensity, extract_patches
 from ctxlib.encoding.zernike import zernike_moments
+from ctxlib.learning.scale import scale_preset
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
 from ctxlib.materials.motifs import CLASS_NAMES, MOTIFS, PRISTINE
-from ctxlib.simulation.augmentation import Degradation, degrade, draw_degradations
+from ctxlib.simulation.augmentation import AugmentationSettings, Degradation, degrade, draw_degradations
 from ctxlib.simulation.library import LibraryEntry, library_status, load_library, read_manifest
 
-#: Realisations per imaging context. ``full``: 576 x 34 x 2,800 = 54.8 M patches, the
-#: paper's ~55 M; ``quick``: minutes on two cores.
-SCALES: dict[str, int] = {"quick": 8, "full": 2800}
-#: Realisations degraded at once (bounds memory: ~15 MB of windows; part of the seeded stream).
-BATCH = 64
 #: Sublattice of each motif's centre: 0 chalcogen site, 1 metal site.
 MOTIF_SUBLATTICE = np.array([int(m.metal_site) for m in MOTIFS])
 LABELS = np.array([m.label for m in MOTIFS], dtype=np.int8)
 _CHALCOGEN_REFERENCE = 0  # X2[M,M,M]: the pristine chalcogen-site motif
 
 
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Everything a feature file is made from, apart from the library file it reads.
+
+    Attributes
+    ----------
+    realisations : int
+        Noisy realisations per imaging context.
+    realisation_batch : int
+        Realisations degraded at once (bounds memory, ~15 MB of windows; part of the
+        seeded stream, so it is recorded).
+    augmentation : AugmentationSettings
+        The ranges the realisations are drawn from.
+    patch_size : int
+        Patch grid, pixels per side.
+    seed : int
+    """
+
+    realisations: int = 8
+    realisation_batch: int = 64
+    augmentation: AugmentationSettings = AugmentationSettings()
+    patch_size: int = PATCH_SIZE
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_number("realisations", self.realisations, 1, 100_000, integer=True)
+        check_number("realisation_batch", self.realisation_batch, 1, 4096, integer=True)
+        check_number("patch_size", self.patch_size, 8, 256, integer=True)
+        check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
+
+    @classmethod
+    def at_scale(cls, scale: str, seed: int = 0, **changes) -> "FeatureSettings":
+        """The settings of a scale preset (:func:`ctxlib.learning.scale.scale_preset`)."""
+        return cls(realisations=scale_preset(scale).realisations, seed=seed, **changes)
+
+
 def realisations_for(scale: str) -> int:
-    """Realisations per context for a scale name (:data:`SCALES`)."""
-    return SCALES[check_choice(scale, tuple(SCALES), "scale")]
+    """Realisations per context for a scale name."""
+    return scale_preset(scale).realisations
 
 
 def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float, size: int = PATCH_SIZE) -> np.ndarray:
@@ -103,9 +138,10 @@ def realise_context(
 
 
 def context_features(
-    entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator
+    entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator,
+    settings: FeatureSettings = FeatureSettings(),
 ) -> ContextSample:
-    """Features of ``realisations`` degraded copies of the 34 motifs of one context."""
+    """Features of ``realisations`` degraded copies of the 34 motifs of one context (ranges and grid from ``settings``)."""
     e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
     clean = entry.images[e, :, d]
     a = HOSTS[entry.host].a
@@ -114,26 +150,28 @@ def context_features(
     reference_mean = entry.levels[e, PRISTINE, d, 1]
     windows = np.concatenate([
         realise_context(clean, entry.pixel_size, energy_kev, reference_mean, params, rng)
-        for params in draw_degradations(rng, realisations)
+        for params in draw_degradations(rng, realisations, settings.augmentation)
     ])
-    patches = motif_patches(windows, entry.pixel_size, a)
+    patches = motif_patches(windows, entry.pixel_size, a, settings.patch_size)
     X = assemble_features(context, zernike_moments(patches), np.tile(flags, (realisations, 1)))
     return ContextSample(X, patches, windows)
 
 
-def host_features(entry: LibraryEntry, realisations: int, seed: int) -> dict[str, np.ndarray]:
+def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettings()) -> dict[str, np.ndarray]:
     """All 6 contexts of one doped host: arrays ``X``, ``y``, ``energy``, ``detector``, ``motif``, ``realisation``.
 
-    Realisations are degraded :data:`BATCH` at a time, so memory stays bounded at the
+    Realisations are degraded ``settings.realisation_batch`` at a time, so memory stays bounded at the
     full scale (2,800 realisations: 571,200 rows, 71 MB of features per doped host).
     """
     pair = doped_hosts().index((entry.host, entry.dopant))
+    realisations = settings.realisations
     parts = {k: [] for k in ("X", "y", "energy", "detector", "motif", "realisation")}
     for e, energy in enumerate(ENERGIES_KEV):
         for d, detector in enumerate(DETECTORS):
-            rng = np.random.default_rng([seed, pair, e, d])
-            batches = [min(BATCH, realisations - start) for start in range(0, realisations, BATCH)]
-            X = np.concatenate([context_features(entry, energy, detector, b, rng).X for b in batches])
+            rng = np.random.default_rng([settings.seed, pair, e, d])
+            step = settings.realisation_batch
+            batches = [min(step, realisations - start) for start in range(0, realisations, step)]
+            X = np.concatenate([context_features(entry, energy, detector, b, rng, settings).X for b in batches])
             n = len(X)
             parts["X"].append(X)
             parts["y"].append(np.tile(LABELS, realisations))
@@ -146,49 +184,68 @@ def host_features(entry: LibraryEntry, realisations: int, seed: int) -> dict[str
 
 @dataclass(frozen=True)
 class FeatureRun:
-    """What :func:`build_features` did: files written, doped hosts skipped for lack of library files."""
+    """What :func:`build_features` did: files written (and why), reused, doped hosts skipped for lack of library files."""
 
     directory: Path
     written: list[str]
     reused: list[str]
     missing_library: list[str]
+    #: Files rebuilt because their stamp changed -> the stamp entries that changed.
+    rebuilt: dict[str, list[str]]
 
 
-def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, progress: bool = True) -> FeatureRun:
+def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, progress: bool = True,
+                   settings: FeatureSettings | None = None) -> FeatureRun:
     """Write the feature files of every doped host present in the library (resumable).
 
-    A file already present for the same scale and seed is reused; doped hosts without a
-    library file are listed in the result (never replaced by other data).
+    Each file is stamped with everything it was made from: ``settings`` (default: the
+    preset of ``scale`` with ``seed``), the library file's SHA-256 and ctxlib's version. A
+    file whose stamp matches is reused; any other is rebuilt, and :attr:`FeatureRun.rebuilt`
+    says which stamp entries changed. Doped hosts without a library file are listed in
+    the result (never replaced by other data).
     """
     from tqdm.auto import tqdm
 
-    realisations = realisations_for(scale)
+    settings = settings or FeatureSettings.at_scale(scale, seed)
     directory = Path(directory)
     present, missing = library_status()
     files = read_manifest()["files"]
-    written, reused = [], []
-    for name in tqdm(present, desc=f"features ({scale})", disable=not progress):
+    written, reused, rebuilt = [], [], {}
+    for name in tqdm(present, desc=f"features ({settings.realisations} realisations)", disable=not progress):
         path = directory / f"{name}.npz"
-        stamp = {"realisations": realisations, "seed": seed, "library_sha256": files[f"{name}.npz"]["sha256"]}
-        if path.exists() and _stamp_of(path) == stamp:
+        stamp = {"settings": record(settings), "library_sha256": files[f"{name}.npz"]["sha256"],
+                 "ctxlib": __version__}
+        old = stamp_of(path)
+        if old == stamp:
             reused.append(name)
             continue
+        if old is not None:
+            rebuilt[name] = _changes(old, stamp)
         host, dopant = name.split("-")
-        arrays = host_features(load_library(host, dopant), realisations, seed)
-        atomic_write(path, lambda h: np.savez(h, **stamp, **arrays))
+        arrays = host_features(load_library(host, dopant), settings)
+        text = np.array(json.dumps(stamp, sort_keys=True))
+        atomic_write(path, lambda h: np.savez(h, stamp=text, **arrays))
         written.append(name)
-    return FeatureRun(directory, written, reused, missing)
+    return FeatureRun(directory, written, reused, missing, rebuilt)
 
 
-_STAMP = ("realisations", "seed", "library_sha256")
+def _changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two stamps."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}")
+    return out
 
 
-def _stamp_of(path: Path) -> dict | None:
-    """What a feature file was made from, or None if it cannot be read."""
+def stamp_of(path: Path) -> dict | None:
+    """What a feature file was made from (its stamp), or None if there is no readable stamp."""
     try:
         with np.load(path) as data:
-            return {"realisations": int(data["realisations"]), "seed": int(data["seed"]),
-                    "library_sha256": str(data["library_sha256"])}
+            return json.loads(str(data["stamp"]))
     except (OSError, ValueError, KeyError):
         return None
 
@@ -197,7 +254,7 @@ def features_digest(directory: str | Path) -> str:
     """SHA-256 over the names and stamps of the feature files: which data a model was trained on."""
     import hashlib
 
-    lines = [f"{path.stem}:{_stamp_of(path)}\n" for path in sorted(Path(directory).glob("*.npz"))]
+    lines = [f"{path.stem}:{json.dumps(stamp_of(path), sort_keys=True)}\n" for path in sorted(Path(directory).glob("*.npz"))]
     if not lines:
         raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.learning.dataset.build_features first")
     return hashlib.sha256("".join(lines).encode()).hexdigest()
@@ -205,7 +262,7 @@ def features_digest(directory: str | Path) -> str:
 
 def _read_chunk(path: Path) -> dict[str, np.ndarray]:
     with np.load(path) as data:
-        return {k: data[k] for k in data.files if k not in _STAMP}
+        return {k: data[k] for k in data.files if k != "stamp"}
 
 
 def iter_feature_chunks(directory: str | Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:

@@ -16,6 +16,8 @@ import torch
 
 from ctxlib.learning.dataset import load_features
 from ctxlib.learning.metrics import accuracy, expected_calibration_error, mean_entropy
+from ctxlib.learning.models import attention_mode
+from ctxlib.learning.spec import N_CLASSES
 from ctxlib.learning.training import model_inputs, torch_threads
 
 
@@ -23,7 +25,7 @@ from ctxlib.learning.training import model_inputs, torch_threads
 def _logits_of_batches(model: torch.nn.Module, name: str, X: np.ndarray, index_batches) -> np.ndarray:
     """Logits in input order; one torch thread, as in training (see :func:`ctxlib.learning.training.train`)."""
     model.eval()
-    logits = np.zeros((len(X), 5), dtype=np.float32)
+    logits = np.zeros((len(X), N_CLASSES), dtype=np.float32)
     with torch_threads(1):
         for index in index_batches:
             logits[index] = model(model_inputs(name, X[index])).numpy()
@@ -114,16 +116,13 @@ def batch_dependence(
                  for start in range(0, len(members), reference_batch)]
     settings.append(("batch", "one context each", reference_batch, one_group))
     settings.append(("frozen", "random", reference_batch, settings[0][3]))
-    original, rows, reference = model.attention_mode, [], None
-    try:
-        for mode, composition, size, index_batches in settings:
-            model.set_attention_mode(mode)
+    rows, reference = [], None
+    for mode, composition, size, index_batches in settings:
+        with attention_mode(model, mode):
             p = softmax(_logits_of_batches(model, name, X, index_batches))
-            reference = p if reference is None else reference
-            rows.append({"mode": mode, "batches": composition, "batch_size": size,
-                         "accuracy": accuracy(y, p.argmax(axis=1)),
-                         "changed": float(np.mean(p.argmax(axis=1) != reference.argmax(axis=1))),
-                         "mean_shift": float(0.5 * np.abs(p - reference).sum(axis=1).mean())})
-    finally:
-        model.set_attention_mode(original)
+        reference = p if reference is None else reference
+        rows.append({"mode": mode, "batches": composition, "batch_size": size,
+                     "accuracy": accuracy(y, p.argmax(axis=1)),
+                     "changed": float(np.mean(p.argmax(axis=1) != reference.argmax(axis=1))),
+                     "mean_shift": float(0.5 * np.abs(p - reference).sum(axis=1).mean())})
     return pd.DataFrame(rows)

@@ -4,7 +4,7 @@
   MLP-NoContext: 6 Zernike inputs, hidden 64-32-16-8 (Fig. S10); MLP-Simple: 31 inputs,
   hidden 64-32-16-8 (Fig. S11); MLP-Deep: 31 inputs, 11 hidden layers (§5 says "11 hidden
   layers", the model description "12 blocks"; we follow §5; the paper gives no widths,
-  ours are :data:`DEEP_HIDDEN`).
+  ours are :data:`ctxlib.learning.spec.DEEP_HIDDEN`).
 * ``FeatureAttentionClassifier``: batch norm on the input, three layers of
   feature-feature self-attention and a position-wise feed-forward block, each with a
   residual connection and batch norm, dropout 0.1, linear head.
@@ -20,13 +20,13 @@ saw on average, so a prediction no longer depends on its batch.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-N_CLASSES = 5
-SIMPLE_HIDDEN: tuple[int, ...] = (64, 32, 16, 8)
-DEEP_HIDDEN: tuple[int, ...] = (64, 64, 64, 64, 64, 32, 32, 32, 16, 16, 8)
+from ctxlib.learning.spec import ATTENTION_MODES, N_CLASSES, SIMPLE_HIDDEN, ModelSpec, model_spec
 
 
 class MLP(nn.Module):
@@ -137,8 +137,8 @@ class FeatureAttentionClassifier(nn.Module):
 
     def set_attention_mode(self, mode: str) -> "FeatureAttentionClassifier":
         """``"batch"`` (the paper's: attention from the batch) or ``"frozen"`` (batch-independent inference)."""
-        if mode not in ("batch", "frozen"):
-            raise ValueError(f"attention mode {mode!r} is not one of 'batch', 'frozen'")
+        if mode not in ATTENTION_MODES:
+            raise ValueError(f"attention mode {mode!r} is not one of {ATTENTION_MODES}")
         for layer in self.layers:
             layer.attention.mode = mode
         return self
@@ -180,19 +180,26 @@ def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def build_model(name: str) -> nn.Module:
-    """One of the paper's six models by name (see :data:`MODEL_NAMES`)."""
-    if name == "MLP-NoContext":
-        return MLP(6, SIMPLE_HIDDEN)
-    if name == "MLP-Simple":
-        return MLP(31, SIMPLE_HIDDEN)
-    if name == "MLP-Deep":
-        return MLP(31, DEEP_HIDDEN)
-    if name in ATTENTION_BATCH_SIZES:
-        return FeatureAttentionClassifier(31)
-    raise ValueError(f"model {name!r} is unknown; allowed: {', '.join(MODEL_NAMES)}")
+def build_model(model: str | ModelSpec) -> nn.Module:
+    """A fresh, untrained model from its spec (or its name, see :data:`~ctxlib.learning.spec.MODEL_NAMES`)."""
+    spec = model if isinstance(model, ModelSpec) else model_spec(model)
+    if spec.kind == "mlp":
+        return MLP(spec.n_inputs, spec.hidden)
+    return FeatureAttentionClassifier(spec.n_inputs)
 
 
-#: Training batch sizes of the three attention models (§8).
-ATTENTION_BATCH_SIZES: dict[str, int] = {"attn-4k": 4096, "attn-200k": 204_800, "attn-400k": 409_600}
-MODEL_NAMES: tuple[str, ...] = ("MLP-NoContext", "MLP-Simple", "MLP-Deep", *ATTENTION_BATCH_SIZES)
+@contextmanager
+def attention_mode(model: nn.Module, mode: str | None) -> Iterator[nn.Module]:
+    """Use an attention model in ``mode`` ("batch" or "frozen") inside the block, then restore its mode.
+
+    An MLP (no attention) and ``mode=None`` pass through unchanged.
+    """
+    if mode is None or not isinstance(model, FeatureAttentionClassifier):
+        yield model
+        return
+    original = model.attention_mode
+    model.set_attention_mode(mode)
+    try:
+        yield model
+    finally:
+        model.set_attention_mode(original)

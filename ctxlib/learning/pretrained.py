@@ -25,7 +25,7 @@ from ctxlib.base.paths import DATA, ROOT
 from ctxlib.learning.dataset import build_features
 from ctxlib.learning.evaluation import part_predictions
 from ctxlib.learning.metrics import accuracy
-from ctxlib.learning.models import MODEL_NAMES
+from ctxlib.learning.spec import MODEL_NAMES, model_spec
 from ctxlib.learning.training import Checkpoint, load_checkpoint, save_checkpoint, train_models
 from ctxlib.materials.catalog import check_choice
 from ctxlib.simulation.library import read_manifest
@@ -84,12 +84,13 @@ def read_weights_manifest(directory: Path = WEIGHTS) -> dict:
     return json.loads(path.read_text())
 
 
-def load_pretrained(name: str, directory: Path = WEIGHTS, attention_mode: str = "frozen") -> Checkpoint:
+def load_pretrained(name: str, directory: Path = WEIGHTS, attention_mode: str | None = None) -> Checkpoint:
     """A shipped model, checksum-verified, in eval mode.
 
-    Attention models come in the batch-independent ``"frozen"`` mode by default (a
-    prediction does not depend on the other columns classified with it); pass
-    ``attention_mode="batch"`` for the paper's.
+    Attention models come in their spec's inference mode
+    (:attr:`~ctxlib.learning.spec.ModelSpec.attention_mode`, the batch-independent
+    ``"frozen"``: a prediction does not depend on the other columns classified with it);
+    pass ``attention_mode="batch"`` for the paper's.
     """
     check_choice(name, MODEL_NAMES, "model")
     directory = Path(directory)
@@ -103,16 +104,21 @@ def load_pretrained(name: str, directory: Path = WEIGHTS, attention_mode: str = 
     return _in_mode(load_checkpoint(directory / f"{name}.pt"), attention_mode)
 
 
-def _in_mode(checkpoint: Checkpoint, attention_mode: str) -> Checkpoint:
-    """Set an attention model's inference mode (MLPs have none)."""
-    if hasattr(checkpoint.model, "set_attention_mode"):
-        checkpoint.model.set_attention_mode(attention_mode)
+def _in_mode(checkpoint: Checkpoint, attention_mode: str | None) -> Checkpoint:
+    """Set an attention model's inference mode: ``attention_mode``, or its spec's (MLPs have none)."""
+    mode = attention_mode or model_spec(checkpoint.config.model).attention_mode
+    if mode is not None and hasattr(checkpoint.model, "set_attention_mode"):
+        checkpoint.model.set_attention_mode(mode)
     return checkpoint
 
 
 def load_models(directory: Path = WEIGHTS, names: tuple[str, ...] = MODEL_NAMES,
-                attention_mode: str = "batch") -> dict[str, Checkpoint]:
-    """Trained models from a folder: shipped weights (checksum-verified, when it has a manifest) or training checkpoints."""
+                attention_mode: str | None = None) -> dict[str, Checkpoint]:
+    """Trained models from a folder: shipped weights (checksum-verified, when it has a manifest) or training checkpoints.
+
+    Attention models come in ``attention_mode``, or their spec's inference mode
+    (``"frozen"``) when it is None, as :func:`load_pretrained`.
+    """
     directory = Path(directory)
     if (directory / "manifest.json").exists():
         return {name: load_pretrained(name, directory, attention_mode) for name in names}

@@ -9,7 +9,7 @@ The paper's schedule (§8: MLPs 20 epochs at batch 4,096; attn-4k, attn-200k, at
 epochs at 4,096, 204,800 and 409,600) is :func:`schedule` at ``scale="full"``. At the quick
 scale the training set (~125 k rows) is smaller than one batch of attn-200k, and the
 paper's ~1,000 steps of 409,600 rows would take about an hour on two CPU cores, so every
-batch size is divided by :data:`QUICK_BATCH_DIVISOR`: the epochs, the ratios of the batch
+batch size is divided by the scale's ``batch_divisor`` (:mod:`ctxlib.learning.scale`): the epochs, the ratios of the batch
 sizes (1 : 50 : 100) and of the steps the models take stay the paper's.
 """
 
@@ -26,16 +26,10 @@ import torch
 
 from ctxlib.base.files import atomic_write
 from ctxlib.learning.dataset import features_digest, stream_batches
-from ctxlib.learning.models import ATTENTION_BATCH_SIZES, MODEL_NAMES, build_model
-from ctxlib.materials.catalog import check_choice
+from ctxlib.learning.models import build_model
+from ctxlib.learning.scale import scale_preset
+from ctxlib.learning.spec import MODEL_NAMES, model_spec
 
-#: The Zernike columns of the 31 features (MLP-NoContext sees only these).
-ZERNIKE_COLUMNS = slice(23, 29)
-#: Paper batch size / quick batch size: 4,096 -> 128, 204,800 -> 6,400, 409,600 -> 12,800, so that
-#: attn-400k still takes ~100 steps in its 10 quick epochs (125 k training rows).
-QUICK_BATCH_DIVISOR = 32
-PAPER_EPOCHS = {"MLP": 20, "attn": 10}
-PAPER_MLP_BATCH = 4096
 #: Training rows per epoch at the paper's scale: 80 % of 576 contexts x 34 motifs x 2,800 realisations.
 PAPER_TRAIN_ROWS = int(0.8 * 576 * 34 * 2800)
 
@@ -56,13 +50,9 @@ class TrainingConfig:
 
 def schedule(model: str, scale: str = "quick", seed: int = 0, split: str = "random") -> TrainingConfig:
     """The training config of one of the six models at a scale (see the module docstring)."""
-    check_choice(model, MODEL_NAMES, "model")
-    check_choice(scale, ("quick", "full"), "scale")
-    attention = model in ATTENTION_BATCH_SIZES
-    batch = ATTENTION_BATCH_SIZES[model] if attention else PAPER_MLP_BATCH
-    if scale == "quick":
-        batch //= QUICK_BATCH_DIVISOR
-    return TrainingConfig(model, PAPER_EPOCHS["attn" if attention else "MLP"], batch, seed=seed, split=split)
+    spec = model_spec(model)
+    batch = spec.paper_batch_size // scale_preset(scale).batch_divisor
+    return TrainingConfig(model, spec.paper_epochs, batch, seed=seed, split=split)
 
 
 def paper_steps(model: str) -> int:
@@ -80,9 +70,8 @@ def batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Genera
 
 
 def model_inputs(name: str, X: np.ndarray) -> torch.Tensor:
-    """The columns a model sees: the 6 Zernike moments for MLP-NoContext, all 31 otherwise."""
-    X = X[:, ZERNIKE_COLUMNS] if name == "MLP-NoContext" else X
-    return torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)
+    """The columns a model reads (its :attr:`~ctxlib.learning.spec.ModelSpec.inputs`), as a float32 tensor."""
+    return torch.from_numpy(model_spec(name).select(X))
 
 
 class CheckpointError(RuntimeError):

@@ -16,6 +16,6 @@ __getattr__, __dir__, __all__ = attach(
         "labelling": ["UNLABELLED", "LabellingSession", "majority_vote", "pairwise_kappa", "labelling_widget"],
         "overlay": ["CLASS_COLOURS", "classification_overlay"],
         "reading": ["READERS", "ANGSTROM_PER_UNIT", "Micrograph", "read_micrograph"],
-        "validation": ["DEFECT_NAMES", "Matched", "match_columns", "agreement"],
+        "validation": ["DEFECT_NAMES", "Matched", "match_columns", "agreement", "ModelScores", "score_models"],
     },
 )

@@ -80,7 +80,7 @@ def classify_image(
         The imaging context (``dopant=None`` for an undoped host: the dopant block of the
         context is then zero, a context the models never saw in training).
     model : str
-        One of :data:`ctxlib.learning.models.MODEL_NAMES` except MLP-NoContext.
+        One of :data:`ctxlib.learning.spec.CONTEXT_MODELS`.
     pixel_size : float, optional
         Angstrom per pixel; when given, the measured lattice constant must match the host's.
     weights_dir : path, optional
@@ -89,7 +89,7 @@ def classify_image(
         batch-independent ``"frozen"`` mode.
     """
     encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, fill_missing=True)
-    checkpoint = load_models(weights_dir or WEIGHTS, (model,), attention_mode="frozen")[model]
+    checkpoint = load_models(weights_dir or WEIGHTS, (model,))[model]  # attention models: frozen (their spec)
     probabilities = predict_proba(checkpoint.model, model, encoding.features)
     seen = (host, dopant) in doped_hosts()
     if not seen:

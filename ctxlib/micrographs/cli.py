@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ctxlib.learning.models import MODEL_NAMES
+from ctxlib.learning.spec import CONTEXT_MODELS
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV
 
 
@@ -21,8 +21,8 @@ def classify_command(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.classify import UntrainedContextWarning, classify_image
+    from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.reading import read_micrograph
 
     micrograph = read_micrograph(args.image, args.pixel_size)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     classify.add_argument("--dopant", required=True, help="e.g. Ti, or none for an undoped host")
     classify.add_argument("--detector", required=True, choices=tuple(DETECTORS))
     classify.add_argument("--energy", required=True, type=int, choices=ENERGIES_KEV, help="beam energy, keV")
-    classify.add_argument("--model", default="MLP-Simple", choices=MODEL_NAMES[1:])
+    classify.add_argument("--model", default="MLP-Simple", choices=CONTEXT_MODELS)
     classify.add_argument("--pixel-size", type=float, help="Angstrom per pixel (default: from the file)")
     classify.add_argument("--weights", type=Path, help="folder of trained models (default: the shipped data/weights)")
     classify.add_argument("-o", "--output", default="classified", help="output folder")

@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ctxlib.encoding.features import ImageEncoding, encode_image
+from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.metrics import class_f1, cohen_kappa, defect_f1
+from ctxlib.learning.models import attention_mode
+from ctxlib.learning.spec import model_spec
+from ctxlib.micrographs.classify import classification_table
 
 #: The defect classes of Table 1, by label.
 DEFECT_NAMES: dict[int, str] = {1: "single vacancy", 2: "double vacancy", 4: "dopant"}
@@ -72,3 +77,60 @@ def agreement(matched: Matched) -> dict[str, float]:
         present = np.any(matched.y_true == label) or np.any(matched.y_pred == label)
         scores[f"F1 {name}"] = class_f1(matched.y_true, matched.y_pred, label) if present else np.nan
     return scores
+
+
+@dataclass(frozen=True)
+class ModelScores:
+    """What :func:`score_models` found on one image.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per model and attention mode (``"-"`` for an MLP): ``scored``, ``missed``,
+        ``spurious`` and the :func:`agreement` scores.
+    classifications : dict
+        ``(model, mode)`` -> the per-column table of :func:`~ctxlib.micrographs.classify.classification_table`.
+    encoding : ImageEncoding
+        The image's encoding, shared by all models.
+    """
+
+    table: pd.DataFrame
+    classifications: dict
+    encoding: ImageEncoding
+
+
+def score_models(
+    image: np.ndarray, truth: pd.DataFrame, host: str, dopant: str | None, detector: str, energy_kev: int,
+    pixel_size: float, checkpoints: dict, reach_px: float, modes: tuple[str, ...] = ("frozen", "batch"),
+) -> ModelScores:
+    """Encode an image once and score every model against its reference columns.
+
+    Attention models are scored in each of ``modes`` (restored afterwards), with all the
+    columns of the image as one batch, the way an image is classified; MLPs once.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, 2-D
+    truth : pandas.DataFrame
+        Reference columns (``col``, ``row`` in pixels, ``label``).
+    host, dopant, detector, energy_kev
+        The imaging context.
+    pixel_size : float
+        Angstrom per pixel.
+    checkpoints : dict
+        Model name -> :class:`~ctxlib.learning.training.Checkpoint`.
+    reach_px : float
+        Largest distance, pixels, at which a prediction matches a reference column.
+    """
+    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, fill_missing=True)
+    rows, tables = [], {}
+    for name, checkpoint in checkpoints.items():
+        for mode in modes if model_spec(name).kind == "attention" else ("-",):
+            with attention_mode(checkpoint.model, None if mode == "-" else mode):
+                p = predict_proba(checkpoint.model, name, encoding.features, batch_size=len(encoding.features))
+            table = classification_table(encoding.table, p)
+            matched = match_columns(table, truth, reach_px)
+            rows.append({"model": name, "mode": mode, "scored": len(matched.y_true), "missed": matched.missed,
+                         "spurious": matched.spurious, **agreement(matched)})
+            tables[(name, mode)] = table
+    return ModelScores(pd.DataFrame(rows), tables, encoding)

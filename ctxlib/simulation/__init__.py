@@ -13,7 +13,8 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "augmentation": [
-            "AUGMENTATION_RANGES",
+            "AUGMENTATION_BOUNDS",
+            "AugmentationSettings",
             "AUGMENTATION_DESCRIPTIONS",
             "probe_fwhm",
             "Degradation",
@@ -30,6 +31,7 @@ __getattr__, __dir__, __all__ = attach(
             "load_library",
             "verify_library",
             "library_status",
+            "first_present",
             "settings_record",
             "settings_from_record",
             "generate_library",

@@ -1,7 +1,7 @@
 """Experiment-like degradations of clean simulated images (paper §4, Figs. 4e, S8).
 
 One *realisation* imitates one micrograph of a context: a single set of parameters
-(drawn from :data:`AUGMENTATION_RANGES`) is applied to all 34 motifs of the context, in
+(drawn from the ranges of :class:`AugmentationSettings`) is applied to all 34 motifs of the context, in
 this order:
 
 1. Gaussian blur of standard deviation ``blur`` x the probe FWHM (source size,
@@ -14,7 +14,7 @@ this order:
    motifs is kept (abTEM's ``poisson_noise`` rescales each image to its own mean dose);
 4. Gaussian noise of standard deviation ``read_noise`` x the pristine mean intensity.
 
-The paper does not give its ranges (NOTES); ours are in :data:`AUGMENTATION_RANGES`.
+The paper does not give its ranges (NOTES); ours are the defaults of :class:`AugmentationSettings`.
 """
 
 from __future__ import annotations
@@ -22,18 +22,58 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import ndimage
 
+from ctxlib.base.settings import Range
 from ctxlib.materials.catalog import CONVERGENCE_MRAD
 from ctxlib.simulation.scans import electron_wavelength
 
-#: (low, high, scale) of every parameter; "log" draws log-uniformly.
-AUGMENTATION_RANGES: dict[str, tuple[float, float, str]] = {
-    "blur": (0.2, 0.6, "linear"),  # x probe FWHM
-    "jitter": (0.0, 0.1, "linear"),  # Angstrom, row-to-row x shift (std)
-    "dose": (5e3, 2e6, "log"),  # electrons / Angstrom^2
-    "read_noise": (0.0, 0.05, "linear"),  # x pristine mean intensity
+#: The widest range each parameter may be given (a range outside is refused).
+AUGMENTATION_BOUNDS: dict[str, tuple[float, float]] = {
+    "blur": (0.0, 3.0), "jitter": (0.0, 1.0), "dose": (1.0, 1e10), "read_noise": (0.0, 1.0),
 }
+
+
+@dataclass(frozen=True)
+class AugmentationSettings:
+    """The ranges realisations are drawn from (Fig. S8); our choice, the paper gives none.
+
+    Attributes
+    ----------
+    blur : Range
+        Gaussian blur sigma, x the probe FWHM.
+    jitter : Range
+        Row-to-row x shift, standard deviation, Angstrom.
+    dose : Range
+        Electrons / Angstrom^2 (log-uniform).
+    read_noise : Range
+        Additive Gaussian sigma, x the pristine mean intensity.
+    """
+
+    blur: Range = Range(0.2, 0.6)
+    jitter: Range = Range(0.0, 0.1)
+    dose: Range = Range(5e3, 2e6, "log")
+    read_noise: Range = Range(0.0, 0.05)
+
+    def __post_init__(self) -> None:
+        for name, (lowest, highest) in AUGMENTATION_BOUNDS.items():
+            value = getattr(self, name)
+            if not isinstance(value, Range):
+                raise TypeError(f"{name} must be a Range, got {value!r}")
+            value.check_within(name, lowest, highest)
+
+    def ranges(self) -> dict[str, Range]:
+        """Parameter name -> its range, in the order of :class:`Degradation`."""
+        return {name: getattr(self, name) for name in AUGMENTATION_BOUNDS}
+
+    def table(self) -> pd.DataFrame:
+        """The ranges with what each parameter means (the book's Fig. S8 table)."""
+        return pd.DataFrame([{"parameter": k, "low": r.low, "high": r.high, "drawn": r.scale,
+                              "meaning": AUGMENTATION_DESCRIPTIONS[k]} for k, r in self.ranges().items()]
+                            ).set_index("parameter")
+
+
 #: What each parameter means, for the book's table (Fig. S8).
 AUGMENTATION_DESCRIPTIONS: dict[str, str] = {
     "blur": "Gaussian blur sigma, in units of the probe FWHM 0.51 lambda/alpha",
@@ -58,7 +98,7 @@ class Degradation:
     read_noise: float
 
     def __post_init__(self):
-        for name, (low, high, _) in AUGMENTATION_RANGES.items():
+        for name in AUGMENTATION_BOUNDS:
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -66,14 +106,16 @@ class Degradation:
             raise ValueError(f"dose must be > 0 electrons/A^2, got {self.dose}")
 
 
-def draw_degradations(rng: np.random.Generator, n: int) -> list[Degradation]:
-    """Draw ``n`` parameter sets uniformly (or log-uniformly) within :data:`AUGMENTATION_RANGES`."""
+def draw_degradations(
+    rng: np.random.Generator, n: int, settings: AugmentationSettings = AugmentationSettings()
+) -> list[Degradation]:
+    """Draw ``n`` parameter sets uniformly (or log-uniformly) within the ranges of ``settings``."""
     values = {}
-    for name, (low, high, scale) in AUGMENTATION_RANGES.items():
-        if scale == "log":
-            values[name] = np.exp(rng.uniform(np.log(low), np.log(high), n))
+    for name, r in settings.ranges().items():
+        if r.scale == "log":
+            values[name] = np.exp(rng.uniform(np.log(r.low), np.log(r.high), n))
         else:
-            values[name] = rng.uniform(low, high, n)
+            values[name] = rng.uniform(r.low, r.high, n)
     return [Degradation(**{k: float(v[i]) for k, v in values.items()}) for i in range(n)]
 
 

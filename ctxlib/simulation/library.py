@@ -153,6 +153,12 @@ def library_status(root: Path = LIBRARY) -> tuple[list[str], list[str]]:
     return [n for n in names if f"{n}.npz" in files], [n for n in names if f"{n}.npz" not in files]
 
 
+def first_present(host: str, root: Path = LIBRARY) -> LibraryEntry | None:
+    """The library entry of the first doped ``host`` present in the library (catalog order), or None."""
+    names = [n for n in library_status(root)[0] if n.split("-")[0] == host]
+    return load_library(*names[0].split("-"), root=root) if names else None
+
+
 def _part_path(parts: Path, host: str, dopant: str, energy: int, motif: int) -> Path:
     return Path(parts) / f"{host}-{dopant}" / f"{energy}_{motif:02d}.npz"
 

@@ -1,0 +1,76 @@
+"""The package keeps its shape: data flows one way through the stages, and each stage imports lightly."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ctxlib.book.architecture import STAGES, allowed, import_edges, module_table, rule_violations
+
+
+def test_ctxlib_keeps_every_rule():
+    assert rule_violations(import_edges()) == []
+
+
+def test_every_module_belongs_to_a_stage_and_says_what_it_does():
+    table = module_table()
+    assert set(table["stage"]) <= {"package", *STAGES, "ptycho"}
+    assert not table.loc[table["what"] == "", "module"].tolist()
+
+
+def _tree(tmp_path, files: dict[str, str]):
+    root = tmp_path / "ctxlib"
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"encoding/features.py": "from ctxlib.micrographs.classify import fill\n",
+      "micrographs/classify.py": "x = 1\n"}, "may not import stage 'micrographs'"),
+    ({"learning/training.py": "def f():\n    from ctxlib.learning.dataset import stream\n",
+      "learning/dataset.py": "x = 1\n"}, "inside a function"),
+    ({"micrographs/standins.py": "from ctxlib.simulation.scans import _potential\n",
+      "simulation/scans.py": "x = 1\n"}, "private ['_potential']"),
+    ({"learning/a.py": "from ctxlib.learning.b import x\n", "learning/b.py": "from ctxlib.learning.a import y\n"},
+     "import cycle"),
+    ({"learning/a.py": "from .b import x\n", "learning/b.py": "from ..micrographs.c import y\n",
+      "micrographs/c.py": "y = 1\n"}, "may not import stage 'micrographs'"),
+    ({"ptycho/engine.py": "from ctxlib.encoding.lattice import a\n", "encoding/lattice.py": "a = 1\n"},
+     "may not import stage 'encoding'"),
+])
+def test_the_checker_catches_each_broken_rule(tmp_path, files, expected):
+    problems = rule_violations(import_edges(_tree(tmp_path, files)))
+    assert any(expected in p for p in problems), problems
+
+
+def test_stage_order_is_the_pipeline():
+    assert allowed("ctxlib.learning.training", "ctxlib.simulation.library")
+    assert not allowed("ctxlib.simulation.library", "ctxlib.learning.training")
+    assert allowed("ctxlib.book.figures.validation", "ctxlib.micrographs.overlay")
+    assert not allowed("ctxlib.base.files", "ctxlib.materials.catalog")
+
+
+@pytest.mark.parametrize("module, heavy", [
+    ("ctxlib.learning.training", "abtem"),
+    ("ctxlib.encoding.features", "torch"),
+    ("ctxlib.encoding.features", "abtem"),
+    ("ctxlib.micrographs.cli", "torch"),
+    ("ctxlib.learning", "torch"),
+])
+def test_importing_a_stage_module_does_not_pull_in_heavy_siblings(module, heavy):
+    code = f"import sys, {module}; print({heavy!r} in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_public_names_resolve_from_each_stage():
+    import importlib
+
+    for stage in STAGES:
+        package = importlib.import_module(f"ctxlib.{stage}")
+        for name in package.__all__:
+            assert getattr(package, name) is not None, (stage, name)
