@@ -74,3 +74,31 @@ def test_public_names_resolve_from_each_stage():
         package = importlib.import_module(f"ctxlib.{stage}")
         for name in package.__all__:
             assert getattr(package, name) is not None, (stage, name)
+
+
+def test_readme_layout_names_every_stage():
+    from ctxlib.base.paths import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for stage in STAGES:
+        assert f"| `ctxlib/{stage}/` |" in readme, stage
+
+
+def test_notebook_code_cells_call_the_library_in_a_few_lines():
+    """No code cell computes at length: at most 15 lines of statements other than imports and parameters."""
+    import ast
+
+    import jupytext
+
+    from ctxlib.book.reproduce import notebook_sources
+
+    long = []
+    for source in notebook_sources():
+        for k, cell in enumerate(jupytext.read(source).cells):
+            if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+                continue
+            body = [s for s in ast.parse(cell.source).body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+            lines = sum(s.end_lineno - s.lineno + 1 for s in body)
+            if lines > 15:
+                long.append(f"{source.name} cell {k}: {lines} lines")
+    assert not long

@@ -25,5 +25,6 @@ __getattr__, __dir__, __all__ = attach(
             "module_table",
         ],
         "paper": ["table1", "paper_number", "table1_agreement"],
+        "settings": ["settings_table", "settings_markdown"],
     },
 )

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctxlib.base.paths import ROOT
+from ctxlib.book.settings import settings_markdown
+from ctxlib.learning.scale import SCALE_NAMES
 
 NOTEBOOKS = ROOT / "notebooks"
 OUTPUT = ROOT / "book" / "notebooks"
-SCALES = ("quick", "full")
+SCALES = SCALE_NAMES
 
 
 class NotebookFailed(RuntimeError):
@@ -66,7 +68,9 @@ def _provenance_cell(parameters: dict, seconds: float):
         "```{note}\n"
         f"This page was executed by `python -m ctxlib.book.reproduce` with {listing}; "
         f"it ran in {seconds:.0f} s on {os.cpu_count()} CPU cores. "
-        "Every number and figure below comes from that run.\n```"
+        "Every number and figure below comes from that run.\n```\n\n"
+        "````{dropdown} Settings of every stage for this run\n"
+        f"{settings_markdown(parameters['scale'], parameters['seed'])}\n````"
     )
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["provenance"]})
 
