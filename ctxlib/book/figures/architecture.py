@@ -4,39 +4,38 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.patches import Arc
 
 
 def stage_diagram(edges: pd.DataFrame, modules: pd.DataFrame):
-    """Stages as boxes in pipeline order (module count inside), arrows for imports (count on each).
+    """Stages as boxes in pipeline order (module count inside); an arc for each pair of stages that import.
 
-    ``edges`` is :func:`ctxlib.book.architecture.stage_edges` (rows import columns);
-    ``modules`` is :func:`ctxlib.book.architecture.module_table`.
+    Every arc joins a stage to an earlier one it imports from (data flow left to right);
+    its number is the count of import statements. ``edges`` is
+    :func:`ctxlib.book.architecture.stage_edges` (rows import columns); ``modules`` is
+    :func:`ctxlib.book.architecture.module_table`.
     """
     stages = list(edges.index)
-    side = [s for s in stages if s == "ptycho"]
-    main = [s for s in stages if s not in side]
-    position = {s: (i * 2.2, 0.0) for i, s in enumerate(main)}
-    position |= {s: (2.2, -2.2) for s in side}
+    x = {s: 2.0 * i for i, s in enumerate(stages)}
     counts = modules["stage"].value_counts()
-    fig, ax = plt.subplots(figsize=(12, 4.2 if side else 3.0))
+    fig, ax = plt.subplots(figsize=(11, 4.6))
     for importer in stages:
         for imported in stages:
             n = int(edges.loc[importer, imported])
             if not n:
                 continue
-            (x0, y0), (x1, y1) = position[importer], position[imported]
-            bend = 0.35 * (abs(main.index(importer) - main.index(imported)) - 1) if importer in main and imported in main else 0
-            ax.annotate("", xy=(x1, y1 + (0.45 if y0 == y1 else 0.35)), xytext=(x0, y0 + (0.45 if y0 == y1 else -0.35)),
-                        arrowprops=dict(arrowstyle="-|>", color="0.45", lw=0.6 + 0.15 * n,
-                                        connectionstyle=f"arc3,rad={-bend:.2f}"))
-            ax.text((x0 + x1) / 2, max(y0, y1) + 0.55 + 0.9 * bend, str(n), ha="center", fontsize=8, color="0.3")
-    for stage, (x, y) in position.items():
-        ax.text(x, y, f"{stage}\n{counts.get(stage, 0)} modules", ha="center", va="center", fontsize=11,
-                bbox=dict(boxstyle="round,pad=0.5", facecolor="tab:blue" if stage in main else "tab:orange",
-                          alpha=0.25, edgecolor="0.3"))
-    ax.set(xlim=(-1.2, 2.2 * (len(main) - 1) + 1.2), ylim=(-3.0 if side else -0.9, 3.2))
+            left, right = sorted((x[importer], x[imported]))
+            width, height = right - left, 0.55 * (right - left)
+            ax.add_patch(Arc(((left + right) / 2, 0.4), width, height, theta1=0, theta2=180,
+                             color="tab:red" if x[imported] > x[importer] else "0.45", lw=0.5 + 0.2 * n))
+            ax.text((left + right) / 2, 0.4 + height / 2, str(n), ha="center", va="center", fontsize=9,
+                    bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none"))
+    for stage in stages:
+        ax.text(x[stage], 0, f"{stage}\n{counts.get(stage, 0)} modules", ha="center", va="center", fontsize=11,
+                bbox=dict(boxstyle="round,pad=0.5", facecolor="tab:blue", alpha=0.25, edgecolor="0.3"))
+    ax.set(xlim=(-1.0, x[stages[-1]] + 1.0), ylim=(-0.6, 0.6 + 0.3 * x[stages[-1]]))
     ax.axis("off")
-    ax.set_title("Data flow left to right; an arrow from a stage points to a stage it imports (number of imports)",
-                 fontsize=10)
+    ax.set_title("Stages in the order data flows; an arc joins a stage to an earlier one it imports "
+                 "(number of import statements)", fontsize=10)
     fig.tight_layout()
     return fig
