@@ -41,6 +41,8 @@ def _tree(tmp_path, files: dict[str, str]):
       "micrographs/c.py": "y = 1\n"}, "may not import stage 'micrographs'"),
     ({"ptycho/engine.py": "from ctxlib.encoding.lattice import a\n", "encoding/lattice.py": "a = 1\n"},
      "may not import stage 'encoding'"),
+    ({"encoding/features.py": "import ctxlib.base.files, ctxlib.learning.models\n", "learning/models.py": "x = 1\n",
+      "base/files.py": "x = 1\n"}, "imports ctxlib.learning.models: stage 'encoding' may not import stage 'learning'"),
 ])
 def test_the_checker_catches_each_broken_rule(tmp_path, files, expected):
     problems = rule_violations(import_edges(_tree(tmp_path, files)))

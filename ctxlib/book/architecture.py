@@ -75,14 +75,13 @@ def import_edges(package: Path = PACKAGE) -> list[Edge]:
         inner = {id(n) for f in functions for n in ast.walk(f) if n is not f}
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                target = _resolve(node, importer, path.name == "__init__.py")
-                names = tuple(a.name for a in node.names)
+                targets = [(_resolve(node, importer, path.name == "__init__.py"), tuple(a.name for a in node.names))]
             elif isinstance(node, ast.Import):
-                target, names = node.names[0].name, ()
+                targets = [(alias.name, ()) for alias in node.names]
             else:
                 continue
-            if target.split(".")[0] == package.name:
-                edges.append(Edge(importer, target, names, id(node) in inner, node.lineno))
+            edges += [Edge(importer, target, names, id(node) in inner, node.lineno)
+                      for target, names in targets if target.split(".")[0] == package.name]
     return edges
 
 
@@ -95,8 +94,8 @@ def _cycles(edges: list[Edge]) -> list[list[str]]:
     def visit(node: str, trail: list[str]) -> None:
         state[node] = "open"
         for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == "open":
-                found.append(trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt])
+            if state.get(nxt) == "open":  # on the current path: a cycle back to it
+                found.append(trail[trail.index(nxt):] + [nxt])
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[node] = "done"
@@ -147,7 +146,8 @@ def stage_edges(edges: list[Edge]) -> pd.DataFrame:
         a, b = stage_of(e.importer), stage_of(e.imported)
         if a != b and a in table.index and b in table.columns:
             table.loc[a, b] += 1
-    return table.loc[(table.sum(axis=1) > 0) | (table.sum(axis=0) > 0), (table.sum(axis=1) > 0) | (table.sum(axis=0) > 0)]
+    used = (table.sum(axis=1) > 0) | (table.sum(axis=0) > 0)
+    return table.loc[used, used]
 
 
 def module_table(package: Path = PACKAGE) -> pd.DataFrame:

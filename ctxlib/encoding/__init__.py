@@ -32,7 +32,14 @@ __getattr__, __dir__, __all__ = attach(
             "radial_profile",
             "estimate_lattice_constant",
         ],
-        "patches": ["PATCH_SIZE", "PatchSet", "patch_offsets", "extract_patches", "centre_intensity"],
+        "patches": [
+            "PATCH_SIZE",
+            "PATCH_SIZE_BOUNDS",
+            "PatchSet",
+            "patch_offsets",
+            "extract_patches",
+            "centre_intensity",
+        ],
         "sites": ["bond_vectors", "fill_missing_sites"],
         "zernike": [
             "ZERNIKE_ORDERS",

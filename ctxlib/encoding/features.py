@@ -18,7 +18,7 @@ from ctxlib.base.settings import check_number
 from ctxlib.encoding.columns import find_columns, partition_sublattices, site_flags
 from ctxlib.encoding.context import CONTEXT_FEATURE_NAMES, encode_context
 from ctxlib.encoding.lattice import LatticeEstimate, estimate_lattice_constant
-from ctxlib.encoding.patches import PATCH_SIZE, centre_intensity, extract_patches
+from ctxlib.encoding.patches import PATCH_SIZE, PATCH_SIZE_BOUNDS, centre_intensity, extract_patches
 from ctxlib.encoding.sites import fill_missing_sites
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES, zernike_moments
 from ctxlib.materials.catalog import HOSTS
@@ -46,7 +46,7 @@ class EncodingSettings:
     lattice_tolerance: float = 0.2
 
     def __post_init__(self) -> None:
-        check_number("patch_size", self.patch_size, 8, 256, integer=True)
+        check_number("patch_size", self.patch_size, *PATCH_SIZE_BOUNDS, integer=True)
         check_number("lattice_tolerance", self.lattice_tolerance, 0.0, 0.5)
 
 

@@ -21,6 +21,8 @@ from ctxlib.encoding.zernike import disk_coordinates
 
 #: Default patch grid, pixels per side.
 PATCH_SIZE = 32
+#: Smallest and largest patch grid a setting may choose, pixels per side.
+PATCH_SIZE_BOUNDS = (8, 256)
 
 
 @dataclass(frozen=True)

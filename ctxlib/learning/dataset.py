@@ -32,7 +32,7 @@ from ctxlib.base.settings import check_number, record
 from ctxlib.encoding.columns import site_flags
 from ctxlib.encoding.context import encode_context
 from ctxlib.encoding.features import assemble_features
-from ctxlib.encoding.patches import PATCH_SIZE, centre_intensity, extract_patches
+from ctxlib.encoding.patches import PATCH_SIZE, PATCH_SIZE_BOUNDS, centre_intensity, extract_patches
 from ctxlib.encoding.zernike import zernike_moments
 from ctxlib.learning.scale import scale_preset
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
@@ -73,7 +73,7 @@ class FeatureSettings:
     def __post_init__(self) -> None:
         check_number("realisations", self.realisations, 1, 100_000, integer=True)
         check_number("realisation_batch", self.realisation_batch, 1, 4096, integer=True)
-        check_number("patch_size", self.patch_size, 8, 256, integer=True)
+        check_number("patch_size", self.patch_size, *PATCH_SIZE_BOUNDS, integer=True)
         check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
 
     @classmethod
