@@ -14,7 +14,8 @@ pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium (ap
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 PAGES = {
     "index.html": '<h1 id="top">Book</h1><img src="_images/fine.png"><a href="ok.html#here">ok</a><a href="#top">top</a>'
-                  '<a href="https://example.org/">external, not followed</a>',
+                  '<a href="https://example.org/">external, not followed</a>'
+                  '<script src="https://example.invalid/offline.js"></script>',  # offline: a note, not a failure
     "ok.html": '<p id="here">fine</p><a href="index.html">home</a>',
     "missing_image.html": '<img src="_images/absent.png">',
     "broken_file.html": '<a href="nowhere.html">gone</a>',

@@ -10,7 +10,8 @@ port). A page fails on
   ``#fragment`` names no element of the target page;
 * a JavaScript error: an uncaught exception (``Runtime.exceptionThrown``), a
   ``console.error`` call, or an error entry of the browser's log (``Log.entryAdded``,
-  which includes resources that failed to load);
+  which includes site files that failed to load; an external ``http(s)`` resource that
+  does not load, as on an offline machine, is only noted);
 * an error output cell: a notebook cell whose output is a traceback.
 
 One full-page PNG per page is written under ``--screenshots`` (same relative path,
@@ -155,10 +156,11 @@ class DevTools:
 
 @dataclass
 class PageResult:
-    """What one page showed: its problems, its images (src, natural and rendered width) and its screenshot."""
+    """What one page showed: its problems, notes (external resources that did not load), its images (src, natural and rendered width) and its screenshot."""
 
     page: str
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
     screenshot: str | None = None
 
@@ -240,6 +242,9 @@ def check_page(tools: DevTools, session: str, page: Path, site: Path, screenshot
             result.problems.append(f"JavaScript console.error: {text[:300]}")
         elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
             entry = params["entry"]
+            if entry.get("source") == "network" and urlsplit(entry.get("url", "")).scheme in ("http", "https"):
+                result.notes.append(f"external resource not loaded (offline?): {entry['url']}")
+                continue
             result.problems.append(f"browser log error ({entry.get('source')}): {entry.get('text', '')[:300]}"
                                    + (f" {entry['url']}" if entry.get("url") else ""))
     found = tools.send("Runtime.evaluate", {"expression": PAGE_SCRIPT, "returnByValue": True}, session)
@@ -319,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'FAIL' if result.problems else 'ok  '} {result.page}")
         for problem in result.problems:
             print(f"       {problem}")
+        for note in result.notes:
+            print(f"       note: {note}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed; screenshots in {args.screenshots}/")
     return 1 if failed else 0
 
