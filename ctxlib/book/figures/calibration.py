@@ -8,31 +8,39 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ctxlib.book.figures.style import PAPER_MARK, finish
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.micrographs.overlay import CLASS_COLOURS
 
 
 def entropy_chart(entropies: dict[str, float], paper_without: float, paper_with: float):
-    """Fig. 5e: mean posterior entropy (nats) per model, with the paper's two values as dashed lines."""
-    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    """Fig. 5e: mean posterior entropy (nats) per model beside the paper's two values.
+
+    Horizontal bars, each model's value written beside its name, clear of every line;
+    the paper's value without context is a black diamond on MLP-NoContext's bar, its mean
+    with context a black dash-dotted segment across the five context-aware models, ours
+    an orange dashed one.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
     names = list(entropies)
-    bars = ax.bar(names, [entropies[n] for n in names], color=["tab:gray"] + ["tab:blue"] * (len(names) - 1))
-    ax.bar_label(bars, [f"{entropies[n]:.3f}" for n in names], fontsize=8)
+    y = np.arange(len(names))
+    ax.barh(y, [entropies[n] for n in names], color=["tab:gray"] + ["tab:blue"] * (len(names) - 1))
+    ax.set_yticks(y, [f"{n}  {entropies[n]:.3f}" for n in names])
     context_mean = np.mean([entropies[n] for n in names[1:]])
-    ax.axhline(context_mean, color="tab:orange", ls="--", label=f"ours, mean with context: {context_mean:.4f}")
-    ax.axhline(paper_without, color="k", ls=":", label=f"paper, no context: {paper_without}")
-    ax.axhline(paper_with, color="k", ls="-.", label=f"paper, mean with context: {paper_with}")
-    ax.axhline(np.log(5), color="tab:red", lw=0.8, label="ln 5 (uniform over 5 classes)")
-    ax.set(ylabel="mean posterior entropy (nats)", ylim=(0, 1.75))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    span = (0.6, len(names) - 0.4)
+    ax.vlines(context_mean, *span, color="tab:orange", ls="--", lw=1.5, label=f"ours, mean with context: {context_mean:.4f}")
+    ax.vlines(paper_with, *span, color="k", ls="-.", lw=1.5, label=f"paper, mean with context: {paper_with}")
+    ax.scatter([paper_without], [0], **{**PAPER_MARK, "label": f"paper, no context: {paper_without}"})
+    ax.axvline(np.log(5), color="tab:red", lw=0.8, label="ln 5 (uniform over 5 classes)")
+    ax.set(xlabel="mean posterior entropy (nats)", xlim=(0, 1.75), ylim=(len(names) - 0.4, -0.6))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.22), ncol=2)
+    return finish(fig)
 
 
-def embedding_grid(embeddings: dict[str, np.ndarray], labels: np.ndarray, ncols: int = 4):
-    """Figs. 5f-h, S13-S14: 2-D embeddings (e.g. UMAP) coloured by true class, one panel each."""
+def embedding_grid(embeddings: dict[str, np.ndarray], labels: np.ndarray, ncols: int = 3):
+    """Figs. 5f-h, S13-S14: 2-D embeddings (e.g. UMAP) coloured by true class, one panel each; legend below."""
     nrows = -(-len(embeddings) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.5 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.9 * nrows), squeeze=False)
     for ax, (title, points) in zip(axes.ravel(), embeddings.items()):
         for k, name in enumerate(CLASS_NAMES):
             mine = labels == k
@@ -40,36 +48,40 @@ def embedding_grid(embeddings: dict[str, np.ndarray], labels: np.ndarray, ncols:
         ax.set(title=title, xticks=[], yticks=[])
     for ax in axes.ravel()[len(embeddings):]:
         ax.axis("off")
-    axes[0, 0].legend(markerscale=5, fontsize=8)
-    fig.tight_layout()
-    return fig
+    finish(fig)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, markerscale=5, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(CLASS_NAMES),
+               title="true class")
+    return finish(fig, layout=False)
 
 
 def calibration_figure(ece: dict[str, float], reliability: dict[str, object]):
     """Fig. S15 (ECE per model) beside the reliability diagrams (accuracy against confidence per bin)."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7.5))
     bars = axes[0].bar(list(ece), list(ece.values()), color="tab:purple")
-    axes[0].bar_label(bars, [f"{v:.4f}" for v in ece.values()], fontsize=8)
-    axes[0].set(ylabel="expected calibration error")
-    axes[0].tick_params(axis="x", rotation=30)
+    axes[0].bar_label(bars, [f"{v:.4f}" for v in ece.values()])
+    axes[0].set(ylabel="expected calibration error", ylim=(0, 1.15 * max(ece.values())))
+    axes[0].tick_params(axis="x", rotation=20)
     for name, table in reliability.items():
         used = table["count"] > 0
         axes[1].plot(table.loc[used, "confidence"], table.loc[used, "accuracy"], marker=".", label=name)
     axes[1].plot([0, 1], [0, 1], color="k", lw=0.8, ls="--", label="perfect calibration")
     axes[1].set(xlabel="mean confidence in bin", ylabel="accuracy in bin", xlim=(0.2, 1.01), ylim=(0, 1.01))
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    return finish(fig)
 
 
 def confidence_histograms(probabilities: dict[str, np.ndarray], ncols: int = 3):
     """Fig. S16: histograms of the top-class probability (confidence), one panel per model, log counts."""
     nrows = -(-len(probabilities) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.8 * nrows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.6 * nrows), squeeze=False, sharex=True, sharey=True)
     for ax, (name, p) in zip(axes.ravel(), probabilities.items()):
         ax.hist(p.max(axis=1), bins=np.linspace(0.2, 1, 41), color="tab:blue")
         ax.set(title=name, yscale="log")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test rows")
     for ax in axes[-1]:
-        ax.set_xlabel("confidence (top-class probability)")
-    fig.tight_layout()
-    return fig
+        ax.set_xlabel("confidence (top-class prob.)")
+    for ax in axes.ravel()[len(probabilities):]:
+        ax.axis("off")
+    return finish(fig)

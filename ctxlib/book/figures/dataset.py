@@ -8,15 +8,16 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ctxlib.book.figures.style import finish
 from ctxlib.materials.catalog import HOSTS
 from ctxlib.materials.motifs import CLASS_NAMES, MOTIFS, motif_structure, projected_columns
 
 _STATE_STYLE = {
-    "M": dict(color="tab:blue", marker="o", s=140),
-    "D": dict(color="tab:red", marker="o", s=140),
-    "X2": dict(color="goldenrod", marker="s", s=90),
-    "VacX": dict(color="goldenrod", marker="s", s=90, alpha=0.45),
-    "VacX2": dict(facecolor="none", edgecolor="goldenrod", marker="s", s=90),
+    "M": {"color": "tab:blue", "marker": "o", "s": 110},
+    "D": {"color": "tab:red", "marker": "o", "s": 110},
+    "X2": {"color": "goldenrod", "marker": "s", "s": 70},
+    "VacX": {"color": "goldenrod", "marker": "s", "s": 70, "alpha": 0.45},
+    "VacX2": {"facecolor": "none", "edgecolor": "goldenrod", "marker": "s", "s": 70},
 }
 
 
@@ -35,7 +36,7 @@ def _columns_near_centre(atoms, radius: float) -> dict[tuple[float, float], list
 def motif_gallery(host: str, dopant: str, radius: float = 4.2):
     """Fig. S7: the 34 motifs, top view, centre column ringed; one panel each."""
 
-    fig, axes = plt.subplots(4, 9, figsize=(15, 7.2))
+    fig, axes = plt.subplots(6, 6, figsize=(9, 11))
     metal = HOSTS[host].metal
     pristine = {site: _columns_near_centre(motif_structure(host, dopant, name), radius) for site, name in
                 ((True, "M[X2,X2,X2]"), (False, "X2[M,M,M]"))}
@@ -50,8 +51,8 @@ def motif_gallery(host: str, dopant: str, radius: float = 4.2):
             else:
                 state = "X2" if len(symbols) == 2 else "VacX"
             ax.scatter(x, y, **_STATE_STYLE[state])
-        ax.scatter(0, 0, s=420, facecolor="none", edgecolor="k", lw=1.2)
-        ax.set_title(f"{motif.name}\nlabel {motif.label} ({CLASS_NAMES[motif.label]})", fontsize=7)
+        ax.scatter(0, 0, s=330, facecolor="none", edgecolor="k", lw=1.2)
+        ax.set_title(f"{motif.name}\nlabel {motif.label} ({CLASS_NAMES[motif.label]})")
         ax.set_xlim(-radius, radius)
         ax.set_ylim(-radius, radius)
         ax.set_aspect("equal")
@@ -60,16 +61,18 @@ def motif_gallery(host: str, dopant: str, radius: float = 4.2):
         ax.axis("off")
     labels = {"M": f"M ({metal})", "D": f"D ({dopant})", "X2": "X2", "VacX": "single X vacancy", "VacX2": "double X vacancy"}
     handles = [ax.scatter([], [], label=labels[name], **style) for name, style in _STATE_STYLE.items()]
-    fig.legend(handles=handles, loc="lower right", ncol=5, fontsize=9)
-    fig.suptitle(f"The 34 local configurations (motifs) of {host} + {dopant}, top view, centre ringed")
-    fig.tight_layout()
-    return fig
+    fig.suptitle(f"The 34 motifs of {host} + {dopant}, top view, centre ringed")
+    finish(fig)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
+    return finish(fig, layout=False)
 
 
 def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.ndarray, features: np.ndarray,
                     feature_names: tuple[str, ...], pixel_size: tuple[float, float], title: str = ""):
     """Fig. 4c-g for one motif: structure, clean image, degraded image, patch, and its 31 features."""
-    fig, axes = plt.subplots(1, 5, figsize=(16, 3.4), gridspec_kw={"width_ratios": [1, 1, 1, 1, 2.2]})
+    fig = plt.figure(figsize=(9, 6.6))
+    grid = fig.add_gridspec(2, 4, height_ratios=[1, 1.1])
+    axes = [fig.add_subplot(grid[0, k]) for k in range(4)] + [fig.add_subplot(grid[1, :])]
     centre = np.array(atoms.info["centre"])
     xy = atoms.positions[:, :2] - centre
     half = clean.shape[0] * pixel_size[0] / 2
@@ -78,23 +81,22 @@ def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.nd
     for symbol in np.unique(symbols):
         pts = xy[near][symbols == symbol]
         axes[0].scatter(pts[:, 0], pts[:, 1], label=symbol, s=60)
-    axes[0].set(xlim=(-half, half), ylim=(-half, half), aspect="equal", title="(c) motif structure", xlabel="x (A)")
-    axes[0].legend(fontsize=7, loc="upper right")
+    axes[0].set(xlim=(-half, half), ylim=(-half, half), aspect="equal", title="(c) motif\nstructure", xlabel="x (A)")
+    axes[0].legend(loc="upper left", bbox_to_anchor=(0.0, -0.3), ncol=3)
     extent = (-clean.shape[1] * pixel_size[1] / 2, clean.shape[1] * pixel_size[1] / 2, -half, half)
-    for ax, image, name in ((axes[1], clean, "(d) clean abTEM image"), (axes[2], degraded, "(e) blur, scan and shot noise")):
+    for ax, image, name in ((axes[1], clean, "(d) clean\nabTEM image"), (axes[2], degraded, "(e) blur, scan\nand shot noise")):
         ax.imshow(image, origin="lower", extent=extent, cmap="gray")
         ax.set(title=name, xlabel="x (A)")
     axes[3].imshow(patch, origin="lower", cmap="gray")
-    axes[3].set(title="(f) 32 x 32 patch, side sqrt(3) a", xticks=[], yticks=[])
+    axes[3].set(title="(f) 32 x 32 patch,\nside sqrt(3) a", xticks=[], yticks=[])
     blocks = [(0, 23, "tab:blue", "context"), (23, 29, "tab:orange", "Zernike"), (29, 31, "tab:green", "site")]
     for start, stop, colour, label in blocks:
         axes[4].bar(np.arange(start, stop), features[start:stop], color=colour, label=label)
-    axes[4].set_xticks(range(len(feature_names)), feature_names, rotation=90, fontsize=6)
+    axes[4].set_xticks(range(len(feature_names)), feature_names, rotation=90)
     axes[4].set(title="(g) the 31 features")
-    axes[4].legend(fontsize=7)
+    axes[4].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tuple[float, float]],
@@ -103,18 +105,17 @@ def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tupl
 
     The vertical line through a motif centre crosses metal and X2 columns alternately.
     """
-    fig, axes = plt.subplots(1, len(images) + 1, figsize=(4 * (len(images) + 1), 3.6))
+    fig, axes = plt.subplots(1, len(images) + 1, figsize=(3 * (len(images) + 1), 3.2))
     vmax = max(float(im.max()) for im in images.values())
     for ax, (name, image) in zip(axes, images.items()):
         ax.imshow(image, origin="lower", cmap="gray", vmin=0, vmax=vmax)
         ax.axvline(image.shape[1] // 2, color="tab:red", lw=0.8)
-        ax.set(title=name, xticks=[], yticks=[])
+        ax.set(title=name.replace(" ", "\n", 1), xticks=[], yticks=[])
         y = (np.arange(image.shape[0]) - image.shape[0] // 2) * pixel_size[name][0]
         axes[-1].plot(y, image[:, image.shape[1] // 2], label=name)
-    axes[-1].set(xlabel="y (A)", ylabel=ylabel, title="profile along the centre column")
-    axes[-1].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    axes[-1].set(xlabel="y (A)", ylabel=ylabel, title="profile along\nthe centre column")
+    axes[-1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    return finish(fig)
 
 
 def contrast_ratio_chart(table):
@@ -123,7 +124,7 @@ def contrast_ratio_chart(table):
     ``table`` has columns ``host``, ``energy_kev``, ``detector``, ``ratio``.
     """
     hosts = list(dict.fromkeys(table["host"]))
-    fig, axes = plt.subplots(1, 2, figsize=(14, 3.8), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
     width = 0.27
     for ax, detector in zip(axes, ("HAADF", "MAADF")):
         sub = table[table["detector"] == detector]
@@ -132,36 +133,33 @@ def contrast_ratio_chart(table):
             ax.bar(np.arange(len(hosts)) + (k - 1) * width, values, width, label=f"{energy} keV")
         ax.axhline(1, color="k", lw=0.8)
         ax.set_xticks(range(len(hosts)), hosts, rotation=45)
-        ax.set(title=f"{detector}: M / X2 centre intensity", yscale="log")
-        ax.legend(fontsize=8)
-    axes[0].set_ylabel("I(M) / I(X2)")
-    fig.tight_layout()
-    return fig
+        ax.set(yscale="log", ylabel=f"{detector}: I(M) / I(X2)")
+    axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
+    axes[0].set_title("M / X2 centre intensity", loc="left")
+    return finish(fig)
 
 
 def augmentation_examples(patches: dict[str, list[np.ndarray]]):
     """Fig. S8: rows = one parameter at its low and high end (others off), columns = motifs."""
     rows = list(patches)
     ncols = max(len(v) for v in patches.values())
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.6 * ncols, 1.7 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.15 * ncols, 1.2 * len(rows)), squeeze=False)
     for r, name in enumerate(rows):
         for c, patch in enumerate(patches[name]):
             axes[r, c].imshow(patch, cmap="gray")
             axes[r, c].set(xticks=[], yticks=[])
-        axes[r, 0].set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
-    fig.tight_layout()
-    return fig
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center")
+    return finish(fig)
 
 
 def dataset_scale_chart(rows):
     """Fig. S5: sizes (bytes) and costs on a log axis; ``rows`` has ``quantity``, ``bytes``, ``source``."""
-    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(rows)))
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.45 * len(rows)))
     palette = {"ours (measured)": "tab:blue", "ours (computed)": "lightsteelblue"}
     colours = [palette.get(s, "tab:gray") for s in rows["source"]]
     ax.barh(rows["quantity"], rows["bytes"], color=colours)
     for y, (value, source) in enumerate(zip(rows["bytes"], rows["source"])):
-        ax.text(value, y, f"  {value:.2g} B ({source})", va="center", fontsize=8)
-    ax.set(xscale="log", xlabel="bytes", xlim=(1e5, 1e18))
+        ax.text(value, y, f"  {value:.2g} B ({source})", va="center")
+    ax.set(xscale="log", xlabel="bytes", xlim=(1e5, 1e21))
     ax.invert_yaxis()
-    fig.tight_layout()
-    return fig
+    return finish(fig)
