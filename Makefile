@@ -33,7 +33,9 @@ $(STAMP): pyproject.toml
 	  $(PY) -m pip install --quiet torch==2.13.0; \
 	else \
 	  echo "installing torch==2.13.0 from $$index"; \
-	  $(PY) -m pip install --quiet --index-url "$$index" torch==2.13.0; \
+	  $(PY) -m pip install --quiet --index-url "$$index" torch==2.13.0 || { \
+	    [ "$(TORCH_INDEX)" = auto ] && echo "that failed: using the plain package index" && \
+	    $(PY) -m pip install --quiet torch==2.13.0; }; \
 	fi
 	@$(PY) -W ignore -c "import torch; print('torch', torch.__version__, '(CUDA ' + torch.version.cuda + ')' if torch.version.cuda else '(CPU only)')"
 	$(PY) -m pip install --quiet -e ".[test,book]"
