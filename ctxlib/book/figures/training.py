@@ -12,23 +12,25 @@ from ctxlib.materials.motifs import CLASS_NAMES
 
 
 def architecture_diagrams(descriptions: dict[str, list[str]], parameters: dict[str, int], ncols: int = 2):
-    """Figs. 5a, S10-S12: each model as a stack of boxes, input at the top; two models per row."""
-    nrows = -(-len(descriptions) // ncols)
-    tallest = max(len(lines) for lines in descriptions.values())
-    fig, axes = plt.subplots(nrows, ncols, figsize=(9, nrows * (0.9 + 0.5 * tallest)), squeeze=False)
-    for ax, (name, lines) in zip(axes.ravel(), descriptions.items()):
-        for k, line in enumerate(lines):
-            y = 1 - (k + 0.5) / tallest
-            colour = "lightcyan" if "softmax(Q" in line else "moccasin" if "layer" in line else "whitesmoke"
-            ax.text(0.5, y, line, ha="center", va="center", fontsize=10, wrap=True,
-                    bbox={"boxstyle": "round", "facecolor": colour, "edgecolor": "gray"})
-            if k:
-                ax.annotate("", (0.5, y + 0.3 / tallest), (0.5, y + 0.7 / tallest),
-                            arrowprops={"arrowstyle": "->", "color": "gray"})
-        ax.set_ylim(0, 1)
-        ax.set_title(f"{name}\n{parameters[name]:,} parameters", fontsize=11)
-        ax.axis("off")
-    for ax in axes.ravel()[len(descriptions):]:
+    """Figs. 5a, S10-S12: each model as a stack of boxes, input at the top; ``ncols`` models per row."""
+    names = list(descriptions)
+    rows = [names[k:k + ncols] for k in range(0, len(names), ncols)]
+    tallest = [max(len(descriptions[n]) for n in row) for row in rows]
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(9, sum(0.9 + 0.42 * n for n in tallest)), squeeze=False,
+                             gridspec_kw={"height_ratios": [0.9 + 0.42 * n for n in tallest]})
+    for r, row in enumerate(rows):
+        for ax, name in zip(axes[r], row):
+            lines, n = descriptions[name], tallest[r]
+            for k, line in enumerate(lines):
+                y = 1 - (k + 0.5) / n
+                colour = "lightcyan" if "softmax(Q" in line else "moccasin" if "layer" in line else "whitesmoke"
+                ax.text(0.5, y, line, ha="center", va="center", fontsize=10, wrap=True,
+                        bbox={"boxstyle": "round", "facecolor": colour, "edgecolor": "gray"})
+                if k:
+                    ax.annotate("", (0.5, y + 0.3 / n), (0.5, y + 0.7 / n), arrowprops={"arrowstyle": "->", "color": "gray"})
+            ax.set_ylim(0, 1)
+            ax.set_title(f"{name}\n{parameters[name]:,} parameters", fontsize=11)
+    for ax in axes.ravel():
         ax.axis("off")
     return finish(fig)
 
