@@ -1,0 +1,108 @@
+"""Time per iteration of the Part II reconstruction on the CPU, and optionally py4DSTEM's beside it.
+
+    python benchmarks/ptycho_speed.py [--scale quick] [--iterations 3] [--py4dstem]
+
+Times ``ctxlib.ptycho.reconstruct`` per iteration (object only, and object + positions with
+the iCGD schedule's affine step) on the benchmark data of ``scale`` and writes
+``benchmarks/results/ptycho_speed.json``. With ``--py4dstem`` it also tries to create a
+separate virtual environment under ``_build/py4dstem-venv`` and ``pip install py4DSTEM``
+there, then runs py4DSTEM's single-slice ptychography with position correction on the same
+patterns in that environment (never a dependency of ctxlib); if the install fails, the
+result says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import venv
+
+import numpy as np
+
+from ctxlib.base.files import atomic_write
+from ctxlib.base.paths import ROOT
+from ctxlib.ptycho.constraints import position_rmse
+from ctxlib.ptycho.data import load_case
+from ctxlib.ptycho.icgd import ICGDSettings, run_method
+
+PY4DSTEM_VENV = ROOT / "_build" / "py4dstem-venv"
+PY4DSTEM_SCRIPT = r"""
+import json, sys, time, numpy as np, py4DSTEM
+d = np.load(sys.argv[1])
+patterns, nominal, truth = d["patterns"], d["nominal"], d["truth"]
+n = int(np.sqrt(len(patterns)))
+data = py4DSTEM.DataCube(patterns.reshape(n, n, *patterns.shape[1:]))
+data.calibration.set_R_pixel_size(float(d["step"])); data.calibration.set_R_pixel_units("A")
+data.calibration.set_Q_pixel_size(float(d["dk"])); data.calibration.set_Q_pixel_units("A^-1")
+ptycho = py4DSTEM.process.phase.SingleslicePtychography(datacube=data, energy=80e3, semiangle_cutoff=25,
+    defocus=float(d["defocus"]), device="cpu", verbose=False).preprocess(plot_center_of_mass=False,
+    plot_rotation=False, plot_probe_overlaps=False, force_com_rotation=0, force_com_transpose=False)
+start = time.perf_counter()
+ptycho = ptycho.reconstruct(num_iter=int(sys.argv[2]), fix_positions=False, global_affine_transformation=True,
+                            progress_bar=False)
+seconds = (time.perf_counter() - start) / int(sys.argv[2])
+found = ptycho.positions
+print(json.dumps({"seconds_per_iteration": seconds, "positions": np.asarray(found).tolist()}))
+"""
+
+
+def time_ours(scale: str, iterations: int) -> dict:
+    """Seconds per iteration of our engine, object only and with the affine position step."""
+    data = load_case("affine", scale=scale)
+    out = {}
+    for method in ("oracle", "affine"):
+        start = time.perf_counter()
+        result = run_method(data, method, ICGDSettings(iterations=iterations, position_from=0))
+        out[method] = {"seconds_per_iteration": (time.perf_counter() - start) / iterations,
+                       "rmse_pm": position_rmse(result.state.positions, data.truth) * 100}
+    out["positions"], out["pattern_pixels"] = len(data.patterns), list(data.patterns.shape[1:])
+    return out
+
+
+def run_py4dstem(scale: str, iterations: int) -> dict:
+    """py4DSTEM's position correction in its own environment, or why it could not run."""
+    python = PY4DSTEM_VENV / "bin" / "python"
+    if not python.exists():
+        venv.create(PY4DSTEM_VENV, with_pip=True)
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "py4DSTEM"], capture_output=True,
+                             text=True, check=False)
+    if install.returncode:
+        return {"status": "pip install py4DSTEM failed", "stderr": install.stderr[-2000:]}
+    data = load_case("affine", scale=scale)
+    path = ROOT / "_build" / "ptycho" / f"py4dstem_input_{scale}.npz"
+    step = float(np.diff(data.nominal[:2, 0])[0])
+    dk = 1 / (data.patterns.shape[1] * data.sampling[0])
+    atomic_write(path, lambda h: np.savez(h, patterns=data.patterns, nominal=data.nominal, truth=data.truth,
+                                          step=step, dk=dk, defocus=40.0))
+    run = subprocess.run([str(python), "-c", PY4DSTEM_SCRIPT, str(path), str(iterations)], capture_output=True,
+                         text=True, check=False)
+    if run.returncode:
+        return {"status": "py4DSTEM run failed", "stderr": run.stderr[-2000:]}
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    found = np.asarray(answer.pop("positions"))
+    answer["status"] = "ran"
+    answer["rmse_pm_raw_frame"] = position_rmse(found.reshape(-1, 2) + data.nominal.mean(0) - found.reshape(-1, 2).mean(0),
+                                                data.truth) * 100
+    return answer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=["quick", "full"], default="quick")
+    parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--py4dstem", action="store_true", help="also try py4DSTEM in a separate venv")
+    args = parser.parse_args(argv)
+    result = {"scale": args.scale, "iterations": args.iterations, "ours": time_ours(args.scale, args.iterations)}
+    if args.py4dstem:
+        result["py4dstem"] = run_py4dstem(args.scale, args.iterations)
+    target = ROOT / "benchmarks" / "results" / "ptycho_speed.json"
+    atomic_write(target, lambda h: h.write(json.dumps(result, indent=1).encode()))
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

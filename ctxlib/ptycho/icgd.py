@@ -1,0 +1,196 @@
+"""iCGD: the integrated constrained gradient descent protocol, a schedule of position constraints.
+
+In: one benchmark dataset (or patterns, nominal grid, probe and sampling) and one frozen
+:class:`ICGDSettings`. Out: the reconstruction of each method and its history: ``"free"``
+(per-position gradient descent), ``"affine"`` (every position step projected onto one
+global affine map), ``"affine+line"`` (plus a per-line offset and slope), ``"icgd"`` (the
+whole schedule below) and ``"oracle"`` (positions fixed at the truth).
+
+Our reconstruction of the protocol (the paper's numbers and code are not available):
+
+1. iterations ``[0, position_from)``: object only, positions nominal;
+2. from ``position_from``: the affine constraint;
+3. from ``line_from``: plus per-line offsets and slopes on what the affine map leaves;
+4. from ``lowpass_from``: plus a Gaussian low-pass of what the lines leave (slow drift);
+5. from ``free_from``: plus a late free update of the high-pass rest, each position's
+   departure from the constrained field clipped to ``free_clip_pm``.
+
+The probe is updated from ``probe_from`` on in every method.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ctxlib.base.settings import check_number
+from ctxlib.ptycho.constraints import Affine, Free, Lines, LowPass, constrain, fit_affine, position_rmse
+from ctxlib.ptycho.data import PtychoData
+from ctxlib.ptycho.reconstruct import EngineSettings, State, final_error, reconstruct
+
+METHODS = ("free", "affine", "affine+line", "icgd", "oracle")
+
+
+@dataclass(frozen=True)
+class ICGDSettings:
+    """Every setting of a reconstruction and of the iCGD schedule (iterations are 0-based).
+
+    Attributes
+    ----------
+    iterations : int
+        Passes over the data.
+    position_from, line_from, lowpass_from, free_from : int
+        First iteration of each stage of the schedule (see the module docstring).
+    lowpass_sigma : float
+        Low-pass width, scan steps.
+    free_highpass_sigma : float
+        The late free update keeps the rest minus its low-pass of this width, scan steps.
+    free_clip_pm : float
+        Largest departure of a position from the constrained field in the free update, pm.
+    batch_size, object_step, probe_step, object_alpha, probe_from, position_step, max_shift, margin, position_momentum
+        Of :class:`ctxlib.ptycho.reconstruct.EngineSettings` (max_shift and margin in Angstrom).
+    seed : int
+        Seeds the mini-batch order.
+    """
+
+    iterations: int = 40
+    position_from: int = 4
+    line_from: int = 10
+    lowpass_from: int = 16
+    free_from: int = 28
+    lowpass_sigma: float = 3.0
+    free_highpass_sigma: float = 1.5
+    free_clip_pm: float = 15.0
+    batch_size: int = 64
+    object_step: float = 1.0
+    probe_step: float = 1.0
+    object_alpha: float = 0.1
+    probe_from: int = 5
+    position_step: float = 2.0
+    max_shift: float = 0.3
+    margin: float = 1.0
+    seed: int = 0
+    position_momentum: float = 0.8
+
+    def __post_init__(self):
+        check_number("iterations", self.iterations, 0, 10_000, integer=True)
+        for name in ("position_from", "line_from", "lowpass_from", "free_from", "probe_from"):
+            check_number(name, getattr(self, name), 0, 10_000, integer=True)
+        check_number("free_clip_pm", self.free_clip_pm, 0, 1000)
+        check_number("lowpass_sigma", self.lowpass_sigma, 0.1, 100)
+        check_number("batch_size", self.batch_size, 1, 1_000_000, integer=True)
+
+    def engine(self) -> EngineSettings:
+        """The gradient-descent settings of :mod:`ctxlib.ptycho.reconstruct`."""
+        return EngineSettings(self.batch_size, self.object_step, self.probe_step, self.object_alpha, self.probe_from,
+                              self.position_step, self.max_shift, self.margin, self.seed,
+                              self.position_momentum)
+
+
+def schedule(method: str, iteration: int, settings: ICGDSettings = ICGDSettings()) -> tuple:
+    """The constraint steps ``method`` applies after ``iteration`` (empty: positions stay nominal)."""
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not one of {METHODS}")
+    if method == "oracle" or iteration < settings.position_from:
+        return ()
+    if method == "free":
+        return (Free(),)
+    if method == "affine":
+        return (Affine(),)
+    if method == "affine+line":
+        return (Affine(), Lines()) if iteration >= settings.line_from else (Affine(),)
+    steps = [Affine()]
+    if iteration >= settings.line_from:
+        steps.append(Lines())
+    if iteration >= settings.lowpass_from:
+        steps.append(LowPass(settings.lowpass_sigma))
+    if iteration >= settings.free_from:
+        steps.append(Free(settings.free_clip_pm / 100, settings.free_highpass_sigma))
+    return tuple(steps)
+
+
+def stage_table(settings: ICGDSettings = ICGDSettings()) -> list[dict]:
+    """Rows ``from, to, steps`` of the iCGD schedule, for a table on a page."""
+    bounds = sorted({0, settings.position_from, settings.line_from, settings.lowpass_from, settings.free_from})
+    bounds = [b for b in bounds if b < settings.iterations] + [settings.iterations]
+    rows = []
+    for start, stop in itertools.pairwise(bounds):
+        steps = schedule("icgd", start, settings)
+        rows.append({"iterations": f"{start}-{stop - 1}",
+                     "position constraint": " + ".join(repr(s) for s in steps) or "none (object only)"})
+    return rows
+
+
+@dataclass(frozen=True)
+class Result:
+    """One method's reconstruction: final state, its data error, and the positions per iteration."""
+
+    method: str
+    state: State
+    data_error: float
+    errors: np.ndarray
+    positions: np.ndarray
+
+
+def run_method(data: PtychoData, method: str, settings: ICGDSettings = ICGDSettings(),
+               checkpoint: Path | None = None) -> Result:
+    """Reconstruct ``data`` with ``method`` (see :data:`METHODS`) under ``settings``.
+
+    ``errors[i]`` is the data error during iteration ``i``; ``positions[i]`` the positions
+    after it (Angstrom), ``positions[-1]`` the final ones.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not one of {METHODS}")
+    start = data.truth if method == "oracle" else data.nominal
+
+    def rule(iteration: int, proposed: np.ndarray) -> np.ndarray:
+        return constrain(schedule(method, iteration, settings), data.nominal, proposed, data.scan_shape)
+
+    state = reconstruct(data.patterns, start, data.probe, data.sampling, settings.iterations,
+                        None if method == "oracle" else rule, settings.engine(), checkpoint, tag=f"{method}{settings}",
+                        bandlimit=data.bandlimit)
+    return Result(method, state, final_error(state, data.patterns, data.sampling, data.bandlimit),
+                  np.array([h["data_error"] for h in state.history]),
+                  np.array([h["positions"] for h in state.history]))
+
+
+def run_methods(data: PtychoData, methods: tuple[str, ...] = METHODS, settings: ICGDSettings = ICGDSettings(),
+                folder: Path | None = None) -> dict[str, Result]:
+    """Run each method on ``data``; with ``folder``, each run checkpoints to (and resumes from) a file there."""
+    out = {}
+    for method in methods:
+        path = None if folder is None else Path(folder) / f"{data.case}_{dose_tag(data.dose)}_{method}_s{settings.seed}.pt"
+        out[method] = run_method(data, method, settings, path)
+    return out
+
+
+def dose_tag(dose: float) -> str:
+    """``inf`` or e.g. ``1e+04`` (electrons per square Angstrom)."""
+    return "inf" if math.isinf(dose) else f"{dose:.0e}"
+
+
+def scores(data: PtychoData, results: dict[str, Result]) -> list[dict]:
+    """Per method: final position RMSE (pm, translation removed), data error and its ratio to the oracle's,
+    and the iteration at which the RMSE first reached 10 pm (``None``: never)."""
+    oracle = results["oracle"].data_error if "oracle" in results else math.nan
+    rows = []
+    for name, result in results.items():
+        curve = np.array([position_rmse(p, data.truth) * 100 for p in result.positions])
+        below = np.flatnonzero(curve <= 10.0)
+        rows.append({"method": name, "RMSE (pm)": float(curve[-1]), "data error": result.data_error,
+                     "data error / oracle": result.data_error / oracle,
+                     "first iteration <= 10 pm": int(below[0]) + 1 if len(below) else None})
+    return rows
+
+
+def affine_rows(data: PtychoData, results: dict[str, Result]) -> list[dict]:
+    """The global affine map fitted to the true and to each method's final positions: signed rotation
+    (degrees), scales and shear."""
+    fits = {"truth": fit_affine(data.nominal, data.truth)}
+    fits.update({name: fit_affine(data.nominal, r.state.positions) for name, r in results.items() if name != "oracle"})
+    return [{"method": name, "rotation (deg)": f.rotation_deg, "scale x": f.scale[0], "scale y": f.scale[1],
+             "shear": f.shear} for name, f in fits.items()]

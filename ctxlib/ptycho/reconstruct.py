@@ -1,0 +1,276 @@
+"""Object, probe and position gradient descent in PyTorch, with checkpoints.
+
+In: centred diffraction patterns (N, n, n), starting positions (N, 2) in Angstrom, a
+starting probe (n, n), the sampling (Angstrom per pixel), and a *position rule* that
+turns the positions proposed by a free gradient step into the positions kept (the
+constraints of :mod:`ctxlib.ptycho.constraints`, scheduled by :mod:`ctxlib.ptycho.icgd`).
+Out: the reconstructed object, probe and positions, and per iteration the data error
+and the positions.
+
+One iteration visits every position once in random mini-batches. For each batch the
+exit waves ``psi = P(r - r_j) O(r)`` are compared with the measured amplitudes; the
+amplitude loss ``sum (|F psi| - sqrt(I))^2`` has the gradient ``-(psi' - psi)`` with
+respect to ``psi*``, where ``psi'`` has the measured modulus (``chi = psi' - psi``). The
+object takes the preconditioned gradient step ``O += beta sum conj(P_j) chi_j / ((1 - a)
+sum |P_j|^2 + a max sum |P_j|^2)`` (rPIE-like), the probe the same with the roles swapped.
+Each position's step is the Gauss-Newton solution of ``chi_j ~ (P_j grad O) . d_j``
+(the object-gradient form of Odstrcil et al. 2018, which ignores the data-invisible part
+of a shift); the steps of one iteration are clipped, added to the positions and passed
+to the position rule once the iteration is over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ctxlib.base.files import atomic_write
+from ctxlib.ptycho.forward import Geometry, check_inputs, pad_probe, shifted_probes
+from ctxlib.ptycho.probe import BANDLIMIT
+
+#: ``rule(iteration, proposed positions (N, 2)) -> positions kept`` (Angstrom); ``None`` keeps positions fixed.
+PositionRule = Callable[[int, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Step sizes and batching of the gradient descent.
+
+    Attributes
+    ----------
+    batch_size : int
+        Positions per mini-batch.
+    object_step, probe_step : float
+        Preconditioned step sizes ``beta`` (dimensionless).
+    object_alpha : float
+        rPIE regularisation ``a`` of the object's preconditioner, in [0, 1].
+    probe_from : int
+        First iteration (0-based) that updates the probe.
+    position_step : float
+        Fraction of each position's Gauss-Newton step taken.
+    max_shift : float
+        Largest position step per iteration, Angstrom.
+    position_momentum : float
+        Heavy-ball momentum of the positions, in [0, 1): the last iteration's move, times this,
+        is added to the proposed positions before the rule projects them (the moves along a
+        constrained, data-soft direction such as a global rotation add up instead of stalling).
+    margin : float
+        Object border beyond the outermost probe window, Angstrom.
+    seed : int
+        Seeds the order of the mini-batches.
+    """
+
+    batch_size: int = 64
+    object_step: float = 1.0
+    probe_step: float = 1.0
+    object_alpha: float = 0.1
+    probe_from: int = 5
+    position_step: float = 1.0
+    max_shift: float = 0.1
+    margin: float = 1.0
+    seed: int = 0
+    position_momentum: float = 0.0
+
+
+@dataclass
+class State:
+    """Where a reconstruction stands; positions in the data's frame, Angstrom."""
+
+    obj: torch.Tensor
+    probe: torch.Tensor
+    positions: np.ndarray
+    origin: np.ndarray
+    iteration: int = 0
+    history: list = field(default_factory=list)
+    velocity: np.ndarray | None = None
+
+
+def initial_state(patterns_shape: tuple[int, ...], positions: np.ndarray, probe: np.ndarray,
+                  sampling: tuple[float, float], margin: float = 1.0) -> State:
+    """Flat object (1 + 0i) covering every window, the probe padded to the pattern grid, the positions."""
+    positions = np.asarray(positions, dtype=np.float64)
+    window = np.array(patterns_shape[1:])
+    d = np.asarray(sampling)
+    low = positions.min(axis=0) - window * d / 2 - margin
+    high = positions.max(axis=0) + window * d / 2 + margin
+    shape = tuple(int(n) for n in np.ceil((high - low) / d) + 1)
+    obj = torch.ones(shape, dtype=torch.complex64)
+    p = torch.as_tensor(pad_probe(np.asarray(probe), tuple(window)), dtype=torch.complex64)
+    return State(obj, p, positions.copy(), low)
+
+
+def _derivatives(obj: torch.Tensor, sampling: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    dx = (torch.roll(obj, -1, 0) - torch.roll(obj, 1, 0)) / (2 * sampling[0])
+    dy = (torch.roll(obj, -1, 1) - torch.roll(obj, 1, 1)) / (2 * sampling[1])
+    return dx, dy
+
+
+def iterate(state: State, amplitudes: torch.Tensor, geometry: Geometry, settings: EngineSettings,
+            moves: bool) -> tuple[float, np.ndarray]:
+    """One pass over every position; updates object and probe in place, returns data error and position steps.
+
+    ``amplitudes`` are the measured ``sqrt(I)`` in FFT order (N, n, n).
+    """
+    n = len(amplitudes)
+    order = np.random.default_rng([settings.seed, state.iteration]).permutation(n)
+    local = torch.as_tensor(state.positions - state.origin, dtype=torch.float32)
+    steps = np.zeros((n, 2))
+    error = 0.0
+    obj, probe = state.obj, state.probe
+    for start in range(0, n, settings.batch_size):
+        batch = torch.as_tensor(order[start:start + settings.batch_size])
+        index, remainder = geometry.split(local[batch])
+        p = shifted_probes(probe, remainder, geometry)
+        o = obj.reshape(-1)[index]
+        psi = p * o
+        big = torch.fft.fft2(psi, norm="ortho") * geometry.mask
+        modulus = big.abs()
+        measured = amplitudes[batch]
+        error += float(torch.sum((modulus - measured) ** 2))
+        chi = torch.fft.ifft2((measured / (modulus + 1e-12) - 1) * big, norm="ortho")
+        if moves:
+            dx, dy = _derivatives(obj, geometry.sampling)
+            gx, gy = p * dx.reshape(-1)[index], p * dy.reshape(-1)[index]
+            a, c = (gx.abs() ** 2).sum((1, 2)), (gy.abs() ** 2).sum((1, 2))
+            b = (gx.conj() * gy).real.sum((1, 2))
+            ux, uy = (gx.conj() * chi).real.sum((1, 2)), (gy.conj() * chi).real.sum((1, 2))
+            det = a * c - b**2
+            det = det + 1e-3 * det.max() + 1e-20
+            steps[batch.numpy()] = torch.stack([(c * ux - b * uy) / det, (a * uy - b * ux) / det], 1).numpy()
+        numerator = torch.zeros(obj.numel(), dtype=obj.dtype).index_add_(0, index.reshape(-1),
+                                                                          (p.conj() * chi).reshape(-1))
+        weight = torch.zeros(obj.numel(), dtype=torch.float32).index_add_(0, index.reshape(-1),
+                                                                          (p.abs() ** 2).reshape(-1))
+        a_ = settings.object_alpha
+        obj += (settings.object_step * numerator / ((1 - a_) * weight + a_ * weight.max() + 1e-12)).reshape(obj.shape)
+        if state.iteration >= settings.probe_from:
+            back = torch.fft.ifft2(torch.fft.fft2(o.conj() * chi) * geometry.ramp(-remainder))
+            probe += settings.probe_step * back.sum(0) / ((o.abs() ** 2).sum(0).max() + 1e-12)
+    return error / float(torch.sum(amplitudes**2)), steps
+
+
+def _key(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, settings: EngineSettings, tag: str) -> str:
+    digest = hashlib.sha256()
+    for array in (patterns, positions, probe):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(json.dumps([repr(settings), tag]).encode())
+    return digest.hexdigest()
+
+
+def save_checkpoint(path: Path, state: State, key: str) -> None:
+    """Write ``state`` to ``path`` atomically (a stop mid-write leaves the previous checkpoint)."""
+    buffer = io.BytesIO()
+    torch.save({"key": key, "obj": state.obj, "probe": state.probe, "positions": state.positions,
+                "origin": state.origin, "iteration": state.iteration, "history": state.history,
+                "velocity": state.velocity}, buffer)
+    atomic_write(Path(path), lambda h: h.write(buffer.getvalue()))
+
+
+def load_checkpoint(path: Path, key: str) -> State | None:
+    """The state saved at ``path`` for this run (same data, start and settings), or ``None``."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    saved = torch.load(path, weights_only=False)
+    if saved.get("key") != key:
+        return None
+    return State(saved["obj"], saved["probe"], saved["positions"], saved["origin"], saved["iteration"],
+                 saved["history"], saved["velocity"])
+
+
+def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, sampling: tuple[float, float],
+                iterations: int, rule: PositionRule | None = None, settings: EngineSettings = EngineSettings(),
+                checkpoint: Path | None = None, checkpoint_every: int = 5, tag: str = "",
+                stop_after: int | None = None, bandlimit: float = BANDLIMIT) -> State:
+    """Reconstruct object, probe and (if ``rule``) positions from centred patterns.
+
+    Parameters
+    ----------
+    patterns : numpy.ndarray, shape (N, n, n)
+        Centred diffraction intensities, fraction of the beam per pixel.
+    positions : numpy.ndarray, shape (N, 2)
+        Starting positions, Angstrom.
+    probe : numpy.ndarray, shape (px, py)
+        Starting probe, no larger than the patterns.
+    sampling : (float, float)
+        Angstrom per pixel.
+    iterations : int
+        Passes over the data.
+    rule : callable, optional
+        ``rule(iteration, proposed) -> positions`` applied after each iteration; ``None``: fixed positions.
+    settings : EngineSettings
+    checkpoint : pathlib.Path, optional
+        File to resume from and to write every ``checkpoint_every`` iterations and at the end.
+    tag : str
+        Names the rule in the checkpoint's key (a different rule does not resume another's run).
+    stop_after : int, optional
+        Stop (after checkpointing) once this many iterations are done in this call (for tests).
+    bandlimit : float
+        Band limit of the model, fraction of the window's Nyquist frequency (see
+        :func:`ctxlib.ptycho.forward.crop_patterns`).
+
+    Returns
+    -------
+    State
+        ``history[i]`` holds ``data_error`` (before iteration ``i``'s updates) and ``positions``.
+    """
+    patterns, positions, probe = np.asarray(patterns), np.asarray(positions, dtype=np.float64), np.asarray(probe)
+    check_inputs(patterns, positions, probe)
+    if not (isinstance(iterations, int) and iterations >= 0):
+        raise ValueError(f"iterations = {iterations!r} must be a non-negative integer")
+    key = _key(patterns, positions, probe, settings, f"{tag} {bandlimit}")
+    state = load_checkpoint(checkpoint, key) if checkpoint else None
+    if state is None:
+        state = initial_state(patterns.shape, positions, probe, sampling, settings.margin)
+    geometry = Geometry(tuple(state.obj.shape), patterns.shape[1:], sampling, torch.float32, bandlimit)
+    amplitudes = torch.fft.ifftshift(torch.as_tensor(np.sqrt(np.maximum(patterns, 0)), dtype=torch.float32),
+                                     dim=(-2, -1))
+    done = 0
+    while state.iteration < iterations and (stop_after is None or done < stop_after):
+        error, steps = iterate(state, amplitudes, geometry, settings, rule is not None)
+        if rule is not None:
+            steps = settings.position_step * steps
+            length = np.hypot(steps[:, 0], steps[:, 1])
+            steps *= np.minimum(1.0, settings.max_shift / np.maximum(length, 1e-300))[:, None]
+            velocity = state.velocity if state.velocity is not None else np.zeros_like(steps)
+            proposed = state.positions + steps + settings.position_momentum * velocity
+            kept = np.asarray(rule(state.iteration, proposed), dtype=np.float64)
+            state.velocity, state.positions = kept - state.positions, kept
+        state.history.append({"data_error": error, "positions": state.positions.copy()})
+        state.iteration += 1
+        done += 1
+        if checkpoint and (state.iteration % checkpoint_every == 0 or state.iteration == iterations
+                           or done == stop_after):
+            save_checkpoint(checkpoint, state, key)
+    return state
+
+
+def final_error(state: State, patterns: np.ndarray, sampling: tuple[float, float],
+                bandlimit: float = BANDLIMIT) -> float:
+    """Normalised amplitude error of the final object, probe and positions over all patterns (dimensionless)."""
+    geometry = Geometry(tuple(state.obj.shape), np.shape(patterns)[1:], sampling, torch.float32, bandlimit)
+    amplitudes = torch.fft.ifftshift(torch.as_tensor(np.sqrt(np.maximum(patterns, 0)), dtype=torch.float32),
+                                     dim=(-2, -1))
+    local = torch.as_tensor(state.positions - state.origin, dtype=torch.float32)
+    total = 0.0
+    for start in range(0, len(local), 256):
+        index, remainder = geometry.split(local[start:start + 256])
+        psi = shifted_probes(state.probe, remainder, geometry) * state.obj.reshape(-1)[index]
+        modulus = (torch.fft.fft2(psi, norm="ortho") * geometry.mask).abs()
+        total += float(torch.sum((modulus - amplitudes[start:start + 256]) ** 2))
+    return total / float(torch.sum(amplitudes**2))
+
+
+def object_phase(state: State) -> np.ndarray:
+    """Phase of the reconstructed object, radians (mean removed)."""
+    phase = np.angle(state.obj.numpy())
+    return phase - np.median(phase)
+
+

@@ -1,0 +1,235 @@
+"""Part II (ctxlib.ptycho): the forward model against abTEM, the constraint steps against analytic
+results, the input checks, and checkpoint/resume of a reconstruction. Tiny grids throughout."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ctxlib.ptycho.constraints import (
+    Affine,
+    Free,
+    Lines,
+    compose_affine,
+    constrain,
+    fit_affine,
+    fit_lines,
+    line_field,
+    position_rmse,
+    split_errors,
+)
+from ctxlib.ptycho.data import BenchmarkSettings, ScanErrors, generate, nominal_grid, simulate_case, true_positions
+from ctxlib.ptycho.forward import Geometry, check_inputs, exit_waves, intensities
+from ctxlib.ptycho.icgd import ICGDSettings, schedule
+from ctxlib.ptycho.probe import electron_wavelength, probe_wave
+from ctxlib.ptycho.reconstruct import EngineSettings, reconstruct
+
+abtem = pytest.importorskip("abtem")
+
+TINY = BenchmarkSettings(scan_shape=(5, 6), cells=(3, 2), fold=2, window=48, doses=(math.inf, 1e4))
+
+
+def _mos2_cell():
+    from ctxlib.ptycho.data import specimen
+
+    return specimen(BenchmarkSettings(cells=(2, 1), vacancies=0))
+
+
+def test_wavelength_at_80_kev():
+    assert electron_wavelength(80) == pytest.approx(0.041757, rel=1e-4)
+
+
+def test_forward_model_reproduces_abtem_single_slice_patterns():
+    """Same probe, same (one-slice) object: our patterns equal abTEM's to 1e-5 of the brightest pixel."""
+    atoms = _mos2_cell()
+    potential = abtem.Potential(atoms, gpts=(48, 48), slice_thickness=atoms.cell[2, 2], projection="infinite",
+                                parametrization="lobato")
+    probe = abtem.Probe(energy=80e3, semiangle_cutoff=25, defocus=30)
+    probe.grid.match(potential)
+    positions = np.array([[1.23, 2.71], [3.05, 4.40], [0.0, 0.0], [5.9, 0.37]])
+    with abtem.config.set({"diagnostics.progress_bar": False}):
+        theirs = probe.scan(potential, scan=abtem.CustomScan(positions),
+                            detectors=abtem.PixelatedDetector(max_angle=None)).compute(scheduler="synchronous")
+        centre = np.array([[24 * potential.sampling[0], 24 * potential.sampling[1]]])
+        wave = np.asarray(probe.build(scan=abtem.CustomScan(centre)).compute().array)[0]
+        from abtem.antialias import AntialiasAperture
+
+        transmission = AntialiasAperture().bandlimit(potential.build().transmission_function(80e3))
+    wave = wave / np.linalg.norm(wave)
+    ours = intensities(np.asarray(transmission.array)[0], wave, positions, potential.sampling)
+    theirs = np.asarray(theirs.array)
+    assert np.abs(ours - theirs).max() <= 1e-5 * theirs.max()
+    # and our own probe is abTEM's up to its soft aperture edge
+    mine = probe_wave((48, 48), potential.sampling, 80, 25, 30)
+    assert abs(np.vdot(wave, mine)) > 0.9999
+
+
+def test_true_positions_fit_the_abtem_data_better_than_the_nominal_grid():
+    truth = true_positions(TINY, ScanErrors(rotation_deg=10.0, scale=1.1, drift=(0.3, 0.2), jitter_pm=20.0))
+    patterns, transmission = simulate_case(TINY, truth)
+    probe = probe_wave((TINY.window,) * 2, TINY.sampling, 80, 25, TINY.defocus)
+    from ctxlib.ptycho.forward import data_error
+
+    at_truth = data_error(patterns, intensities(transmission, probe, truth, TINY.sampling))
+    at_nominal = data_error(patterns, intensities(transmission, probe, nominal_grid(TINY), TINY.sampling))
+    assert at_truth < 0.05  # multislice data, single-slice model: a few per cent apart
+    assert at_truth < 0.95 * at_nominal, (at_truth, at_nominal)
+
+
+def test_generate_writes_a_manifest_of_every_setting(tmp_path):
+    manifest = generate("tiny", tmp_path, settings=TINY)
+    saved = json.loads((tmp_path / "tiny" / "manifest.json").read_text())
+    assert saved == manifest
+    assert saved["settings"]["scan_shape"] == [5, 6] and saved["settings"]["errors"]["affine"]["rotation_deg"] == 1.0
+    assert sorted(saved["files"]) == sorted(f"{c}_{d}.npz" for c in ("affine", "lines") for d in ("inf", "1e+04"))
+    assert generate("tiny", tmp_path, settings=TINY) == manifest  # cached: not simulated again
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+def test_counts_of_positions_and_patterns_must_match():
+    with pytest.raises(ValueError, match="3 positions but 4 diffraction patterns"):
+        check_inputs(np.ones((4, 8, 8)), np.zeros((3, 2)), np.ones((8, 8)))
+
+
+def test_probe_larger_than_pattern_grid_is_refused():
+    with pytest.raises(ValueError, match=r"probe of shape \(10, 10\) is larger than the pattern grid \(8, 8\)"):
+        check_inputs(np.ones((4, 8, 8)), np.zeros((4, 2)), np.ones((10, 10)))
+
+
+def test_nans_in_the_data_are_refused():
+    patterns = np.ones((4, 8, 8))
+    patterns[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match="patterns contain 1 NaN"):
+        check_inputs(patterns, np.zeros((4, 2)), np.ones((8, 8)))
+    with pytest.raises(ValueError, match="patterns contain 1 NaN"):
+        reconstruct(patterns, np.zeros((4, 2)), np.ones((8, 8)), (0.1, 0.1), 1)
+
+
+@pytest.mark.parametrize("rotation", [180.5, -200.0, math.nan])
+def test_rotation_outside_180_degrees_is_refused(rotation):
+    with pytest.raises(ValueError, match="rotation_deg = .* outside"):
+        compose_affine(rotation)
+    with pytest.raises(ValueError, match="rotation_deg"):
+        ScanErrors(rotation_deg=rotation)
+
+
+def test_settings_refuse_bad_values():
+    with pytest.raises(ValueError, match="free_clip_pm = -1"):
+        ICGDSettings(free_clip_pm=-1)
+    with pytest.raises(ValueError, match="method 'bogus'"):
+        schedule("bogus", 0)
+
+
+# --- constraint steps against analytic results ---------------------------------------------------
+
+GRID = (np.stack(np.meshgrid(np.arange(8.0), np.arange(6.0)), -1).reshape(-1, 2) * 0.35)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-170, 170), st.floats(0.9, 1.1), st.floats(0.9, 1.1), st.floats(-0.1, 0.1),
+       st.tuples(st.floats(-2, 2), st.floats(-2, 2)))
+def test_affine_fit_recovers_a_known_map_exactly(rotation, sx, sy, shear, shift):
+    matrix = compose_affine(rotation, (sx, sy), shear)
+    fit = fit_affine(GRID, GRID @ matrix.T + np.array(shift))
+    assert fit.rotation_deg == pytest.approx(rotation, abs=1e-9)
+    assert fit.scale == pytest.approx((sx, sy), abs=1e-9)
+    assert fit.shear == pytest.approx(shear, abs=1e-9)
+    assert fit.translation == pytest.approx(shift, abs=1e-9)
+
+
+def test_affine_rotation_sign_is_counter_clockwise_positive():
+    quarter = fit_affine(GRID, GRID @ np.array([[0.0, -1.0], [1.0, 0.0]]).T)  # x -> y: +90 degrees
+    assert quarter.rotation_deg == pytest.approx(90.0)
+    assert fit_affine(GRID, GRID @ compose_affine(-1.0).T).rotation_deg == pytest.approx(-1.0)
+
+
+def test_line_fit_recovers_injected_offsets_and_slopes():
+    rng = np.random.default_rng(1)
+    shape = (6, 8)
+    offsets, slopes = rng.normal(0, 0.1, (6, 2)), rng.normal(0, 0.05, (6, 2))
+    field = line_field(offsets, slopes, shape)
+    found = fit_lines(field, shape)
+    assert np.allclose(found[0], offsets) and np.allclose(found[1], slopes)
+    # after an affine map, the line step takes exactly the injected line field
+    matrix = compose_affine(1.0, (1.02, 1.02))
+    positions = GRID @ matrix.T + field
+    kept = constrain((Affine(), Lines()), GRID, positions, shape)
+    assert np.allclose(kept, positions)
+    parts = split_errors(GRID, positions, shape)
+    assert np.allclose(parts["affine"] + parts["line"] + parts["residual"], positions - GRID)
+    assert np.abs(parts["residual"]).max() < 1e-12
+
+
+def test_affine_step_cannot_take_line_jumps_but_free_step_keeps_only_a_clipped_rest():
+    shape = (6, 8)
+    jumps = line_field(np.array([[0.2, 0], [0, 0], [-0.2, 0], [0, 0], [0.2, 0], [0, 0]]), np.zeros((6, 2)), shape)
+    affine_only = constrain((Affine(),), GRID, GRID + jumps, shape)
+    assert position_rmse(affine_only, GRID + jumps) > 0.1
+    free = constrain((Free(largest=0.05),), GRID, GRID + jumps, shape)
+    assert np.hypot(*(free - GRID).T).max() <= 0.05 + 1e-12
+    assert np.abs((free - GRID).mean(axis=0)).max() < 0.01  # mean removed before the clip
+
+
+def test_rmse_ignores_a_global_translation():
+    assert position_rmse(GRID + [0.3, -0.1], GRID) == pytest.approx(0.0, abs=1e-12)
+    assert position_rmse(GRID + np.array([[0.01, 0]] * 24 + [[-0.01, 0]] * 24), GRID) == pytest.approx(0.01)
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+def _synthetic(seed=0):
+    """A random phase object scanned 5 x 5 by our own model (no abTEM), with jittered positions."""
+    rng = np.random.default_rng(seed)
+    sampling = (0.2, 0.2)
+    phase = np.fft.ifft2(np.fft.fft2(rng.normal(0, 1, (48, 48))) * (np.hypot(*np.meshgrid(
+        np.fft.fftfreq(48), np.fft.fftfreq(48))) < 0.15)).real
+    obj = np.exp(1j * 0.5 * phase / phase.std())
+    probe = probe_wave((16, 16), sampling, 80, 25, 20)
+    nominal = nominal_grid(BenchmarkSettings(scan_shape=(5, 5), step=0.5, cells=(3, 2))) - 1.2
+    truth = nominal + rng.normal(0, 0.05, nominal.shape)
+    return intensities(obj, probe, truth, sampling), nominal, truth, probe, sampling
+
+
+def test_position_gradient_moves_positions_toward_the_truth_and_data_error_falls():
+    patterns, nominal, truth, probe, sampling = _synthetic()
+    state = reconstruct(patterns, nominal, probe, sampling, 12,
+                        lambda it, p: constrain((Free(),), nominal, p, (5, 5)) if it >= 3 else nominal,
+                        EngineSettings(batch_size=5, probe_from=100))
+    errors = [h["data_error"] for h in state.history]
+    assert errors[-1] < 0.5 * errors[0]
+    assert position_rmse(state.positions, truth) < position_rmse(nominal, truth)
+
+
+def test_resumed_reconstruction_equals_an_uninterrupted_one(tmp_path):
+    patterns, nominal, _, probe, sampling = _synthetic()
+    rule = lambda it, p: constrain((Free(),), nominal, p, (5, 5))
+    engine = EngineSettings(batch_size=5, probe_from=2)
+    straight = reconstruct(patterns, nominal, probe, sampling, 6, rule, engine)
+    path = tmp_path / "run.pt"
+    stopped = reconstruct(patterns, nominal, probe, sampling, 6, rule, engine, checkpoint=path, checkpoint_every=2,
+                          stop_after=3)
+    assert stopped.iteration == 3 and path.exists()
+    resumed = reconstruct(patterns, nominal, probe, sampling, 6, rule, engine, checkpoint=path, checkpoint_every=2)
+    assert resumed.iteration == 6 and len(resumed.history) == 6
+    assert torch.equal(resumed.obj, straight.obj) and torch.equal(resumed.probe, straight.probe)
+    assert np.array_equal(resumed.positions, straight.positions)
+    # a checkpoint of other data is not resumed
+    other = reconstruct(patterns * 1.01, nominal, probe, sampling, 6, rule, engine, checkpoint=path, stop_after=1)
+    assert other.iteration == 1
+
+
+def test_exit_waves_follow_subpixel_positions_continuously():
+    """Moving a position by a tenth of a pixel changes the exit wave by a tenth of a pixel's change."""
+    rng = np.random.default_rng(2)
+    obj = torch.as_tensor(np.exp(1j * rng.normal(0, 0.3, (32, 32))))
+    probe = torch.as_tensor(probe_wave((16, 16), (0.2, 0.2), 80, 25, 20))
+    geometry = Geometry((32, 32), (16, 16), (0.2, 0.2))
+    base = torch.tensor([[3.0, 3.1]], dtype=torch.float64)
+    waves = [exit_waves(obj, probe, base + torch.tensor([[d, 0.0]]), geometry) for d in (0.0, 0.02, 0.2)]
+    small, large = (waves[1] - waves[0]).abs().sum(), (waves[2] - waves[0]).abs().sum()
+    assert 0.05 < float(small / large) < 0.2
