@@ -91,7 +91,9 @@ def test_book_builds_without_warnings(book_copy):
     built = {p.relative_to(html).as_posix() for p in html.rglob("*.html")}
     assert not {p for p in built if p.startswith((".", "stray", "notebooks/", "tests/", "README"))}, built
     page = (html / "book" / "notebooks" / "01_encoding.html").read_text()
-    assert "hide-input" in page and "toggle" in page  # folded code cells render as a collapsible toggle
+    # folded code cells render as a collapsible toggle, closed until clicked
+    assert page.count('<div class="cell tag_hide-input') == page.count('<details class="admonition hide above-input">') > 5
+    assert "Show code cell source" in page
 
 
 def test_toc_lists_every_notebook():

@@ -82,7 +82,6 @@ def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.nd
         pts = xy[near][symbols == symbol]
         axes[0].scatter(pts[:, 0], pts[:, 1], label=symbol, s=60)
     axes[0].set(xlim=(-half, half), ylim=(-half, half), aspect="equal", title="(c) motif\nstructure", xlabel="x (A)")
-    axes[0].legend(loc="upper left", bbox_to_anchor=(0.0, -0.3), ncol=3)
     extent = (-clean.shape[1] * pixel_size[1] / 2, clean.shape[1] * pixel_size[1] / 2, -half, half)
     for ax, image, name in ((axes[1], clean, "(d) clean\nabTEM image"), (axes[2], degraded, "(e) blur, scan\nand shot noise")):
         ax.imshow(image, origin="lower", extent=extent, cmap="gray")
@@ -96,7 +95,10 @@ def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.nd
     axes[4].set(title="(g) the 31 features")
     axes[4].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(title)
-    return finish(fig)
+    finish(fig)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.72), title="(c) atoms")
+    return finish(fig, layout=False)
 
 
 def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tuple[float, float]],
@@ -114,7 +116,7 @@ def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tupl
         y = (np.arange(image.shape[0]) - image.shape[0] // 2) * pixel_size[name][0]
         axes[-1].plot(y, image[:, image.shape[1] // 2], label=name)
     axes[-1].set(xlabel="y (A)", ylabel=ylabel, title="profile along\nthe centre column")
-    axes[-1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    axes[-1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.3))
     return finish(fig)
 
 
