@@ -1,4 +1,4 @@
-"""Full-field classification: missing lattice sites are put back; every column gets a class."""
+"""Full-field classification: sites with no peak are placed by the lattice model; every column gets a class."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from conftest import honeycomb_sites, render
 from scipy.spatial import cKDTree
 
 from ctxlib.encoding.columns import find_columns
-from ctxlib.encoding.sites import fill_missing_sites
+from ctxlib.encoding.features import locate_sites
 from ctxlib.learning.pretrained import export_weights
 from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
 from ctxlib.micrographs.classify import UntrainedContextWarning, classify_image
@@ -25,23 +25,13 @@ def _image_without(missing: int, stretch: float = 1.0, shape: int = 200):
 
 
 @pytest.mark.parametrize("stretch", [1.0, 1.03])
-def test_removed_columns_are_put_back_and_nothing_else_is_added(stretch):
+def test_removed_columns_are_placed_by_the_lattice_model_and_nothing_else_is_added(stretch):
     image, removed = _image_without(missing=2, stretch=stretch)
-    a_px = A / PIXEL
-    found = find_columns(image, a_px)
-    assert cKDTree(found).query(removed)[0].min() > 3  # the detector does not see them
-    positions, filled = fill_missing_sites(found, a_px, image.shape)
-    assert filled.sum() == 2 and np.array_equal(positions[~filled], found)
-    assert cKDTree(positions[filled]).query(removed)[0].max() < 0.5  # pixels
-    assert np.all((positions >= 0) & (positions <= np.array(image.shape) - 1))
-
-
-def test_a_pristine_field_gets_no_additions_and_no_lattice_is_an_error():
-    image, _ = _image_without(missing=0)
     found = find_columns(image, A / PIXEL)
-    assert not fill_missing_sites(found, A / PIXEL, image.shape)[1].any()
-    with pytest.raises(ValueError, match="no lattice"):
-        fill_missing_sites(np.array([[10.0, 10.0], [100.0, 100.0]]), A / PIXEL, image.shape)
+    assert cKDTree(found).query(removed)[0].min() > 3  # the detector does not see them
+    _, sites, _ = locate_sites(image)
+    empty = ~sites.has_peak & np.all((sites.positions > 8) & (sites.positions < np.array(image.shape) - 9), axis=1)
+    assert empty.sum() == 2 and cKDTree(sites.positions[empty]).query(removed)[0].max() < 0.5  # pixels
 
 
 def test_classify_image_gives_every_column_a_class_with_probabilities(tmp_path):
@@ -56,7 +46,7 @@ def test_classify_image_gives_every_column_a_class_with_probabilities(tmp_path):
     assert result.in_training_set and result.model == "MLP-Simple"
     probabilities = table[[c for c in table if c.startswith("p_")]].to_numpy()
     assert np.allclose(probabilities.sum(axis=1), 1) and (table["entropy"] >= 0).all()
-    assert set(table["class"]) <= {"X2", "VacX", "VacX2", "M", "D"} and table["filled"].sum() == 1
+    assert set(table["class"]) <= {"X2", "VacX", "VacX2", "M", "D"} and (~table["has_peak"] & ~table["edge"]).sum() == 1
     with pytest.warns(UntrainedContextWarning, match="WSe2 with dopant None is not one of the 96"):
         assert not classify_image(image, "WSe2", None, "HAADF", 80, weights_dir=tmp_path).in_training_set
     with pytest.raises(ValueError, match="does not match WSe2's 3.282 A"):

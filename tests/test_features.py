@@ -19,7 +19,7 @@ def test_encode_image(wse2_like):
     # every column's flag is one-hot, and both sublattices are present
     np.testing.assert_array_equal(features[:, -2:].sum(axis=1), 1)
     assert set(encoding.table.sublattice) == {0, 1}
-    assert len(encoding.border) > 0
+    assert encoding.table["edge"].any() and encoding.calibration.source == "stated"
     assert encoding.patches.shape == (len(features), 32, 32)
 
 

@@ -33,6 +33,20 @@ def test_border_columns_are_reported():
     assert result.patches.shape == (2, 32, 32) and result.patches.dtype == np.float32
 
 
+def test_edge_patches_are_completed_by_reflection():
+    rows, cols = np.mgrid[:50, :50].astype(float)
+    image = np.exp(-((rows - 2.0) ** 2 + (cols - 25.0) ** 2) / 4)  # a column two pixels from the top edge
+    positions = np.array([[25.0, 25.0], [2.0, 25.0], [60.0, 25.0]])
+    result = extract_patches(image, positions, side_px=16.0, size=16, edge="reflect")
+    assert result.index.tolist() == [0, 1] and result.border.tolist() == [1, 2]  # the one outside gets no patch
+    patch = result.patches[1]
+    reflected = extract_patches(np.pad(image, ((8, 0), (0, 0)), mode="reflect"), np.array([[10.0, 25.0]]),
+                                side_px=16.0, size=16).patches[0]
+    np.testing.assert_allclose(patch, reflected, atol=1e-5)  # scipy's "mirror" is numpy's "reflect"
+    with pytest.raises(ValueError, match="edge must be one of"):
+        extract_patches(image, positions, side_px=16.0, edge="wrap")
+
+
 def test_fine_images_are_smoothed_before_downsampling():
     """A pixel-scale checkerboard (pure noise at the patch scale) must not alias into the patch."""
     checker = (np.indices((200, 200)).sum(axis=0) % 2).astype(float)

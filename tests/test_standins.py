@@ -58,3 +58,31 @@ def test_an_undoped_field_has_vacancies_and_no_dopant():
     counts = truth["class"].value_counts()
     assert "D" not in counts and counts["M"] == 48 and counts["VacX"] == 5 and counts["VacX2"] == 5
     assert set(atoms.get_chemical_symbols()) == {"Mo", "Se"}
+
+
+def test_twin_and_hole_layouts_keep_every_site_once_and_mark_their_regions():
+    """Twin: the right half has metal and X2 exchanged on the same sites; hole: no column inside it."""
+    from scipy.spatial import cKDTree
+
+    from ctxlib.materials.catalog import HOSTS
+    from ctxlib.simulation.standins import FieldSettings, defect_field
+
+    perfect = defect_field("V", FieldSettings(host="MoSe2", repeat=(14, 7)))[1]
+    twin = defect_field("V", FieldSettings(host="MoSe2", repeat=(14, 7), layout="twin"))[1]
+    assert len(twin) == len(perfect) == 14 * 7 * 4
+    distance, nearest = cKDTree(perfect[["x", "y"]]).query(twin[["x", "y"]])
+    assert distance.max() < 0.02  # the same sites
+    metal_before = perfect["label"].to_numpy()[nearest] >= 3
+    metal_after = twin["label"].to_numpy() >= 3
+    width = 14 * HOSTS["MoSe2"].a
+    right = twin["x"].to_numpy() >= width / 2 - 0.01  # truth x is rounded to 0.01 A
+    assert np.all(metal_before[~right] == metal_after[~right]) and np.all(metal_before[right] != metal_after[right])
+    near = np.minimum(np.abs(twin["x"] - width / 2), np.minimum(twin["x"], width - twin["x"])) < HOSTS["MoSe2"].a
+    assert np.array_equal(twin["region"].to_numpy() == 1, near.to_numpy())
+    settings = FieldSettings(layout="hole", hole_radius=8.0)
+    atoms, hole = defect_field("Ti", settings)
+    centre = np.diag(atoms.cell)[:2] / 2
+    radius = np.hypot(hole["x"] - centre[0], hole["y"] - centre[1])
+    assert radius.min() >= 8.0 and np.array_equal(hole["region"] == 2, radius < 8.0 + HOSTS["WSe2"].a)
+    with pytest.raises(ValueError, match="layout must be one of"):
+        FieldSettings(layout="grains")

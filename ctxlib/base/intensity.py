@@ -42,10 +42,24 @@ class IntensityNormaliser:
         self.background_percentile = background_percentile
         self.smoothing_px = smoothing_px
 
-    def fit(self, reference: np.ndarray) -> "IntensityNormaliser":
-        """Learn ``background_`` and ``mean_`` from a reference image."""
+    def fit(self, reference: np.ndarray, mask: np.ndarray | None = None) -> "IntensityNormaliser":
+        """Learn ``background_`` and ``mean_`` from a reference image.
+
+        Parameters
+        ----------
+        reference : numpy.ndarray, 2-D
+        mask : numpy.ndarray of bool, optional
+            Where the reference shows the crystal (vacuum and holes would pull the mean
+            down); both numbers are taken over these pixels only.
+        """
         reference = check_image(reference, min_size=4)
         smooth = ndimage.gaussian_filter(reference, self.smoothing_px) if self.smoothing_px else reference
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != reference.shape or not mask.any():
+                raise ValueError(f"mask of shape {mask.shape} with {int(mask.sum())} pixels set does not select "
+                                 f"any of the reference's {reference.shape}")
+            smooth, reference = smooth[mask], reference[mask]
         self.background_ = float(np.percentile(smooth, self.background_percentile))
         self.mean_ = float(reference.mean())
         if not self.mean_ > self.background_:

@@ -1,10 +1,11 @@
 """From an image to numbers per atomic column (stage 3, paper section 3).
 
 In: a 2-D image (simulated or experimental) and its imaging context. Out: the lattice
-constant (``lattice``), column positions and sublattices (``columns``), sites with no
-peak put back (``sites``), centred patches (``patches``), their Zernike moments
-(``zernike``), the 23-number context vector (``context``) and the 31-number feature
-vector of every column (``features``).
+constant (``lattice``), the visible intensity peaks (``columns``), where the crystal is
+(``mask``), every site of both sublattices from a lattice model, with domains
+(``sites``), centred patches (``patches``), their Zernike moments (``zernike``), the
+23-number context vector (``context``) and the 31-number feature vector of every column
+(``features``).
 """
 
 from ctxlib.base.lazy import attach
@@ -12,15 +13,18 @@ from ctxlib.base.lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "columns": ["nearest_neighbour_distance", "find_columns", "partition_sublattices", "site_flags"],
+        "columns": ["nearest_neighbour_distance", "find_columns", "translation_pairs", "site_flags"],
         "context": ["CONTEXT_FEATURE_NAMES", "CONTEXT_BLOCKS", "shell_fractions", "encode_context"],
         "features": [
             "SITE_FEATURE_NAMES",
             "CONTRAST_FEATURE_NAMES",
             "FEATURE_NAMES",
-            "EncodingSettings",
             "assemble_features",
+            "EncodingSettings",
+            "Calibration",
             "ImageEncoding",
+            "resample_rows",
+            "locate_sites",
             "encode_image",
         ],
         "lattice": [
@@ -36,11 +40,13 @@ __getattr__, __dir__, __all__ = attach(
             "PATCH_SIZE",
             "PATCH_SIZE_BOUNDS",
             "PatchSet",
+            "EDGE_RULES",
             "patch_offsets",
             "extract_patches",
             "centre_intensity",
         ],
-        "sites": ["bond_vectors", "fill_missing_sites"],
+        "mask": ["MaskSettings", "crystalline_peaks", "crystal_mask"],
+        "sites": ["BOND_FRACTION", "SiteSettings", "DomainLattice", "Sites", "find_sites"],
         "zernike": [
             "ZERNIKE_ORDERS",
             "ZERNIKE_FEATURE_NAMES",

@@ -1,11 +1,10 @@
 """Atomic columns: finding them, sub-pixel refinement, sublattices and the site-symmetry flag.
 
 In a projected 1H MX2 monolayer the columns form a honeycomb of two sublattices, metal
-sites (D3h) and X2 sites (C3v), at nearest-neighbour distance ``d = a / sqrt(3)``. A
-column on one sublattice sees its three nearest neighbours at angles ``theta0 + k 120``
-degrees, a column on the other at ``theta0 + 60 + k 120``: the sum of
-``exp(3 i theta)`` over the neighbours has opposite sign on the two sublattices, which
-partitions the columns by geometry alone, whatever their brightness.
+sites (D3h) and X2 sites (C3v), at nearest-neighbour distance ``d = a / sqrt(3)``. Peak
+picking here finds the columns that make an intensity maximum; which sublattice each
+belongs to, and the sites that make none, come from the lattice model of
+:mod:`ctxlib.encoding.sites`.
 
 Which sublattice is brighter depends on material, detector and energy (Fig. S2), so
 the site flag is assigned afterwards from intensities: ``[1, 0]`` for the group with
@@ -75,37 +74,25 @@ def find_columns(image: np.ndarray, lattice_constant_px: float, threshold: float
     return np.column_stack([rows + dy, cols + dx])
 
 
-def partition_sublattices(positions: np.ndarray, lattice_constant_px: float) -> np.ndarray:
-    """Assign each column to one of the two honeycomb sublattices by the angles to its neighbours.
+def translation_pairs(peaks: np.ndarray, lattice_constant_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of columns one lattice translation apart (0.85-1.08 ``a``), and their vectors.
 
-    Parameters
-    ----------
-    positions : numpy.ndarray, shape (N, 2)
-        (row, column) positions, pixels.
-    lattice_constant_px : float
-        Lattice constant ``a``, pixels; neighbours are searched within ``1.25 a / sqrt(3)``.
+    The window excludes the bond ``a / sqrt(3)`` and the second-neighbour distance
+    ``2 a / sqrt(3)`` of the honeycomb, so the pairs join columns of the same sublattice.
 
     Returns
     -------
-    numpy.ndarray of int, shape (N,)
-        0 or 1 for the two sublattices; -1 for a column with no neighbour in range.
+    pairs : numpy.ndarray of int, shape (K, 2)
+    vectors : numpy.ndarray, shape (K, 2)
+        ``peaks[j] - peaks[i]`` (row, col), pixels.
     """
-    positions = np.asarray(positions, dtype=np.float64)
-    tree = cKDTree(positions)
-    cutoff = 1.25 * nearest_neighbour_distance(lattice_constant_px)
-    phase = np.zeros(len(positions), dtype=np.complex128)
-    for i, j in tree.query_pairs(cutoff, output_type="ndarray"):
-        dy, dx = positions[j] - positions[i]
-        term = np.exp(3j * np.arctan2(dy, dx))
-        phase[i] += term
-        phase[j] -= term  # the reverse bond points the opposite way: exp(3i(theta + pi)) = -term
-    has_neighbours = np.abs(phase) > 1e-9
-    if not has_neighbours.any():
-        raise ValueError("no two columns lie within a nearest-neighbour distance of each other: no lattice")
-    axis = np.angle(np.sum(phase[has_neighbours] ** 2)) / 2
-    labels = (np.cos(np.angle(phase) - axis) < 0).astype(int)
-    labels[~has_neighbours] = -1
-    return labels
+    peaks = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)
+    pairs = cKDTree(peaks).query_pairs(1.08 * lattice_constant_px, output_type="ndarray")
+    if len(pairs) == 0:
+        return pairs.reshape(0, 2).astype(int), np.zeros((0, 2))
+    delta = peaks[pairs[:, 1]] - peaks[pairs[:, 0]]
+    keep = np.hypot(*delta.T) >= 0.85 * lattice_constant_px
+    return pairs[keep], delta[keep]
 
 
 def site_flags(sublattice: np.ndarray, centre_intensity: np.ndarray) -> np.ndarray:
@@ -114,7 +101,7 @@ def site_flags(sublattice: np.ndarray, centre_intensity: np.ndarray) -> np.ndarr
     Parameters
     ----------
     sublattice : numpy.ndarray of int, shape (N,)
-        Labels from :func:`partition_sublattices` (-1 gets ``[0, 0]``).
+        Sublattice labels, 0 or 1 (-1 gets ``[0, 0]``).
     centre_intensity : numpy.ndarray, shape (N,)
         Intensity at each column centre.
 

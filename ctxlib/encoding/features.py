@@ -1,53 +1,37 @@
 """The 31-number feature vector: 23 context + 6 Zernike + 2 site flags (paper §3, Fig. 3).
 
-:func:`encode_image` runs the whole §3 pipeline on a micrograph: lattice constant from
-the autocorrelation, columns, sublattices and site flags, normalised intensities,
-patches of side ``sqrt(3) a``, Zernike moments, and the context vector of the stated
-imaging conditions.
+:func:`encode_image` runs the whole §3 pipeline on a micrograph: the lattice constant from
+the autocorrelation, the visible peaks, the crystal mask, every site of both sublattices
+from the lattice model (:mod:`ctxlib.encoding.sites`), the pixel geometry (a non-square
+pixel is measured and resampled; a missing pixel size comes from the host's lattice
+constant), normalised intensities over the crystal, patches of side ``sqrt(3) a`` (completed
+by reflection at the image edge), Zernike moments, the site flags per domain, and the
+context vector of the stated imaging conditions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
+from ctxlib.base.images import check_image
 from ctxlib.base.intensity import IntensityNormaliser
 from ctxlib.base.settings import check_number
-from ctxlib.encoding.columns import find_columns, partition_sublattices, site_flags
+from ctxlib.encoding.columns import find_columns, site_flags
 from ctxlib.encoding.context import CONTEXT_FEATURE_NAMES, encode_context
 from ctxlib.encoding.lattice import LatticeEstimate, estimate_lattice_constant
-from ctxlib.encoding.patches import PATCH_SIZE, PATCH_SIZE_BOUNDS, centre_intensity, extract_patches
-from ctxlib.encoding.sites import fill_missing_sites
+from ctxlib.encoding.mask import MaskSettings, crystal_mask
+from ctxlib.encoding.patches import EDGE_RULES, PATCH_SIZE, PATCH_SIZE_BOUNDS, centre_intensity, extract_patches
+from ctxlib.encoding.sites import Sites, SiteSettings, find_sites
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES, zernike_moments
 from ctxlib.materials.catalog import HOSTS
 
 SITE_FEATURE_NAMES: tuple[str, ...] = ("site:bright", "site:dim")
 CONTRAST_FEATURE_NAMES: tuple[str, ...] = ZERNIKE_FEATURE_NAMES + SITE_FEATURE_NAMES
 FEATURE_NAMES: tuple[str, ...] = CONTEXT_FEATURE_NAMES + CONTRAST_FEATURE_NAMES
-
-
-
-@dataclass(frozen=True)
-class EncodingSettings:
-    """How an image becomes features (paper §3).
-
-    Attributes
-    ----------
-    patch_size : int
-        Patch grid, pixels per side (the patch covers ``sqrt(3) a`` whatever the grid).
-    lattice_tolerance : float
-        Largest relative mismatch between the measured and the catalog lattice constant
-        when the pixel size is known.
-    """
-
-    patch_size: int = PATCH_SIZE
-    lattice_tolerance: float = 0.2
-
-    def __post_init__(self) -> None:
-        check_number("patch_size", self.patch_size, *PATCH_SIZE_BOUNDS, integer=True)
-        check_number("lattice_tolerance", self.lattice_tolerance, 0.0, 0.5)
 
 
 def assemble_features(context: np.ndarray, zernike: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -61,34 +45,156 @@ def assemble_features(context: np.ndarray, zernike: np.ndarray, flags: np.ndarra
 
 
 @dataclass(frozen=True)
+class EncodingSettings:
+    """How an image becomes features (paper §3).
+
+    Attributes
+    ----------
+    patch_size : int
+        Patch grid, pixels per side (the patch covers ``sqrt(3) a`` whatever the grid).
+    lattice_tolerance : float
+        Largest relative mismatch between the measured and the catalog lattice constant
+        when the pixel size is known.
+    peak_threshold : float
+        Peak height for the visible columns, fraction of the smoothed image's 5-99.5
+        percentile range (:func:`ctxlib.encoding.columns.find_columns`).
+    aspect_tolerance : float
+        A measured pixel aspect (row over column pixel size) further than this from 1 is
+        corrected by resampling the rows.
+    edge : {"reflect", "skip"}
+        Columns whose patch crosses the image edge are completed by reflection (and flagged
+        ``edge``) or left out.
+    sites, mask : SiteSettings, MaskSettings
+        The lattice model and the crystal mask.
+    """
+
+    patch_size: int = PATCH_SIZE
+    lattice_tolerance: float = 0.2
+    peak_threshold: float = 0.15
+    aspect_tolerance: float = 0.015
+    edge: str = "reflect"
+    sites: SiteSettings = field(default_factory=SiteSettings)
+    mask: MaskSettings = field(default_factory=MaskSettings)
+
+    def __post_init__(self) -> None:
+        check_number("patch_size", self.patch_size, *PATCH_SIZE_BOUNDS, integer=True)
+        check_number("lattice_tolerance", self.lattice_tolerance, 0.0, 0.5)
+        check_number("peak_threshold", self.peak_threshold, 0.01, 0.9)
+        check_number("aspect_tolerance", self.aspect_tolerance, 0.001, 0.5)
+        if self.edge not in EDGE_RULES:
+            raise ValueError(f"edge must be one of {EDGE_RULES}, got {self.edge!r}")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The pixel geometry an image was encoded with.
+
+    Attributes
+    ----------
+    pixel_size : float or None
+        Angstrom per pixel along x (columns) after any row resampling; None when neither the
+        file nor the host gave one.
+    source : str
+        ``"stated"`` (given or read from the file), ``"host lattice"`` (the host's lattice
+        constant over the measured one) or ``"none"``.
+    aspect : float
+        Measured row over column pixel size (1 for square pixels).
+    shear : float
+        Measured shear of the lattice metric (drift along the fast scan), dimensionless.
+    resampled : bool
+        Whether the rows were resampled by ``aspect`` to make the pixels square.
+    """
+
+    pixel_size: float | None
+    source: str
+    aspect: float
+    shear: float
+    resampled: bool
+
+
+@dataclass(frozen=True)
 class ImageEncoding:
     """Result of :func:`encode_image`.
 
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per column with a full patch: ``row``, ``col`` (pixels), ``sublattice``,
-        ``filled`` (a site put back, see ``fill_missing``), ``centre_intensity`` (normalised, mean over the centre column's disc; see
+        One row per site: ``row``, ``col`` (pixels of the image as given), ``sublattice``
+        (0 bright, 1 dim, from the lattice model), ``domain``, ``has_peak`` (a visible peak was
+        there), ``shift_row``, ``shift_col`` (refined minus predicted, pixels), ``boundary``
+        (where domains meet), ``edge`` (patch completed by reflection), ``centre_intensity``
+        (normalised, mean over the centre column's disc; see
         :func:`ctxlib.encoding.patches.centre_intensity`) and the 31 named features.
     patches : numpy.ndarray, shape (N, size, size)
         The normalised patches, in table order.
-    border : numpy.ndarray, shape (B, 2)
-        Columns too close to the image edge for a full patch (no features).
     lattice : LatticeEstimate
+        Of the image the sites were found in (resampled when ``calibration.resampled``).
+    sites : Sites
+        The lattice model's sites, in the same (possibly resampled) pixels.
+    mask : numpy.ndarray of bool
+        The crystal mask, same pixels as ``sites``.
     normalised : numpy.ndarray
-        The normalised image.
+        The normalised image, same pixels as ``sites``.
+    calibration : Calibration
     """
 
     table: pd.DataFrame
     patches: np.ndarray
-    border: np.ndarray
     lattice: LatticeEstimate
+    sites: Sites
+    mask: np.ndarray
     normalised: np.ndarray
+    calibration: Calibration
 
     @property
     def features(self) -> np.ndarray:
         """The (N, 31) float32 feature matrix."""
         return self.table[list(FEATURE_NAMES)].to_numpy(np.float32)
+
+
+def resample_rows(image: np.ndarray, aspect: float) -> np.ndarray:
+    """Resample the rows of an image whose row pixel is ``aspect`` times its column pixel, to square pixels.
+
+    Row ``r`` of the result samples row ``r / aspect`` of the input (bilinear).
+    """
+    rows = np.arange(round(image.shape[0] * aspect)) / aspect
+    rows = rows[rows <= image.shape[0] - 1]
+    coords = np.meshgrid(rows, np.arange(image.shape[1], dtype=np.float64), indexing="ij")
+    return ndimage.map_coordinates(image, coords, order=1)
+
+
+def locate_sites(image: np.ndarray, settings: EncodingSettings = EncodingSettings()):
+    """Lattice constant, crystal mask and every site of an image (no context, no features).
+
+    Returns
+    -------
+    lattice : LatticeEstimate
+    sites : Sites
+    mask : numpy.ndarray of bool
+    """
+    lattice = estimate_lattice_constant(image)
+    peaks = find_columns(IntensityNormaliser().fit_transform(image), lattice.a_px, settings.peak_threshold)
+    mask = crystal_mask(image.shape, peaks, lattice.a_px, settings.mask)
+    sites = find_sites(IntensityNormaliser().fit(image, mask).transform(image), lattice.a_px, peaks, mask,
+                       settings.sites)
+    return lattice, sites, mask
+
+
+def _calibrate(lattice: LatticeEstimate, host: str, pixel_size: float | None, tolerance: float) -> tuple[float | None, str]:
+    """The pixel size to use and where it came from; a stated one is checked against the host."""
+    if pixel_size is None:
+        if host in HOSTS:
+            return HOSTS[host].a / lattice.a_px, "host lattice"
+        raise ValueError(f"no pixel size for this image and host {host!r} is not in the catalog, so it cannot be "
+                         f"measured from the lattice; give the pixel size, or one of {', '.join(HOSTS)}")
+    if host in HOSTS:
+        measured, expected = lattice.a_px * pixel_size, HOSTS[host].a
+        if abs(measured / expected - 1) > tolerance:
+            raise ValueError(
+                f"measured lattice constant {measured:.3f} A (= {lattice.a_px:.2f} px x {pixel_size} A/px) "
+                f"does not match {host}'s {expected:.3f} A by more than {tolerance:.0%}; check the pixel size or the host"
+            )
+    return float(pixel_size), "stated"
 
 
 def encode_image(
@@ -98,10 +204,9 @@ def encode_image(
     detector: str,
     energy_kev: int,
     pixel_size: float | None = None,
-    fill_missing: bool = False,
     settings: EncodingSettings = EncodingSettings(),
 ) -> ImageEncoding:
-    """Encode every atomic column of a micrograph as a 31-number feature vector.
+    """Encode every lattice site of a micrograph as a 31-number feature vector.
 
     Parameters
     ----------
@@ -110,44 +215,47 @@ def encode_image(
     host, dopant, detector, energy_kev
         Imaging context, as for :func:`ctxlib.encoding.context.encode_context`.
     pixel_size : float, optional
-        Angstrom per pixel. When given and the host is in the catalog, the measured
+        Angstrom per pixel along x. When given and the host is in the catalog, the measured
         lattice constant must agree with the catalog value to within
-        ``settings.lattice_tolerance``.
-    fill_missing : bool
-        Put back lattice sites with no intensity peak (double vacancies) from their
-        neighbours' positions (:func:`ctxlib.encoding.sites.fill_missing_sites`); the table then
-        marks them ``filled``.
+        ``settings.lattice_tolerance``; when not given, it is the host's lattice constant over
+        the measured one (``calibration.source == "host lattice"``).
     settings : EncodingSettings
-        Patch grid and lattice tolerance.
 
     Returns
     -------
     ImageEncoding
+
+    Raises
+    ------
+    ValueError
+        For an unknown context, an image with no lattice or mostly no crystal, a stated pixel
+        size that disagrees with the host, or no pixel size with a host outside the catalog.
     """
     context = encode_context(host, dopant, detector, energy_kev)
-    lattice = estimate_lattice_constant(image)
-    if pixel_size is not None and host in HOSTS:
-        measured, expected = lattice.a_px * pixel_size, HOSTS[host].a
-        if abs(measured / expected - 1) > settings.lattice_tolerance:
-            raise ValueError(
-                f"measured lattice constant {measured:.3f} A (= {lattice.a_px:.2f} px x {pixel_size} A/px) "
-                f"does not match {host}'s {expected:.3f} A; check the pixel size or the host"
-            )
-    normalised = IntensityNormaliser().fit_transform(image)
-    positions = find_columns(normalised, lattice.a_px)
-    filled = np.zeros(len(positions), dtype=bool)
-    if fill_missing:
-        positions, filled = fill_missing_sites(positions, lattice.a_px, normalised.shape)
-    sublattice = partition_sublattices(positions, lattice.a_px)
-    patch_set = extract_patches(normalised, positions, lattice.patch_side_px, settings.patch_size)
+    image = check_image(image)
+    lattice, sites, mask = locate_sites(image, settings)
+    aspect, shear = sites.lattices[0].metric_aspect()
+    resampled = abs(aspect - 1) > settings.aspect_tolerance
+    used = resample_rows(image, aspect) if resampled else image
+    if resampled:
+        lattice, sites, mask = locate_sites(used, settings)
+    size, source = _calibrate(lattice, host, pixel_size, settings.lattice_tolerance)
+    normalised = IntensityNormaliser().fit(used, mask).transform(used)
+    patch_set = extract_patches(normalised, sites.positions, lattice.patch_side_px, settings.patch_size, settings.edge)
     keep = patch_set.index
     intensity = centre_intensity(patch_set.patches)
-    flags = site_flags(sublattice[keep], intensity)
+    flags = np.zeros((len(keep), 2))
+    for d in np.unique(sites.domain[keep]):  # bright and dim are decided per domain
+        mine = sites.domain[keep] == d
+        flags[mine] = site_flags(sites.sublattice[keep][mine], intensity[mine])
     features = assemble_features(context, zernike_moments(patch_set.patches), flags)
     table = pd.DataFrame(features, columns=list(FEATURE_NAMES))
-    table.insert(0, "centre_intensity", intensity)
-    table.insert(0, "filled", filled[keep])
-    table.insert(0, "sublattice", sublattice[keep])
-    table.insert(0, "col", positions[keep, 1])
-    table.insert(0, "row", positions[keep, 0])
-    return ImageEncoding(table, patch_set.patches, positions[patch_set.border], lattice, normalised)
+    edge = np.isin(keep, patch_set.border)
+    scale = np.array([aspect if resampled else 1.0, 1.0])
+    site_table = sites.table().iloc[keep].reset_index(drop=True)
+    site_table[["row", "shift_row"]] /= scale[0]
+    site_table["edge"] = edge
+    site_table["centre_intensity"] = intensity
+    table = pd.concat([site_table, table], axis=1)
+    calibration = Calibration(size, source, aspect, shear, resampled)
+    return ImageEncoding(table, patch_set.patches, lattice, sites, mask, normalised, calibration)

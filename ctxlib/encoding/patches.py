@@ -48,7 +48,12 @@ def patch_offsets(side_px: float, size: int = PATCH_SIZE) -> np.ndarray:
     return (np.arange(size) - (size - 1) / 2) * (side_px / size)
 
 
-def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, size: int = PATCH_SIZE) -> PatchSet:
+#: What :func:`extract_patches` does with a patch that crosses the image edge.
+EDGE_RULES = ("skip", "reflect")
+
+
+def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, size: int = PATCH_SIZE,
+                    edge: str = "skip") -> PatchSet:
     """Cut a ``size x size`` patch of side ``side_px`` around each column.
 
     Parameters
@@ -60,11 +65,17 @@ def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, si
         Patch side in image pixels, usually ``sqrt(3) a``.
     size : int
         Output grid, pixels per side.
+    edge : {"skip", "reflect"}
+        A patch that crosses the image edge is not made (``"skip"``: the column is listed in
+        ``border``), or is completed by reflecting the image about its edge (``"reflect"``:
+        every column inside the image gets a patch, and ``border`` lists those completed so).
 
     Returns
     -------
     PatchSet
     """
+    if edge not in EDGE_RULES:
+        raise ValueError(f"edge must be one of {EDGE_RULES}, got {edge!r}")
     image = check_image(image, min_size=2)
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
     if not side_px > 1:
@@ -76,11 +87,12 @@ def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, si
     reach = np.abs(offsets).max()
     limits = np.array(image.shape) - 1
     inside = np.all((positions - reach >= 0) & (positions + reach <= limits), axis=1)
-    index = np.flatnonzero(inside)
+    within = np.all((positions >= -0.5) & (positions < limits + 0.5), axis=1)  # the centre lies on a pixel
+    index = np.flatnonzero(inside if edge == "skip" else within)
     rows = positions[index, 0, None, None] + offsets[None, :, None]
     cols = positions[index, 1, None, None] + offsets[None, None, :]
     rows, cols = np.broadcast_arrays(rows, cols)
-    values = ndimage.map_coordinates(image, [rows.ravel(), cols.ravel()], order=1)
+    values = ndimage.map_coordinates(image, [rows.ravel(), cols.ravel()], order=1, mode="mirror")
     patches = values.reshape(len(index), size, size).astype(np.float32)
     return PatchSet(patches=patches, index=index, border=np.flatnonzero(~inside))
 

@@ -12,10 +12,12 @@ from ctxlib.base.lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "classify": ["UntrainedContextWarning", "Classification", "classification_table", "classify_image"],
+        "classify": ["UntrainedContextWarning", "Classification", "TABLE_UNITS", "classification_table",
+                     "classify_image"],
         "labelling": ["UNLABELLED", "LabellingSession", "majority_vote", "pairwise_kappa", "labelling_widget"],
-        "overlay": ["CLASS_COLOURS", "classification_overlay"],
-        "reading": ["READERS", "ANGSTROM_PER_UNIT", "Micrograph", "read_micrograph"],
-        "validation": ["DEFECT_NAMES", "Matched", "match_columns", "agreement", "ModelScores", "score_models"],
+        "overlay": ["CLASS_COLOURS", "OVERLAY_COLOURS", "DOMAIN_TINTS", "classification_overlay"],
+        "reading": ["READERS", "STANDIN_CHANNELS", "ANGSTROM_PER_UNIT", "Micrograph", "read_micrograph"],
+        "validation": ["DEFECT_NAMES", "Matched", "match_columns", "REGIONS", "site_recovery", "subset", "accuracy",
+                       "agreement", "ModelScores", "score_models"],
     },
 )

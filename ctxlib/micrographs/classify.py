@@ -1,12 +1,11 @@
 """Classifying every atomic column of a micrograph (paper §6): image -> per-column class.
 
 :func:`classify_image` chains the §3 encoder (:func:`ctxlib.encoding.features.encode_image`:
-lattice constant from the autocorrelation, columns, sublattices and site flags,
-normalised patches, Zernike moments, context) with a trained model. Columns that leave
-no intensity peak, a double vacancy above all, are put back by
-:func:`ctxlib.encoding.sites.fill_missing_sites` from the positions their neighbours predict, so they are
-classified too. Columns too close to the border for a full patch are listed, not
-classified.
+lattice constant, crystal mask, every site of both sublattices from the lattice model,
+pixel geometry, normalised patches, Zernike moments, context) with a trained model.
+Sites that make no intensity peak (a double vacancy, a dim S2 column) are placed by the
+lattice model and classified like the others; columns at the image edge are classified
+from patches completed by reflection and flagged ``edge``.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ctxlib.encoding.features import encode_image
+from ctxlib.encoding.features import ImageEncoding, encode_image
 from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.metrics import row_entropy
 from ctxlib.learning.pretrained import WEIGHTS, load_models
@@ -36,29 +35,41 @@ class Classification:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per classified column: ``x``, ``y`` (pixels; x = column index, y = row
-        index), ``sublattice``, ``filled`` (True for a site put back by
-        :func:`ctxlib.encoding.sites.fill_missing_sites`), ``class`` (name), ``label`` (0-4), one probability
-        column per class (``p_X2`` ...), and ``entropy`` (nats).
-    border : numpy.ndarray, (B, 2)
-        (row, col) of columns too close to the edge for a full patch (not classified).
+        One row per classified column (:data:`TABLE_UNITS` says what each holds).
     model : str
     in_training_set : bool
         Whether the stated context is one of the 576 the models were trained on.
+    encoding : ImageEncoding
+        The encoding the model read (sites, domains, mask, calibration).
     """
 
     table: pd.DataFrame
-    border: np.ndarray
     model: str
     in_training_set: bool
+    encoding: ImageEncoding
+
+
+#: The columns of the per-column table and their units.
+TABLE_UNITS: dict[str, str] = {
+    "x": "pixels, column index of the image as given (0 = left edge of the first pixel's centre)",
+    "y": "pixels, row index",
+    "sublattice": "0 bright, 1 dim (lattice model, per domain)",
+    "domain": "index of the lattice domain",
+    "has_peak": "a visible intensity peak was found at the site (else the model's position)",
+    "edge": "patch crossed the image edge and was completed by reflection",
+    "boundary": "the site lies where two domains meet",
+    "class": "predicted class name", "label": "predicted class index 0-4",
+    **{f"p_{name}": f"probability of {name}" for name in CLASS_NAMES},
+    "entropy": "posterior entropy, nats",
+}
 
 
 def classification_table(encoding_table: pd.DataFrame, probabilities: np.ndarray) -> pd.DataFrame:
-    """The per-column output table from an encoding's table and the model's probabilities."""
+    """The per-column output table (:data:`TABLE_UNITS`) from an encoding's table and the model's probabilities."""
     p = np.asarray(probabilities)
     table = pd.DataFrame({"x": encoding_table["col"].to_numpy(), "y": encoding_table["row"].to_numpy(),
-                          "sublattice": encoding_table["sublattice"].to_numpy(),
-                          "filled": encoding_table["filled"].to_numpy(),
+                          **{k: encoding_table[k].to_numpy() for k in ("sublattice", "domain", "has_peak", "edge",
+                                                                        "boundary")},
                           "class": np.array(CLASS_NAMES)[p.argmax(axis=1)], "label": p.argmax(axis=1)})
     for k, name in enumerate(CLASS_NAMES):
         table[f"p_{name}"] = p[:, k]
@@ -82,13 +93,14 @@ def classify_image(
     model : str
         One of :data:`ctxlib.learning.spec.CONTEXT_MODELS`.
     pixel_size : float, optional
-        Angstrom per pixel; when given, the measured lattice constant must match the host's.
+        Angstrom per pixel; when given, the measured lattice constant must match the host's,
+        when not, it is measured from the host's lattice.
     weights_dir : path, optional
         Trained models: the shipped ``data/weights`` (default) or a training checkpoint
         folder (:func:`ctxlib.learning.pretrained.load_models`); attention models run in the
         batch-independent ``"frozen"`` mode.
     """
-    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, fill_missing=True)
+    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size)
     checkpoint = load_models(weights_dir or WEIGHTS, (model,))[model]  # attention models: frozen (their spec)
     probabilities = predict_proba(checkpoint.model, model, encoding.features)
     seen = (host, dopant) in doped_hosts()
@@ -96,4 +108,4 @@ def classify_image(
         warnings.warn(f"{host} with dopant {dopant} is not one of the 96 doped hosts the models were trained on; "
                       "treat the classes as a guess and check them against the image", UntrainedContextWarning,
                       stacklevel=2)
-    return Classification(classification_table(encoding.table, probabilities), encoding.border, model, seen)
+    return Classification(classification_table(encoding.table, probabilities), model, seen, encoding)

@@ -1,9 +1,15 @@
-"""Reading a user's micrograph with its pixel size (``.dm3``, ``.dm4``, ``.emd``, ``.tif``, ``.npy``).
+"""Reading a user's micrograph with its pixel size (``.dm3``, ``.dm4``, ``.emd``, ``.tif``, ``.png``, ``.npy``, ``.npz``).
 
 Microscope formats are read through RosettaSciIO (the HyperSpy readers), which returns
-the data with calibrated axes; the pixel size is taken from the two spatial axes and
-converted to Angstrom. A ``.npy`` file has no metadata: give the pixel size yourself.
-An explicit ``pixel_size`` always wins over the file's calibration.
+the data with calibrated axes; the pixel size is taken from the x (column) axis and
+converted to Angstrom (a non-square pixel is measured from the lattice and corrected
+later, :func:`ctxlib.encoding.features.encode_image`). A ``.npy`` or ``.png`` file has no
+metadata (a colour PNG is read as its luminance). A
+``.npz`` file is read by key: ``channel`` names the array (``KEY`` or ``KEY:INDEX`` for one
+image of a stack); without it, the file's only 2-D array, or for the test micrographs of
+:mod:`ctxlib.simulation.standins` the ``degraded`` image of the stated detector, with the
+file's ``pixel_size`` (y, x). An explicit ``pixel_size`` always wins over the file's
+calibration; an image with none gets it from the host's lattice.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ import numpy as np
 
 #: RosettaSciIO plugin per file suffix (None: plain NumPy).
 READERS: dict[str, str | None] = {".dm3": "digitalmicrograph", ".dm4": "digitalmicrograph", ".emd": "emd",
-                                  ".tif": "tiff", ".tiff": "tiff", ".npy": None}
+                                  ".tif": "tiff", ".tiff": "tiff", ".npy": None, ".npz": None,
+                                  ".png": None}
+#: Image order of the ``degraded`` stack in a test-micrograph ``.npz`` (that of ``ctxlib.materials.catalog.DETECTORS``).
+STANDIN_CHANNELS = ("HAADF", "MAADF")
 #: Angstrom per unit of a calibrated axis.
 ANGSTROM_PER_UNIT: dict[str, float] = {"pm": 0.01, "Å": 1.0, "A": 1.0, "angstrom": 1.0, "nm": 10.0,
                                        "µm": 1e4, "um": 1e4}
@@ -30,8 +39,8 @@ class Micrograph:
     source: str
 
 
-def _spatial_pixel_size(axes: list[dict], path: Path) -> float | None:
-    """Mean pixel size (Angstrom) of the two image axes, or None when they carry no length unit."""
+def _spatial_pixel_size(axes: list[dict]) -> float | None:
+    """Pixel size (Angstrom) of the x (last) image axis, or None when the axes carry no length unit."""
     scales = []
     for axis in axes:
         unit = str(axis.get("units") or "").strip()
@@ -40,21 +49,49 @@ def _spatial_pixel_size(axes: list[dict], path: Path) -> float | None:
         scales.append(float(axis["scale"]) * ANGSTROM_PER_UNIT[unit])
     if len(scales) != 2 or not all(s > 0 for s in scales):
         return None
-    if abs(scales[0] / scales[1] - 1) > 0.01:
-        raise ValueError(f"{path} has non-square pixels ({scales[0]:.4g} x {scales[1]:.4g} A); resample it first")
-    return float(np.mean(scales))
+    return float(scales[-1])
 
 
-def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Micrograph:
+def _read_npz(path: Path, channel: str | None, detector: str | None) -> tuple[np.ndarray, float | None]:
+    """One image (and the pixel size along x, if stored) from a ``.npz`` file."""
+    with np.load(path, allow_pickle=False) as data:
+        keys = list(data.keys())
+        size = float(np.ravel(data["pixel_size"])[-1]) if "pixel_size" in keys else None
+        if channel is None and "degraded" in keys and detector in STANDIN_CHANNELS:
+            return data["degraded"][STANDIN_CHANNELS.index(detector)], size
+        if channel is None:
+            flat = [k for k in keys if np.ndim(data[k]) == 2]
+            if len(flat) != 1:
+                raise ValueError(f"{path} holds {len(flat)} 2-D arrays ({', '.join(flat) or 'none'}; all keys: "
+                                 f"{', '.join(keys)}); name one with --channel KEY (or KEY:INDEX for a stack)")
+            return data[flat[0]], size
+        key, _, index = channel.partition(":")
+        if key not in keys:
+            raise ValueError(f"{path} has no array {key!r}; its keys are {', '.join(keys)}")
+        array = data[key]
+        if index:
+            if not index.isdigit() or int(index) >= len(array):
+                raise ValueError(f"channel index {index!r} is not one of 0-{len(array) - 1} for {key!r} of shape "
+                                 f"{array.shape}")
+            array = array[int(index)]
+        return array, size
+
+
+def read_micrograph(path: str | Path, pixel_size: float | None = None, channel: str | None = None,
+                    detector: str | None = None) -> Micrograph:
     """Read a micrograph and its pixel size.
 
     Parameters
     ----------
     path : str or Path
-        A ``.dm3``, ``.dm4``, ``.emd``, ``.tif``/``.tiff`` or ``.npy`` file holding a 2-D image
-        (a file with several signals: the first 2-D one).
+        A ``.dm3``, ``.dm4``, ``.emd``, ``.tif``/``.tiff``, ``.npy`` or ``.npz`` file holding a 2-D
+        image (a file with several signals: the first 2-D one).
     pixel_size : float, optional
         Angstrom per pixel; overrides the file's calibration.
+    channel : str, optional
+        For ``.npz``: the array's key, or ``KEY:INDEX`` for one image of a stack.
+    detector : str, optional
+        For a test-micrograph ``.npz`` without ``channel``: which detector's image.
 
     Raises
     ------
@@ -65,9 +102,15 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise ValueError(f"cannot read {path.name}: suffix {suffix!r} is not one of {', '.join(READERS)}")
-    if not path.exists():
-        raise FileNotFoundError(path)
-    if READERS[suffix] is None:
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    if suffix == ".npz":
+        image, calibrated = _read_npz(path, channel, detector)
+    elif suffix == ".png":
+        from PIL import Image  # Matplotlib's own dependency
+
+        image, calibrated = np.asarray(Image.open(path).convert("F")), None
+    elif READERS[suffix] is None:
         image, calibrated = np.load(path, allow_pickle=False), None
     else:
         from importlib import import_module
@@ -77,7 +120,7 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
         if not images:
             shapes = [np.shape(s["data"]) for s in signals]
             raise ValueError(f"{path} holds no 2-D image (signals of shape {shapes})")
-        image, calibrated = images[0]["data"], _spatial_pixel_size(images[0]["axes"], path)
+        image, calibrated = images[0]["data"], _spatial_pixel_size(images[0]["axes"])
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
         raise ValueError(f"{path} holds an array of shape {image.shape}, not a 2-D image")

@@ -70,6 +70,58 @@ def match_columns(predicted: pd.DataFrame, reference: pd.DataFrame, max_distance
                    pred_index, ref_index, missed=len(reference) - len(ref_index), spurious=len(predicted) - len(pred_index))
 
 
+#: Truth regions of a test micrograph (column ``region`` of its truth table).
+REGIONS: dict[int, str] = {0: "bulk", 1: "domain boundary", 2: "hole edge"}
+
+
+def site_recovery(predicted: pd.DataFrame, reference: pd.DataFrame, max_distance_px: float) -> dict[str, float]:
+    """How well the sites were found: share of true sites found, and sublattice accuracy.
+
+    Parameters
+    ----------
+    predicted : pandas.DataFrame
+        ``x``, ``y`` (pixels) and ``sublattice`` (0/1) per predicted site.
+    reference : pandas.DataFrame
+        True sites: ``col``, ``row`` (pixels), ``label`` (metal sites are labels 3 and 4), and
+        optionally ``region`` (:data:`REGIONS`; absent: all bulk).
+    max_distance_px : float
+        Largest distance at which a prediction finds a true site, pixels.
+
+    Returns
+    -------
+    dict
+        ``found (bulk)`` and ``found (all)``: shares of true sites with a prediction within
+        reach, in the bulk (region 0) and over all; ``sublattice accuracy (bulk)`` and
+        ``(all)``: share of matched sites whose predicted sublattice is the true one, under the
+        one assignment of {0, 1} to {metal, X2} that suits the whole image best (so a grain
+        labelled the wrong way round counts as wrong); ``spurious``: predictions with no true
+        site within reach.
+    """
+    matched = match_columns(predicted.assign(label=0), reference, max_distance_px)
+    region = reference["region"].to_numpy() if "region" in reference else np.zeros(len(reference), int)
+    found = np.zeros(len(reference), bool)
+    found[matched.ref_index] = True
+    metal = reference["label"].to_numpy()[matched.ref_index] >= 3
+    right = metal != (predicted["sublattice"].to_numpy()[matched.pred_index] == 1)  # naming: sublattice 0 = metal
+    if right.mean() < 0.5:
+        right = ~right  # the other naming suits the image better
+    bulk = region[matched.ref_index] == 0
+    return {"true sites": len(reference), "found (bulk)": float(found[region == 0].mean()),
+            "found (all)": float(found.mean()), "sublattice accuracy (bulk)": float(right[bulk].mean()),
+            "sublattice accuracy (all)": float(right.mean()), "spurious": matched.spurious}
+
+
+def subset(matched: Matched, keep: np.ndarray) -> Matched:
+    """The matched pairs selected by a boolean mask (missed and spurious counts kept as they were)."""
+    return Matched(matched.y_true[keep], matched.y_pred[keep], matched.pred_index[keep], matched.ref_index[keep],
+                   matched.missed, matched.spurious)
+
+
+def accuracy(matched: Matched) -> float:
+    """Share of matched columns whose predicted class is the true one (NaN when none are matched)."""
+    return float(np.mean(matched.y_true == matched.y_pred)) if len(matched.y_true) else float("nan")
+
+
 def agreement(matched: Matched) -> dict[str, float]:
     """Cohen's kappa, the binary defect F1 and the F1 of each defect class of one matched set."""
     scores = {"kappa": cohen_kappa(matched.y_true, matched.y_pred), "defect F1": defect_f1(matched.y_true, matched.y_pred)}
@@ -87,16 +139,22 @@ class ModelScores:
     ----------
     table : pandas.DataFrame
         One row per model and attention mode (``"-"`` for an MLP): ``scored``, ``missed``,
-        ``spurious`` and the :func:`agreement` scores.
+        ``spurious``, the :func:`agreement` scores of the columns away from the image edge, the
+        number of ``edge columns`` (patch completed by reflection) and the accuracy on edge and
+        interior columns.
     classifications : dict
         ``(model, mode)`` -> the per-column table of :func:`~ctxlib.micrographs.classify.classification_table`.
     encoding : ImageEncoding
         The image's encoding, shared by all models.
+    sites : dict
+        :func:`site_recovery` of the encoding's sites, and ``peak picking``: the share of the
+        true sites that peak picking alone found (before the lattice model).
     """
 
     table: pd.DataFrame
     classifications: dict
     encoding: ImageEncoding
+    sites: dict
 
 
 def score_models(
@@ -122,7 +180,11 @@ def score_models(
     reach_px : float
         Largest distance, pixels, at which a prediction matches a reference column.
     """
-    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, fill_missing=True)
+    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size)
+    sites = site_recovery(encoding.table.rename(columns={"col": "x", "row": "y"}), truth, reach_px)
+    peaks = pd.DataFrame({"x": encoding.sites.peaks[:, 1], "y": encoding.sites.peaks[:, 0]})
+    if not encoding.calibration.resampled:  # peaks are in the image's own pixels
+        sites["peak picking"] = 1 - match_columns(peaks.assign(label=0), truth, reach_px).missed / len(truth)
     rows, tables = [], {}
     for name, checkpoint in checkpoints.items():
         for mode in modes if model_spec(name).kind == "attention" else ("-",):
@@ -130,7 +192,10 @@ def score_models(
                 p = predict_proba(checkpoint.model, name, encoding.features, batch_size=len(encoding.features))
             table = classification_table(encoding.table, p)
             matched = match_columns(table, truth, reach_px)
+            edge = table["edge"].to_numpy()[matched.pred_index]
             rows.append({"model": name, "mode": mode, "scored": len(matched.y_true), "missed": matched.missed,
-                         "spurious": matched.spurious, **agreement(matched)})
+                         "spurious": matched.spurious, **agreement(subset(matched, ~edge)),
+                         "edge columns": int(edge.sum()), "accuracy (edge)": accuracy(subset(matched, edge)),
+                         "accuracy (interior)": accuracy(subset(matched, ~edge))})
             tables[(name, mode)] = table
-    return ModelScores(pd.DataFrame(rows), tables, encoding)
+    return ModelScores(pd.DataFrame(rows), tables, encoding, sites)

@@ -31,6 +31,10 @@ from ctxlib.simulation.scans import build_potential
 TEST_DOPANTS: tuple[str, ...] = ("Ti", "V", "Mn", "Co")
 MICROGRAPHS = DATA / "micrographs"
 FORMAT = 1
+#: Field layouts (:class:`FieldSettings`), and the truth regions they mark (0 bulk, 1 domain boundary, 2 hole edge).
+LAYOUTS = ("perfect", "twin", "hole")
+#: Per-column truth stored in a micrograph file (``truth_<key>``).
+TRUTH_KEYS = ("x", "y", "row", "col", "label", "region")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,12 @@ class FieldSettings:
         Probe defocus, Angstrom (abTEM's sign convention; the training library is in focus).
     interpolation : int
         PRISM interpolation factor (the probe is cut to 1/interpolation of the field).
+    layout : {"perfect", "twin", "hole"}
+        One crystal; two grains whose sublattices swap across mirror-twin boundaries at
+        x = 0 and x = half the field (the right half has metal and X2 columns exchanged); or a
+        hole of ``hole_radius`` at the centre.
+    hole_radius : float
+        Angstrom (``layout="hole"`` only).
     """
 
     host: str = "WSe2"
@@ -64,6 +74,12 @@ class FieldSettings:
     scan_sampling: float = 0.2
     defocus: float = 30.0
     interpolation: int = 4
+    layout: str = "perfect"
+    hole_radius: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,44 @@ def _stream(dopant: str | None) -> int:
     return TEST_DOPANTS.index(dopant) if dopant in TEST_DOPANTS else len(TEST_DOPANTS)
 
 
+def _apply_layout(atoms, settings: FieldSettings):
+    """The field's atoms after its layout, and a function giving each column's truth region from its (x, y)."""
+    lengths = np.diag(atoms.cell)[:2]
+    a = lengths[1] / settings.repeat[1] / np.sqrt(3)  # the lattice constant: the cell is a x sqrt(3) a
+    metal_symbol = parse_formula(settings.host)[0]
+    if settings.layout == "twin":
+        symbols = np.array(atoms.get_chemical_symbols())
+        metal = symbols == metal_symbol
+        bond = a / np.sqrt(3)  # metal -> X2 along y in the orthogonal cell
+        xy = atoms.positions[:, :2]
+        gap = np.mod(xy[metal][0] + [0.0, bond] - xy[~metal] + lengths / 2, lengths) - lengths / 2
+        t = np.array([0.0, bond if np.hypot(*gap.T).min() < 0.05 else -bond])  # from a metal to its X2 along y
+        right = xy[:, 0] >= lengths[0] / 2
+        positions = atoms.positions.copy()
+        positions[right & metal, :2] += t
+        positions[right & ~metal, :2] -= t
+        atoms.positions = positions
+        atoms.wrap()
+        xy = atoms.positions[:, :2]
+        xy -= (xy > lengths - 0.005) * lengths  # wrapped to within rounding of the far edge: it is the near one
+        xy[np.abs(xy) < 1e-6] = 0.0
+        atoms.positions[:, :2] = xy
+
+        def region(x, y):
+            to_boundary = np.minimum(np.abs(x - lengths[0] / 2), np.minimum(x, lengths[0] - x))
+            return np.where(to_boundary < a, 1, 0)
+    elif settings.layout == "hole":
+        centre = lengths / 2
+        del atoms[np.flatnonzero(np.hypot(*(atoms.positions[:, :2] - centre).T) < settings.hole_radius)]
+
+        def region(x, y):
+            return np.where(np.hypot(x - centre[0], y - centre[1]) < settings.hole_radius + a, 2, 0)
+    else:
+        def region(x, y):
+            return np.zeros(np.shape(x), int)
+    return atoms, region
+
+
 def defect_field(dopant: str | None, settings: FieldSettings = FieldSettings(), seed: int = 0):
     """The atoms of one field and the truth of every column (``dopant=None``: an undoped host).
 
@@ -104,12 +158,13 @@ def defect_field(dopant: str | None, settings: FieldSettings = FieldSettings(), 
     -------
     atoms : ase.Atoms
     truth : pandas.DataFrame
-        One row per lattice site: ``x``, ``y`` (Angstrom), ``label`` (0-4) and ``class``.
+        One row per lattice site: ``x``, ``y`` (Angstrom), ``label`` (0-4), ``class`` and
+        ``region`` (0 bulk, 1 within a lattice constant of a domain boundary, 2 of a hole).
     """
     if dopant is not None:
         check_dopant(settings.host, dopant)
     rng = np.random.default_rng([seed, _stream(dopant)])
-    atoms = host_cell(settings.host) * (settings.repeat[0], settings.repeat[1], 1)
+    atoms, region = _apply_layout(host_cell(settings.host) * (settings.repeat[0], settings.repeat[1], 1), settings)
     symbols = atoms.get_chemical_symbols()
     metal = [i for i, symbol in enumerate(symbols) if symbol == parse_formula(settings.host)[0]]
     n_doped = 0 if dopant is None else int(round(settings.dopant_fraction * len(metal)))
@@ -138,7 +193,8 @@ def defect_field(dopant: str | None, settings: FieldSettings = FieldSettings(), 
         else:
             label = 4 if members[0] == dopant else 3
         rows.append({"x": x, "y": y, "label": label, "class": CLASS_NAMES[label]})
-    return atoms, pd.DataFrame(rows)
+    truth = pd.DataFrame(rows)
+    return atoms, truth.assign(region=region(truth["x"].to_numpy(), truth["y"].to_numpy()).astype(int))
 
 
 def simulate_field(atoms, settings: FieldSettings = FieldSettings(), device: str = "cpu") -> tuple[np.ndarray, tuple]:
@@ -243,6 +299,24 @@ def micrograph_file(dopant: str | None, host: str = "WSe2", root: Path = MICROGR
     return Path(root) / f"{host}-{dopant or 'undoped'}.npz"
 
 
+def _write_field(path: Path, dopant: str | None, settings: FieldSettings, params: ExperimentLike, seed: int) -> bool:
+    """Simulate, degrade and write one field unless a file with the same stamp exists; True when written."""
+    stamp = _stamp(settings, params, seed)
+    if path.exists():
+        with np.load(path) as data:
+            if str(data["stamp"]) == stamp:
+                return False
+    atoms, truth = defect_field(dopant, settings, seed)
+    clean, pixel = simulate_field(atoms, settings)
+    rng = np.random.default_rng([seed, _stream(dopant), 1])
+    degraded = degrade_field(clean, pixel, params, rng)
+    truth = truth_pixels(truth, pixel, params, clean.shape[-2:])
+    arrays = {"clean": clean.astype(np.float16), "degraded": degraded, "pixel_size": np.array(pixel),
+              "stamp": stamp, "dopant": dopant or "", **{f"truth_{k}": truth[k].to_numpy() for k in TRUTH_KEYS}}
+    atomic_write(path, lambda handle: np.savez(handle, **arrays))
+    return True
+
+
 def generate_test_micrographs(
     dopants: tuple[str | None, ...] = TEST_DOPANTS, settings: FieldSettings = FieldSettings(),
     params: ExperimentLike = ExperimentLike(), seed: int = 0, root: Path = MICROGRAPHS, progress: bool = True,
@@ -253,38 +327,79 @@ def generate_test_micrographs(
     """
     from tqdm.auto import tqdm
 
+    return [d for d in tqdm(dopants, desc="test micrographs", disable=not progress)
+            if _write_field(micrograph_file(d, settings.host, root), d, settings, params, seed)]
 
-    stamp = _stamp(settings, params, seed)
-    written = []
-    for dopant in tqdm(dopants, desc="test micrographs", disable=not progress):
-        path = micrograph_file(dopant, settings.host, root)
-        if path.exists():
-            with np.load(path) as data:
-                if str(data["stamp"]) == stamp:
-                    continue
-        atoms, truth = defect_field(dopant, settings, seed)
-        clean, pixel = simulate_field(atoms, settings)
-        rng = np.random.default_rng([seed, _stream(dopant), 1])
-        degraded = degrade_field(clean, pixel, params, rng)
-        truth = truth_pixels(truth, pixel, params, clean.shape[-2:])
-        arrays = {"clean": clean.astype(np.float16), "degraded": degraded, "pixel_size": np.array(pixel),
-                  "stamp": stamp, "dopant": dopant or "",
-                  **{f"truth_{k}": truth[k].to_numpy() for k in ("x", "y", "row", "col", "label")}}
-        atomic_write(path, lambda handle: np.savez(handle, **arrays))
-        written.append(dopant)
-    return written
+
+@dataclass(frozen=True)
+class HardCase:
+    """A stand-in for what real images do to site finding (section 6, "hard cases").
+
+    Attributes
+    ----------
+    description : str
+    dopant : str or None
+    field : FieldSettings
+    degradation : ExperimentLike
+    """
+
+    description: str
+    dopant: str | None
+    field: FieldSettings
+    degradation: ExperimentLike
+
+
+#: The hard cases, by name (file ``data/micrographs/hard-<name>.npz``).
+HARD_CASES: dict[str, HardCase] = {
+    "dim-sulfide": HardCase("MoS2 + V at 60 keV, 6 nm defocus, 1 A source: in HAADF the S2 columns make no peak",
+                            "V", FieldSettings(host="MoS2", energy_kev=60, defocus=60.0),
+                            ExperimentLike(source_fwhm=1.0)),
+    "twin": HardCase("MoSe2 + V, two grains whose sublattices swap across mirror-twin boundaries", "V",
+                     FieldSettings(host="MoSe2", repeat=(14, 7), layout="twin"), ExperimentLike()),
+    "hole": HardCase("WSe2 + Ti with a hole of 8 A radius at the centre", "Ti", FieldSettings(layout="hole"),
+                     ExperimentLike()),
+    "low-dose": HardCase("WSe2 + Ti at a tenth of the dose (3,000 e/A^2)", "Ti", FieldSettings(),
+                         ExperimentLike(dose=3e3)),
+}
+
+
+def hard_case_file(name: str, root: Path = MICROGRAPHS) -> Path:
+    """Path of one hard case's micrograph."""
+    if name not in HARD_CASES:
+        raise ValueError(f"no hard case {name!r}; the cases are {', '.join(HARD_CASES)}")
+    return Path(root) / f"hard-{name}.npz"
+
+
+def generate_hard_cases(names: tuple[str, ...] = tuple(HARD_CASES), seed: int = 0, root: Path = MICROGRAPHS,
+                        progress: bool = True) -> list[str]:
+    """Simulate and write the hard cases that are missing or stale (resumable, atomic writes)."""
+    from tqdm.auto import tqdm
+
+    return [n for n in tqdm(names, desc="hard cases", disable=not progress)
+            if _write_field(hard_case_file(n, root), HARD_CASES[n].dopant, HARD_CASES[n].field,
+                            HARD_CASES[n].degradation, seed)]
+
+
+def _read_micrograph_file(path: Path, dopant: str | None) -> TestMicrograph:
+    """Read a micrograph file; a clear error names the command that makes a missing one."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; make it with `python -m ctxlib.simulation.standins generate`")
+    with np.load(path) as data:
+        truth = pd.DataFrame({k: data[f"truth_{k}"] for k in TRUTH_KEYS if f"truth_{k}" in data})
+        truth["region"] = truth["region"].astype(int) if "region" in truth else 0
+        truth["class"] = np.array(CLASS_NAMES)[truth["label"]]
+        return TestMicrograph(dopant, data["clean"].astype(np.float32), data["degraded"],
+                              tuple(float(v) for v in data["pixel_size"]), truth)
+
+
+def load_hard_case(name: str, root: Path = MICROGRAPHS) -> TestMicrograph:
+    """Read one hard case (:data:`HARD_CASES`)."""
+    return _read_micrograph_file(hard_case_file(name, root), HARD_CASES[name].dopant)
 
 
 def load_test_micrograph(dopant: str | None, host: str = "WSe2", root: Path = MICROGRAPHS) -> TestMicrograph:
     """Read one test micrograph; a clear error names the command that makes a missing one."""
-    path = micrograph_file(dopant, host, root)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; make it with `python -m ctxlib.simulation.standins generate`")
-    with np.load(path) as data:
-        truth = pd.DataFrame({k: data[f"truth_{k}"] for k in ("x", "y", "row", "col", "label")})
-        truth["class"] = np.array(CLASS_NAMES)[truth["label"]]
-        return TestMicrograph(dopant, data["clean"].astype(np.float32), data["degraded"],
-                              tuple(float(v) for v in data["pixel_size"]), truth)
+    return _read_micrograph_file(micrograph_file(dopant, host, root), dopant)
 
 
 #: Fig. S18's stand-in: undoped MoSe2 with single and double Se vacancies.
@@ -294,8 +409,8 @@ UNDOPED_FIELD = FieldSettings(host="MoSe2", dopant_fraction=0.0)
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m ctxlib.simulation.standins generate [--host WSe2 --dopants Ti V none] [--seed 0]``.
 
-    Without ``--host``, makes the WSe2 fields of :data:`TEST_DOPANTS` and the undoped
-    MoSe2 field (:data:`UNDOPED_FIELD`).
+    Without ``--host``, makes the WSe2 fields of :data:`TEST_DOPANTS`, the undoped
+    MoSe2 field (:data:`UNDOPED_FIELD`) and the hard cases (:data:`HARD_CASES`).
     """
     import argparse
     from dataclasses import replace
@@ -307,14 +422,18 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument("--dopants", nargs="*", default=list(TEST_DOPANTS), help="dopants; 'none' for undoped")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--root", type=Path, default=MICROGRAPHS)
+    command.add_argument("--hard-only", action="store_true", help="only the hard cases (HARD_CASES)")
     args = parser.parse_args(argv)
     dopants = tuple(None if d.lower() == "none" else d for d in args.dopants)
     if args.host:
         jobs = [(replace(FieldSettings(), host=args.host), dopants)]
     else:
         jobs = [(FieldSettings(), dopants), (UNDOPED_FIELD, (None,))]
-    written = [f"{settings.host}-{d or 'undoped'}" for settings, batch in jobs
-               for d in generate_test_micrographs(batch, settings, seed=args.seed, root=args.root)]
+    written = [] if args.hard_only else [f"{settings.host}-{d or 'undoped'}" for settings, batch in jobs
+                                         for d in generate_test_micrographs(batch, settings, seed=args.seed,
+                                                                            root=args.root)]
+    if not args.host:
+        written += [f"hard-{n}" for n in generate_hard_cases(seed=args.seed, root=args.root)]
     print(f"wrote {len(written)} micrograph(s): {' '.join(written) or 'none (all present)'}")
     return 0
 

@@ -26,7 +26,7 @@ def defect_map(image: np.ndarray, predicted, truth, title: str = ""):
         ax.scatter(true["col"], true["row"], s=90, facecolors="none", edgecolors=CLASS_COLOURS[label], linewidths=1,
                    label=f"true {CLASS_NAMES[label]}")
     ax.set(title=title, xticks=[], yticks=[], xlim=(0, image.shape[1] - 1), ylim=(image.shape[0] - 1, 0))
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -58,11 +58,31 @@ def validation_bars(scores, paper, detectors: tuple[str, ...] = ("HAADF", "MAADF
             ax.bar(x + offset, scores[column], 0.38, label=f"{detector} (ours)")
             if column in paper:
                 ax.scatter(x + offset, paper[column].reindex(scores.index), marker="_", s=250, color="k", zorder=3)
-        ax.set_xticks(x, scores.index, rotation=40, fontsize=8)
+        ax.set_xticks(x, scores.index, rotation=40, fontsize=9, ha="right")
         ax.set(title=panel, ylim=(0, 1.05))
-    axes[0].legend(fontsize=8, loc="lower left")
-    axes[-1].scatter([], [], marker="_", color="k", label="paper")
-    axes[-1].legend(fontsize=8, loc="lower left")
+    axes[0].set_ylabel("score")
+    axes[-1].scatter([], [], marker="_", s=250, color="k", label="paper (Table 1)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    extra = axes[-1].get_legend_handles_labels()
+    fig.legend(handles + extra[0][-1:], labels + extra[1][-1:], fontsize=9, loc="upper center", ncol=3,
+               bbox_to_anchor=(0.5, 1.08), frameon=False)  # outside the data
+    fig.tight_layout()
+    return fig
+
+
+def site_finding_bars(table, title: str = ""):
+    """Share of true sites found by peak picking alone and by the lattice model, per stand-in and detector.
+
+    ``table`` is indexed by (stand-in, detector) with columns ``peak picking`` and ``found (bulk)``.
+    """
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["peak picking"], 0.4, color="tab:gray", label="peak picking alone")
+    ax.bar(x + 0.2, table["found (bulk)"], 0.4, color="tab:blue", label="lattice model (away from boundaries, holes)")
+    ax.axhline(0.99, color="k", lw=0.8, ls=":", label="target 99 %")
+    ax.set_xticks(x, [f"{case}\n{det}" for case, det in table.index], fontsize=9)
+    ax.set(ylabel="share of true sites found", ylim=(0, 1.05), title=title)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 

@@ -1,0 +1,110 @@
+"""Where the crystal is: vacuum, holes and amorphous contamination get no sites.
+
+In: the visible intensity peaks of a micrograph and its lattice constant ``a`` (pixels).
+Out: a boolean mask of the image, True on the crystal.
+
+The rule: a peak is *crystalline* when at least ``min_neighbours`` other peaks lie one
+lattice translation from it (0.85-1.08 ``a``, :func:`ctxlib.encoding.columns.translation_pairs`).
+Noise maxima in vacuum and the random maxima of amorphous carbon rarely have three such
+neighbours; a crystal column has six (three where the dim sublattice makes no peak: its
+bright neighbours still do). The crystal is every pixel within ``reach`` lattice constants
+of a crystalline peak, closed over gaps of up to one lattice constant. A double vacancy,
+a dim column or a missing bright column lies within that reach of its neighbours, so it
+stays inside; a hole wider than about two lattice constants does not.
+Columns at the image edge make no full peak, so the mask 1.5 lattice constants inside the
+edge is carried out to the edge.
+The mask is drawn on a grid about six pixels per lattice constant and enlarged to the
+image, which keeps it cheap on large images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ctxlib.base.settings import check_number
+from ctxlib.encoding.columns import translation_pairs
+
+
+@dataclass(frozen=True)
+class MaskSettings:
+    """How the crystal mask is drawn.
+
+    Attributes
+    ----------
+    min_neighbours : int
+        Translation neighbours that make a peak crystalline.
+    reach : float
+        Distance from a crystalline peak still counted as crystal, lattice constants.
+    min_fraction : float
+        Smallest share of the image that must be crystal for the image to be encoded.
+    """
+
+    min_neighbours: int = 3
+    reach: float = 0.65
+    min_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_number("min_neighbours", self.min_neighbours, 1, 6, integer=True)
+        check_number("reach", self.reach, 0.3, 3.0)
+        check_number("min_fraction", self.min_fraction, 0.0, 1.0)
+
+
+def crystalline_peaks(peaks: np.ndarray, lattice_constant_px: float, min_neighbours: int = 3) -> np.ndarray:
+    """Boolean mask of the peaks with at least ``min_neighbours`` translation neighbours."""
+    peaks = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)
+    pairs, _ = translation_pairs(peaks, lattice_constant_px)
+    return np.bincount(pairs.ravel(), minlength=len(peaks)) >= min_neighbours
+
+
+def crystal_mask(shape: tuple[int, int], peaks: np.ndarray, lattice_constant_px: float,
+                 settings: MaskSettings = MaskSettings()) -> np.ndarray:
+    """True on the crystal: within ``settings.reach`` lattice constants of a crystalline peak.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image shape, pixels.
+    peaks : numpy.ndarray, shape (P, 2)
+        Visible peaks, (row, col) pixels.
+    lattice_constant_px : float
+        Lattice constant ``a``, pixels.
+    settings : MaskSettings
+
+    Raises
+    ------
+    ValueError
+        When less than ``settings.min_fraction`` of the image is crystal (an image of vacuum,
+        or of something that is not a lattice of spacing ``a``).
+    """
+    shape = tuple(int(n) for n in shape)
+    good = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)[
+        crystalline_peaks(peaks, lattice_constant_px, settings.min_neighbours)]
+    factor = max(1, int(lattice_constant_px / 6))
+    coarse_shape = tuple(-(-n // factor) for n in shape)
+    coarse = np.zeros(coarse_shape, dtype=bool)
+    cells = np.clip((good // factor).astype(int), 0, np.array(coarse_shape) - 1)
+    coarse[cells[:, 0], cells[:, 1]] = True
+    radius = settings.reach * lattice_constant_px / factor
+    r = int(np.ceil(radius))
+    disc = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= radius
+    coarse = ndimage.binary_dilation(coarse, structure=disc)
+    gap = 0.5 * lattice_constant_px / factor  # close gaps left by a missing column (a from its neighbours)
+    g = int(np.ceil(gap))
+    closing = np.hypot(*np.mgrid[-g:g + 1, -g:g + 1]) <= gap
+    coarse = ndimage.binary_erosion(ndimage.binary_dilation(coarse, structure=closing), structure=closing,
+                                    border_value=1)
+    band = int(np.ceil(1.5 * lattice_constant_px / factor))  # edge columns make no full peak: carry the mask out
+    if min(coarse.shape) > 2 * band + 1:
+        coarse |= np.pad(coarse[band:-band, band:-band], band, mode="edge")
+    mask = np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+    fraction = float(mask.mean())
+    if fraction < settings.min_fraction:
+        raise ValueError(
+            f"the image is mostly not crystal: {fraction:.1%} of it lies near columns with lattice neighbours "
+            f"({len(good)} of {len(peaks)} peaks), and at least {settings.min_fraction:.0%} is needed; "
+            "crop it to the crystal or check the lattice constant"
+        )
+    return mask
