@@ -267,13 +267,15 @@ def check_page(tools: DevTools, session: str, page: Path, site: Path, screenshot
         elif fragment and path.suffix == ".html" and fragment not in _ids(path, ids_cache):
             result.problems.append(f"broken link: {link} (no element with id {fragment!r})")
     result.problems += [f"error output cell: {text}" for text in found["errors"]]
-    if screenshots is not None:
+    if screenshots is not None:  # full page, as puppeteer does it: a window as tall as the page, then back
         metrics = tools.send("Page.getLayoutMetrics", {}, session)
         size = metrics.get("cssContentSize") or metrics["contentSize"]
-        clip = {"x": 0, "y": 0, "width": max(1, size["width"]), "height": min(max(1, size["height"]), MAX_SCREENSHOT_HEIGHT),
-                "scale": 1}
-        shot = tools.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True},
-                          session)
+        height = int(min(max(VIEWPORT[1], size["height"]), MAX_SCREENSHOT_HEIGHT))
+        tools.send("Emulation.setDeviceMetricsOverride",
+                   {"width": VIEWPORT[0], "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
+        shot = tools.send("Page.captureScreenshot", {"format": "png"}, session)
+        tools.send("Emulation.setDeviceMetricsOverride",
+                   {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False}, session)
         target = screenshots / Path(relative).with_suffix(".png")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(base64.b64decode(shot["data"]))
