@@ -42,7 +42,7 @@ def test_a_dim_sublattice_that_makes_no_peak_is_placed_by_the_model():
     peaks = find_columns(IntensityNormaliser().fit_transform(image), a_px)
     s_sites = chalcogen[:, ::-1] / PIXEL
     assert np.mean(cKDTree(peaks).query(s_sites)[0] < 1.0) < 0.05  # no S2 peaks to speak of
-    _, sites, _ = locate_sites(image)
+    _, sites, _, _ = locate_sites(image)
     found, same, spurious = _score(sites, metal, chalcogen)
     assert found == 1.0 and same == 1.0 and spurious == 0
     assert not sites.has_peak[sites.sublattice == 1].any() and sites.has_peak[sites.sublattice == 0].mean() > 0.9  # edge columns make no full peak
@@ -52,7 +52,7 @@ def test_a_dim_sublattice_that_makes_no_peak_is_placed_by_the_model():
 @given(st.floats(0, np.pi / 3), st.sampled_from([(1.0, 0.7), (0.6, 1.0), (1.0, 0.4)]))
 def test_every_site_is_found_at_any_orientation_and_contrast(angle, weights):
     metal, chalcogen = honeycomb_sites(A, SHAPE * PIXEL, angle)
-    _, sites, _ = locate_sites(_image(metal, chalcogen, weights, sigma=0.45))
+    _, sites, _, _ = locate_sites(_image(metal, chalcogen, weights, sigma=0.45))
     found, same, spurious = _score(sites, metal, chalcogen)
     assert found == 1.0 and same == 1.0 and spurious == 0
     # sublattice 0 is the bright one, whichever species that is
@@ -71,7 +71,7 @@ def test_a_strain_gradient_is_followed_by_the_local_fit():
         return np.column_stack([xy[:, 0] * (1 + 0.02 * xy[:, 0] / extent), xy[:, 1]])
 
     metal, chalcogen = strain(metal), strain(chalcogen)
-    _, sites, _ = locate_sites(_image(metal, chalcogen))
+    _, sites, _, _ = locate_sites(_image(metal, chalcogen))
     found, same, spurious = _score(sites, metal, chalcogen)
     assert found == 1.0 and same == 1.0 and spurious == 0
     assert np.abs(sites.shift[sites.has_peak]).max() < 0.35 * A / np.sqrt(3) / PIXEL
@@ -84,7 +84,7 @@ def test_two_grains_across_a_mirror_twin_boundary_get_one_lattice_each():
     left_m, right_m = metal[metal[:, 0] < centre], metal[metal[:, 0] >= centre]
     left_x, right_x = chalcogen[chalcogen[:, 0] < centre], chalcogen[chalcogen[:, 0] >= centre]
     new_metal, new_chalcogen = np.vstack([left_m, right_x]), np.vstack([left_x, right_m])
-    _, sites, _ = locate_sites(_image(new_metal, new_chalcogen, (1.0, 0.45), sigma=0.5))
+    _, sites, _, _ = locate_sites(_image(new_metal, new_chalcogen, (1.0, 0.45), sigma=0.5))
     assert len(sites.lattices) == 2 and {lat.hand for lat in sites.lattices} == {-1, 1}
     found, _, _ = _score(sites, new_metal, new_chalcogen)
     assert found == 1.0
@@ -101,7 +101,7 @@ def test_a_hole_gets_no_sites_and_the_crystal_around_it_keeps_all():
     centre, radius = np.array([SHAPE * PIXEL / 2] * 2), 8.0
     metal = metal[np.hypot(*(metal - centre).T) > radius]
     chalcogen = chalcogen[np.hypot(*(chalcogen - centre).T) > radius]
-    _, sites, mask = locate_sites(_image(metal, chalcogen))
+    _, sites, mask, _ = locate_sites(_image(metal, chalcogen))
     found, same, spurious = _score(sites, metal, chalcogen)
     assert found == 1.0 and same == 1.0
     in_hole = np.hypot(*(sites.positions * PIXEL - centre[::-1]).T) < radius - 1.5

@@ -171,13 +171,14 @@ def locate_sites(image: np.ndarray, settings: EncodingSettings = EncodingSetting
     lattice : LatticeEstimate
     sites : Sites
     mask : numpy.ndarray of bool
+    normalised : numpy.ndarray
+        The image normalised over the crystal (:class:`ctxlib.base.intensity.IntensityNormaliser`).
     """
     lattice = estimate_lattice_constant(image)
-    peaks = find_columns(IntensityNormaliser().fit_transform(image), lattice.a_px, settings.peak_threshold)
+    peaks = find_columns(image, lattice.a_px, settings.peak_threshold)  # scale-free: no normalisation needed
     mask = crystal_mask(image.shape, peaks, lattice.a_px, settings.mask)
-    sites = find_sites(IntensityNormaliser().fit(image, mask).transform(image), lattice.a_px, peaks, mask,
-                       settings.sites)
-    return lattice, sites, mask
+    normalised = IntensityNormaliser().fit(image, mask).transform(image)
+    return lattice, find_sites(normalised, lattice.a_px, peaks, mask, settings.sites), mask, normalised
 
 
 def _calibrate(lattice: LatticeEstimate, host: str, pixel_size: float | None, tolerance: float) -> tuple[float | None, str]:
@@ -233,14 +234,12 @@ def encode_image(
     """
     context = encode_context(host, dopant, detector, energy_kev)
     image = check_image(image)
-    lattice, sites, mask = locate_sites(image, settings)
+    lattice, sites, mask, normalised = locate_sites(image, settings)
     aspect, shear = sites.lattices[0].metric_aspect()
     resampled = abs(aspect - 1) > settings.aspect_tolerance
-    used = resample_rows(image, aspect) if resampled else image
     if resampled:
-        lattice, sites, mask = locate_sites(used, settings)
+        lattice, sites, mask, normalised = locate_sites(resample_rows(image, aspect), settings)
     size, source = _calibrate(lattice, host, pixel_size, settings.lattice_tolerance)
-    normalised = IntensityNormaliser().fit(used, mask).transform(used)
     patch_set = extract_patches(normalised, sites.positions, lattice.patch_side_px, settings.patch_size, settings.edge)
     keep = patch_set.index
     intensity = centre_intensity(patch_set.patches)

@@ -227,19 +227,23 @@ def _smoothed_sum(points: np.ndarray, weights: np.ndarray, shape: tuple[int, int
     return grid[cells[:, 0], cells[:, 1]]
 
 
+def _neighbour_pairs(points: np.ndarray, others: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i into ``points``, j into ``others``) closer than ``radius``."""
+    if len(points) == 0 or len(others) == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    pairs = cKDTree(points).sparse_distance_matrix(cKDTree(others), radius, output_type="ndarray")
+    return pairs["i"].astype(int), pairs["j"].astype(int)
+
+
 def _majority(points: np.ndarray, labels: np.ndarray, radius: float, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
     """Majority label (-1 where no labelled point is near) and its share among the labelled points within ``radius``."""
-    tree = cKDTree(points[labels >= 0])
-    near = tree.query_ball_point(points, radius)
-    valid = labels[labels >= 0]
+    labelled = np.flatnonzero(labels >= 0)
+    i, j = _neighbour_pairs(points, points[labelled], radius)
     votes = np.zeros((len(points), n_labels))
-    for i, members in enumerate(near):
-        if members:
-            votes[i] = np.bincount(valid[members], minlength=n_labels)
+    np.add.at(votes, (i, labels[labelled][j]), 1.0)
     total = votes.sum(axis=1)
     winner = np.where(total > 0, votes.argmax(axis=1), -1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, votes.max(axis=1) / total, 0.0)
+    share = votes.max(axis=1) / np.maximum(total, 1)
     return winner, share
 
 
@@ -411,14 +415,12 @@ def find_sites(
     # which domain owns each site's neighbourhood
     domain_of_label = {k: d for d, k in enumerate(domains)}
     peak_domain = np.array([domain_of_label.get(k, -1) for k in label])
-    owned = np.zeros(len(positions), bool)
-    purity = np.zeros(len(positions))
-    tree = cKDTree(peaks[peak_domain >= 0])
-    labelled = peak_domain[peak_domain >= 0]
-    for i, members in enumerate(tree.query_ball_point(positions, 1.5 * a_px)):
-        if members:
-            share = np.mean(labelled[members] == domain[i])
-            owned[i], purity[i] = share >= 0.5, share
+    labelled = peak_domain >= 0
+    i, j = _neighbour_pairs(positions, peaks[labelled], 1.5 * a_px)
+    near = np.bincount(i, minlength=len(positions))
+    mine = np.bincount(i, weights=peak_domain[labelled][j] == domain[i], minlength=len(positions))
+    purity = mine / np.maximum(near, 1)
+    owned = (near > 0) & (purity >= 0.5)
     positions, sublattice, domain, purity = positions[owned], sublattice[owned], domain[owned], purity[owned]
     boundary = purity < settings.boundary_purity
     if len(lattices) > 1:  # sites of two domains on top of each other: keep the better owned one, flag both
