@@ -77,12 +77,20 @@ def affine_parameters(table):
     return fig
 
 
-def phases(images: dict[str, np.ndarray], sampling: tuple[float, float]):
-    """Object phases (radians) side by side, each ``[x, y]`` array drawn with x to the right."""
+def phases(images: dict[str, np.ndarray], sampling: tuple[float, float], border: float = 0.2):
+    """Object phases (radians) side by side, each ``[x, y]`` array drawn with x to the right.
+
+    A ``border`` fraction of each side (the flat, unvisited edge of the object) is left out,
+    and each panel's colour range is the 1st to 99th percentile of what is shown.
+    """
     fig, axes = plt.subplots(1, len(images), figsize=(3.3 * len(images), 3.4), squeeze=False)
     for ax, (title, phase) in zip(axes[0], images.items()):
-        extent = (0, phase.shape[0] * sampling[0], 0, phase.shape[1] * sampling[1])
-        shown = ax.imshow(phase.T, origin="lower", extent=extent, cmap="magma")
+        bx, by = int(border * phase.shape[0]), int(border * phase.shape[1])
+        shown_phase = phase[bx:phase.shape[0] - bx, by:phase.shape[1] - by]
+        extent = (bx * sampling[0], (phase.shape[0] - bx) * sampling[0], by * sampling[1],
+                  (phase.shape[1] - by) * sampling[1])
+        low, high = np.percentile(shown_phase, [1, 99])
+        shown = ax.imshow(shown_phase.T, origin="lower", extent=extent, cmap="magma", vmin=low, vmax=high)
         ax.set_title(title, fontsize=10)
         ax.set(xlabel="x (Å)", ylabel="y (Å)")
         fig.colorbar(shown, ax=ax, fraction=0.046, label="phase (rad)").ax.tick_params(labelsize=TICKS)
