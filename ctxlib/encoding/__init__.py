@@ -46,7 +46,7 @@ __getattr__, __dir__, __all__ = attach(
             "centre_intensity",
         ],
         "mask": ["MaskSettings", "crystalline_peaks", "crystal_mask"],
-        "sites": ["BOND_FRACTION", "SiteSettings", "DomainLattice", "Sites", "find_sites"],
+        "sites": ["BOND_FRACTION", "HAND_MARGIN", "SiteSettings", "DomainLattice", "Sites", "find_sites"],
         "zernike": [
             "ZERNIKE_ORDERS",
             "ZERNIKE_FEATURE_NAMES",

@@ -32,8 +32,8 @@ def find_columns(image: np.ndarray, lattice_constant_px: float, threshold: float
     """Positions of atomic columns, refined to sub-pixel precision.
 
     The image is smoothed with a Gaussian of ``d / 6`` (``d`` the column spacing), maxima
-    of a square of half-side ``0.6 d`` (separable, so fast; its corners stay short of the
-    next column) are kept when they rise above
+    of the square inscribed in a circle of radius ``0.6 d`` (separable, so fast; a wider
+    window would reach the shoulders of a bright neighbour and hide a dim column) are kept when they rise above
     ``p5 + threshold * (p99.5 - p5)`` of the smoothed image, and each is refined by a
     separable parabola through the logarithm of its 3 x 3 neighbourhood (exact for a
     Gaussian column profile).
@@ -56,9 +56,9 @@ def find_columns(image: np.ndarray, lattice_constant_px: float, threshold: float
         raise ValueError(f"lattice constant of {lattice_constant_px} pixels is too small to resolve columns (need > 2)")
     spacing = nearest_neighbour_distance(lattice_constant_px)
     smooth = ndimage.gaussian_filter(image, spacing / 6)
-    radius = max(1, int(0.6 * spacing))  # a square of half-side 0.6 d reaches 0.85 d at its corners: no neighbour
+    half = max(1, int(0.6 * spacing / np.sqrt(2)))  # the square inside the circle of radius 0.6 d: corners at 0.6 d
     low, high = np.percentile(smooth, [5, 99.5])
-    peaks = (smooth == ndimage.maximum_filter(smooth, size=2 * radius + 1)) & (smooth > low + threshold * (high - low))
+    peaks = (smooth == ndimage.maximum_filter(smooth, size=2 * half + 1)) & (smooth > low + threshold * (high - low))
     peaks[[0, -1], :] = peaks[:, [0, -1]] = False
     rows, cols = np.nonzero(peaks)
     logs = np.log(smooth - smooth.min() + 1e-6 * (high - low) + np.finfo(float).tiny)

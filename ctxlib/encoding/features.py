@@ -71,7 +71,7 @@ class EncodingSettings:
     patch_size: int = PATCH_SIZE
     lattice_tolerance: float = 0.2
     peak_threshold: float = 0.15
-    aspect_tolerance: float = 0.015
+    aspect_tolerance: float = 0.03
     edge: str = "reflect"
     sites: SiteSettings = field(default_factory=SiteSettings)
     mask: MaskSettings = field(default_factory=MaskSettings)

@@ -20,7 +20,9 @@ The model, step by step (all lengths in pixels, vectors as (row, col)):
    three): at ``p + 2t`` for the bright sites and at ``p + t`` for the dim sites of a domain
    of hand +1, the other way round for hand -1. Each peak votes with that side times its
    height above the hollow; the sign of the votes summed over ``domain_radius`` lattice
-   constants is the *hand* there, and a peak on the side of its hand is bright. Bright
+   constants is the *hand* there (where the sum is under 5 % of the votes' magnitudes, the
+   sublattices are equally bright and the image's hand is taken), and a peak on the side
+   of its hand is bright. Bright
    peaks outvote dim ones, and a dim sublattice that makes no peak leaves the bright
    peaks' votes alone, so the hand holds whichever sublattices are visible. Across a
    mirror-twin boundary the sublattices swap and the hand flips.
@@ -58,6 +60,9 @@ from ctxlib.encoding.columns import nearest_neighbour_distance, translation_pair
 
 #: Fractional coordinates (in a1, a2) of the bond vector t from a bright site to the dim site of hand +1.
 BOND_FRACTION = np.array([1.0, 1.0]) / 3.0
+#: The hand is decided locally only where the votes' sum exceeds this share of their magnitudes; where the
+#: sublattices are about equally bright it is that of the whole image (no domain boundary from noise).
+HAND_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class SiteSettings:
     domain_radius: float = 2.0
     min_domain_peaks: int = 20
     boundary_purity: float = 0.8
-    orientation_tolerance: float = 4.0
+    orientation_tolerance: float = 8.0
 
     def __post_init__(self) -> None:
         check_number("match_radius", self.match_radius, 0.05, 0.5)
@@ -368,14 +373,21 @@ def find_sites(
         chosen = orientation[pairs[:, 0]] == o
         if chosen.sum() < 3:
             continue
-        vectors[o] = _primitive_vectors(delta[chosen], centre)
+        try:
+            vectors[o] = _primitive_vectors(delta[chosen], centre)
+        except ValueError:  # a stray orientation of a few edge peaks: they join a domain below
+            continue
         members = orientation == o
         side[members], vote = _peak_roles(smooth, peaks[members], *vectors[o])
-        hand[members] = np.sign(_smoothed_sum(peaks[members], vote, image.shape, settings.domain_radius * a_px, a_px))
+        radius = settings.domain_radius * a_px
+        total = _smoothed_sum(peaks[members], vote, image.shape, radius, a_px)
+        weight = _smoothed_sum(peaks[members], np.abs(vote), image.shape, radius, a_px)
+        decided = np.abs(total) > HAND_MARGIN * weight  # else the two sublattices are equally bright here
+        hand[members] = np.where(decided, np.sign(total), np.sign(vote.sum()) or 1)
     bright = side == hand  # the peak is on the side of the hollow that its domain's bright sites are
     # label = orientation x hand; smoothed by the neighbourhood majority
     raw = np.where((orientation >= 0) & (hand != 0) & (side != 0), 2 * orientation + (hand > 0), -1)
-    if not np.any(raw >= 0):
+    if not vectors or not np.any(raw >= 0):
         raise ValueError("no lattice found: no visible column has lattice neighbours in the expected directions")
     n_labels = 2 * len(centres)
     label, _ = _majority(peaks, raw, settings.domain_radius * a_px, n_labels)
@@ -395,7 +407,8 @@ def find_sites(
         a1, a2 = vectors[k // 2]
         lattice = DomainLattice(a1, a2, 1 if k % 2 else -1, float(np.degrees(centres[k // 2]) % 60))
         lattices.append(lattice)
-        mine = label == k
+        mine = (label == k) & (side != 0)
+        bright[mine] = side[mine] == lattice.hand  # by the domain's hand, not the peak's own (noisy) one
         offsets = np.where(bright[mine, None], 0.0, lattice.hand * BOND_FRACTION[None])
         centre = peaks[mine].mean(axis=0)
         seed = peaks[mine][np.argmin(np.hypot(*(peaks[mine] - centre).T) + 1e9 * ~bright[mine])]

@@ -5,9 +5,11 @@ maps (Fig. 6b), mean patches (Fig. 6c) and agreement bars beside Table 1.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 import numpy as np
 
 from ctxlib.materials.motifs import CLASS_NAMES
+from ctxlib.book.figures.style import finish
 from ctxlib.micrographs.overlay import CLASS_COLOURS
 
 
@@ -27,8 +29,7 @@ def defect_map(image: np.ndarray, predicted, truth, title: str = ""):
                    label=f"true {CLASS_NAMES[label]}")
     ax.set(title=title, xticks=[], yticks=[], xlim=(0, image.shape[1] - 1), ylim=(image.shape[0] - 1, 0))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def mean_patches(patches: dict[str, np.ndarray]):
@@ -38,8 +39,7 @@ def mean_patches(patches: dict[str, np.ndarray]):
         if len(stack):
             ax.imshow(stack.mean(axis=0), cmap="gray")
         ax.set(title=f"{name} (n = {len(stack)})", xticks=[], yticks=[])
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def validation_bars(scores, paper, detectors: tuple[str, ...] = ("HAADF", "MAADF")):
@@ -49,7 +49,8 @@ def validation_bars(scores, paper, detectors: tuple[str, ...] = ("HAADF", "MAADF
     ``F1 single vacancy MAADF``.
     """
     panels = ["kappa", "F1 single vacancy", "F1 double vacancy", "F1 dopant"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(9, 7.2), sharey=True)
+    axes = axes.ravel()
     x = np.arange(len(scores))
     for ax, panel in zip(axes, panels):
         for k, detector in enumerate(detectors):
@@ -61,13 +62,14 @@ def validation_bars(scores, paper, detectors: tuple[str, ...] = ("HAADF", "MAADF
         ax.set_xticks(x, scores.index, rotation=40, fontsize=9, ha="right")
         ax.set(title=panel, ylim=(0, 1.05))
     axes[0].set_ylabel("score")
-    axes[-1].scatter([], [], marker="_", s=250, color="k", label="paper (Table 1)")
+    axes[2].set_ylabel("score")
     handles, labels = axes[0].get_legend_handles_labels()
-    extra = axes[-1].get_legend_handles_labels()
-    fig.legend(handles + extra[0][-1:], labels + extra[1][-1:], fontsize=9, loc="upper center", ncol=3,
-               bbox_to_anchor=(0.5, 1.08), frameon=False)  # outside the data
-    fig.tight_layout()
-    return fig
+    handles.append(Line2D([], [], marker="_", markersize=14, color="k", linestyle="none"))
+    labels.append("paper (Table 1)")
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.legend(handles, labels, fontsize=9, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 1.0),
+               frameon=False)  # outside the data
+    return finish(fig, layout=False)
 
 
 def site_finding_bars(table, title: str = ""):
@@ -75,26 +77,24 @@ def site_finding_bars(table, title: str = ""):
 
     ``table`` is indexed by (stand-in, detector) with columns ``peak picking`` and ``found (bulk)``.
     """
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    fig, ax = plt.subplots(figsize=(6.8, 3.6))
     x = np.arange(len(table))
     ax.bar(x - 0.2, table["peak picking"], 0.4, color="tab:gray", label="peak picking alone")
     ax.bar(x + 0.2, table["found (bulk)"], 0.4, color="tab:blue", label="lattice model (away from boundaries, holes)")
     ax.axhline(0.99, color="k", lw=0.8, ls=":", label="target 99 %")
-    ax.set_xticks(x, [f"{case}\n{det}" for case, det in table.index], fontsize=9)
+    ax.set_xticks(x, [f"{case} {det}" for case, det in table.index], fontsize=9, rotation=40, ha="right")
     ax.set(ylabel="share of true sites found", ylim=(0, 1.05), title=title)
-    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.tight_layout()
-    return fig
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.02), ncol=2, frameon=False)
+    return finish(fig)
 
 
 def image_panels(images: dict[str, np.ndarray], ncols: int = 4):
     """Micrographs side by side, one titled panel each."""
     nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 4.1 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.8 * nrows), squeeze=False)
     for ax, (title, image) in zip(axes.ravel(), images.items()):
         ax.imshow(image, cmap="gray")
         ax.set(title=title, xticks=[], yticks=[])
     for ax in axes.ravel()[len(images):]:
         ax.axis("off")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
