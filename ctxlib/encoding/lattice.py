@@ -82,12 +82,11 @@ def autocorrelation(image: np.ndarray, max_lag: int | None = None) -> np.ndarray
     max_lag = min(ny, nx) // 3 if max_lag is None else int(max_lag)
     shape = (2 * ny, 2 * nx)
     spectrum = np.fft.rfft2(image - image.mean(), s=shape)
-    overlap = np.fft.rfft2(np.ones_like(image), s=shape)
     acf = np.fft.fftshift(np.fft.irfft2(np.abs(spectrum) ** 2, s=shape))
-    counts = np.fft.fftshift(np.fft.irfft2(np.abs(overlap) ** 2, s=shape))
-    cy, cx = ny, nx
-    window = (slice(cy - max_lag, cy + max_lag + 1), slice(cx - max_lag, cx + max_lag + 1))
-    acf = acf[window] / np.maximum(counts[window], 1.0)
+    lags = np.arange(-max_lag, max_lag + 1)
+    counts = np.outer(ny - np.abs(lags), nx - np.abs(lags))  # pixels that overlap at each lag
+    window = (slice(ny - max_lag, ny + max_lag + 1), slice(nx - max_lag, nx + max_lag + 1))
+    acf = acf[window] / np.maximum(counts, 1.0)
     return acf / acf[max_lag, max_lag]
 
 
@@ -108,12 +107,19 @@ def radial_profile(acf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(n_bins, dtype=np.float64), sums / counts
 
 
-def _ring_peaks(acf: np.ndarray, radius: float, half_width: float) -> tuple[float, float]:
-    """Highest value on a ring of the 2-D map, and the mean sub-pixel radius of the peaks there."""
+def _ring_peaks(acf: np.ndarray, radius: float, half_width: float, radii: np.ndarray | None = None,
+                local_max: np.ndarray | None = None) -> tuple[float, float]:
+    """Highest value on a ring of the 2-D map, and the mean sub-pixel radius of the peaks there.
+
+    ``radii`` (the radius map) and ``local_max`` (where the map is a 3 x 3 maximum) may be passed in
+    when many rings of one map are measured.
+    """
     centre = (np.asarray(acf.shape) - 1) / 2
-    ring = np.abs(_radius_map(acf.shape) - radius) <= half_width
+    radii = _radius_map(acf.shape) if radii is None else radii
+    local_max = acf == ndimage.maximum_filter(acf, size=3) if local_max is None else local_max
+    ring = np.abs(radii - radius) <= half_width
     height = float(acf[ring].max())
-    maxima = ring & (acf == ndimage.maximum_filter(acf, size=3)) & (acf >= 0.5 * height)
+    maxima = ring & local_max & (acf >= 0.5 * height)
     radii = []
     for y, x in zip(*np.nonzero(maxima)):
         if 0 < y < acf.shape[0] - 1 and 0 < x < acf.shape[1] - 1:
@@ -166,7 +172,8 @@ def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None, max
             f"{len(peaks)} peak(s) within {acf.shape[0] // 2 - 2} pixels, and two are needed; the image must "
             "show a lattice and span at least about six lattice constants"
         )
-    rings = [_ring_peaks(acf, radii[p], 2.0) for p in peaks]
+    radius_map, local_max = _radius_map(acf.shape), acf == ndimage.maximum_filter(acf, size=3)
+    rings = [_ring_peaks(acf, radii[p], 2.0, radius_map, local_max) for p in peaks]
     heights = np.array([h for h, _ in rings])
     if heights.max() < MIN_PEAK_HEIGHT:
         raise ValueError(
