@@ -45,7 +45,7 @@ __getattr__, __dir__, __all__ = attach(
             "extract_patches",
             "centre_intensity",
         ],
-        "mask": ["MaskSettings", "crystalline_peaks", "crystal_mask"],
+        "mask": ["MaskSettings", "coarse_cells", "mask_at", "crystalline_peaks", "crystal_mask"],
         "sites": ["BOND_FRACTION", "HAND_MARGIN", "SiteSettings", "DomainLattice", "Sites", "find_sites"],
         "zernike": [
             "ZERNIKE_ORDERS",

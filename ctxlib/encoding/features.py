@@ -250,9 +250,9 @@ def encode_image(
     features = assemble_features(context, zernike_moments(patch_set.patches), flags)
     table = pd.DataFrame(features, columns=list(FEATURE_NAMES))
     edge = np.isin(keep, patch_set.border)
-    scale = np.array([aspect if resampled else 1.0, 1.0])
     site_table = sites.table().iloc[keep].reset_index(drop=True)
-    site_table[["row", "shift_row"]] /= scale[0]
+    if resampled:  # back to the rows of the image as given
+        site_table[["row", "shift_row"]] /= aspect
     site_table["edge"] = edge
     site_table["centre_intensity"] = intensity
     table = pd.concat([site_table, table], axis=1)

@@ -52,6 +52,30 @@ class MaskSettings:
         check_number("min_fraction", self.min_fraction, 0.0, 1.0)
 
 
+def coarse_cells(points: np.ndarray, shape: tuple[int, int], lattice_constant_px: float):
+    """The coarse grid (about six cells per lattice constant) that masks and neighbourhood sums are drawn on.
+
+    Returns
+    -------
+    factor : int
+        Image pixels per coarse cell along each axis.
+    grid_shape : (int, int)
+    cells : numpy.ndarray of int, shape (P, 2)
+        The coarse cell of each (row, col) point, clipped to the grid.
+    """
+    factor = max(1, int(lattice_constant_px / 6))
+    grid_shape = tuple(-(-int(n) // factor) for n in shape)
+    cells = np.clip((np.asarray(points, dtype=np.float64).reshape(-1, 2) // factor).astype(int), 0,
+                    np.array(grid_shape) - 1)
+    return factor, grid_shape, cells
+
+
+def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The mask's value at each (row, col) point (nearest pixel, clipped to the image)."""
+    pixels = np.rint(np.clip(np.asarray(points, dtype=np.float64).reshape(-1, 2), 0, np.array(mask.shape) - 1))
+    return mask[tuple(pixels.astype(int).T)]
+
+
 def crystalline_peaks(peaks: np.ndarray, lattice_constant_px: float, min_neighbours: int = 3) -> np.ndarray:
     """Boolean mask of the peaks with at least ``min_neighbours`` translation neighbours."""
     peaks = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)
@@ -82,10 +106,8 @@ def crystal_mask(shape: tuple[int, int], peaks: np.ndarray, lattice_constant_px:
     shape = tuple(int(n) for n in shape)
     good = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)[
         crystalline_peaks(peaks, lattice_constant_px, settings.min_neighbours)]
-    factor = max(1, int(lattice_constant_px / 6))
-    coarse_shape = tuple(-(-n // factor) for n in shape)
+    factor, coarse_shape, cells = coarse_cells(good, shape, lattice_constant_px)
     coarse = np.zeros(coarse_shape, dtype=bool)
-    cells = np.clip((good // factor).astype(int), 0, np.array(coarse_shape) - 1)
     coarse[cells[:, 0], cells[:, 1]] = True
     radius = settings.reach * lattice_constant_px / factor
     r = int(np.ceil(radius))

@@ -57,6 +57,7 @@ from scipy.spatial import cKDTree
 
 from ctxlib.base.settings import check_number
 from ctxlib.encoding.columns import nearest_neighbour_distance, translation_pairs
+from ctxlib.encoding.mask import coarse_cells, mask_at
 
 #: Fractional coordinates (in a1, a2) of the bond vector t from a bright site to the dim site of hand +1.
 BOND_FRACTION = np.array([1.0, 1.0]) / 3.0
@@ -224,9 +225,8 @@ def _peak_roles(smooth: np.ndarray, peaks: np.ndarray, a1: np.ndarray, a2: np.nd
 
 def _smoothed_sum(points: np.ndarray, weights: np.ndarray, shape: tuple[int, int], radius: float, a_px: float):
     """Gaussian-weighted sum (sigma = ``radius`` / 2 pixels) of point weights, sampled back at the points."""
-    factor = max(1, int(a_px / 6))
-    grid = np.zeros(tuple(-(-n // factor) for n in shape))
-    cells = np.clip((points // factor).astype(int), 0, np.array(grid.shape) - 1)
+    factor, grid_shape, cells = coarse_cells(points, shape, a_px)
+    grid = np.zeros(grid_shape)
     np.add.at(grid, (cells[:, 0], cells[:, 1]), weights)
     grid = ndimage.gaussian_filter(grid, radius / factor / 2, mode="constant")
     return grid[cells[:, 0], cells[:, 1]]
@@ -240,16 +240,13 @@ def _neighbour_pairs(points: np.ndarray, others: np.ndarray, radius: float) -> t
     return pairs["i"].astype(int), pairs["j"].astype(int)
 
 
-def _majority(points: np.ndarray, labels: np.ndarray, radius: float, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Majority label (-1 where no labelled point is near) and its share among the labelled points within ``radius``."""
+def _majority(points: np.ndarray, labels: np.ndarray, radius: float, n_labels: int) -> np.ndarray:
+    """Majority label among the labelled points within ``radius`` of each point (-1 where none is near)."""
     labelled = np.flatnonzero(labels >= 0)
     i, j = _neighbour_pairs(points, points[labelled], radius)
     votes = np.zeros((len(points), n_labels))
     np.add.at(votes, (i, labels[labelled][j]), 1.0)
-    total = votes.sum(axis=1)
-    winner = np.where(total > 0, votes.argmax(axis=1), -1)
-    share = votes.max(axis=1) / np.maximum(total, 1)
-    return winner, share
+    return np.where(votes.sum(axis=1) > 0, votes.argmax(axis=1), -1)
 
 
 def _fit_affine(points: np.ndarray, fractional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -277,8 +274,7 @@ def _tile_fits(points, offsets, weights_centre, shape, matrix, origin, tile_px, 
     tree = cKDTree(points)
     fits: dict = {}
     for ij in order:
-        done = [k for k in fits]
-        start = fits[min(done, key=lambda k: np.hypot(*(centres[k] - centres[ij])))] if done else (origin, matrix)
+        start = fits[min(fits, key=lambda k: np.hypot(*(centres[k] - centres[ij])))] if fits else (origin, matrix)
         near = tree.query_ball_point(centres[ij], tile_px)
         fit = start
         if len(near) >= 6:
@@ -312,14 +308,20 @@ def _tile_sites(fits, n_tiles, shape, hand: int, margin: float):
     return positions, np.concatenate([o[1] for o in out]), np.concatenate([o[2] for o in out])
 
 
-def _merge_duplicates(positions: np.ndarray, rank: np.ndarray, radius: float) -> np.ndarray:
-    """Mask keeping one of each group of points closer than ``radius`` (the lowest rank)."""
+def _merge_duplicates(positions: np.ndarray, rank: np.ndarray, radius: float,
+                      group: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mask keeping one of each pair of points closer than ``radius`` (the lower rank), and those pairs.
+
+    With ``group``, only pairs of points from different groups count.
+    """
     keep = np.ones(len(positions), dtype=bool)
     pairs = cKDTree(positions).query_pairs(radius, output_type="ndarray")
+    if group is not None:
+        pairs = pairs[group[pairs[:, 0]] != group[pairs[:, 1]]]
     if len(pairs):
         worse = np.where(rank[pairs[:, 0]] > rank[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
         keep[worse] = False
-    return keep
+    return keep, pairs
 
 
 def find_sites(
@@ -354,8 +356,7 @@ def find_sites(
     bond = nearest_neighbour_distance(a_px)
     peaks = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)
     if mask is not None:
-        inside = mask[tuple(np.clip(np.rint(peaks).astype(int), 0, np.array(mask.shape) - 1).T)]
-        peaks = peaks[inside]
+        peaks = peaks[mask_at(mask, peaks)]
     pairs, delta = translation_pairs(peaks, a_px) if len(peaks) > 1 else (np.zeros((0, 2), int), np.zeros((0, 2)))
     if len(pairs) < settings.min_domain_peaks:
         raise ValueError(
@@ -384,13 +385,12 @@ def find_sites(
         weight = _smoothed_sum(peaks[members], np.abs(vote), image.shape, radius, a_px)
         decided = np.abs(total) > HAND_MARGIN * weight  # else the two sublattices are equally bright here
         hand[members] = np.where(decided, np.sign(total), np.sign(vote.sum()) or 1)
-    bright = side == hand  # the peak is on the side of the hollow that its domain's bright sites are
     # label = orientation x hand; smoothed by the neighbourhood majority
     raw = np.where((orientation >= 0) & (hand != 0) & (side != 0), 2 * orientation + (hand > 0), -1)
     if not vectors or not np.any(raw >= 0):
         raise ValueError("no lattice found: no visible column has lattice neighbours in the expected directions")
     n_labels = 2 * len(centres)
-    label, _ = _majority(peaks, raw, settings.domain_radius * a_px, n_labels)
+    label = _majority(peaks, raw, settings.domain_radius * a_px, n_labels)
     counts = np.bincount(label[label >= 0], minlength=n_labels)
     domains = [k for k in np.argsort(counts)[::-1] if counts[k] >= settings.min_domain_peaks and k // 2 in vectors]
     if not domains:
@@ -408,22 +408,23 @@ def find_sites(
         lattice = DomainLattice(a1, a2, 1 if k % 2 else -1, float(np.degrees(centres[k // 2]) % 60))
         lattices.append(lattice)
         mine = (label == k) & (side != 0)
-        bright[mine] = side[mine] == lattice.hand  # by the domain's hand, not the peak's own (noisy) one
-        offsets = np.where(bright[mine, None], 0.0, lattice.hand * BOND_FRACTION[None])
+        # a peak on the side of the hollow where its domain's bright sites are is bright (the domain's hand,
+        # not the peak's own, noisy one)
+        bright = side[mine] == lattice.hand
+        offsets = np.where(bright[:, None], 0.0, lattice.hand * BOND_FRACTION[None])
         centre = peaks[mine].mean(axis=0)
-        seed = peaks[mine][np.argmin(np.hypot(*(peaks[mine] - centre).T) + 1e9 * ~bright[mine])]
-        origin = seed  # a bright peak near the domain's centre
+        origin = peaks[mine][np.argmin(np.hypot(*(peaks[mine] - centre).T) + 1e9 * ~bright)]  # bright, central
         fits, n_tiles = _tile_fits(peaks[mine], offsets, centre, image.shape, lattice.matrix, origin,
                                    settings.tile_cells * a_px, settings.match_radius * bond)
         positions, sub, rank = _tile_sites(fits, n_tiles, image.shape, lattice.hand, 0.5 * bond)
-        keep = _merge_duplicates(positions, rank, 0.5 * bond)
+        keep, _ = _merge_duplicates(positions, rank, 0.5 * bond)
         candidates.append((positions[keep], sub[keep], np.full(keep.sum(), d)))
     positions = np.concatenate([c[0] for c in candidates])
     sublattice = np.concatenate([c[1] for c in candidates])
     domain = np.concatenate([c[2] for c in candidates])
     inside = np.all((positions >= -0.5) & (positions < np.array(image.shape) - 0.5), axis=1)  # on a pixel
     if mask is not None:
-        inside &= mask[tuple(np.rint(np.clip(positions, 0, np.array(mask.shape) - 1)).astype(int).T)]
+        inside &= mask_at(mask, positions)
     positions, sublattice, domain = positions[inside], sublattice[inside], domain[inside]
     # which domain owns each site's neighbourhood
     domain_of_label = {k: d for d, k in enumerate(domains)}
@@ -437,12 +438,8 @@ def find_sites(
     positions, sublattice, domain, purity = positions[owned], sublattice[owned], domain[owned], purity[owned]
     boundary = purity < settings.boundary_purity
     if len(lattices) > 1:  # sites of two domains on top of each other: keep the better owned one, flag both
-        close = cKDTree(positions).query_pairs(0.5 * bond, output_type="ndarray")
-        close = close[domain[close[:, 0]] != domain[close[:, 1]]]
-        keep = np.ones(len(positions), bool)
-        if len(close):
-            boundary[close.ravel()] = True
-            keep[np.where(purity[close[:, 0]] < purity[close[:, 1]], close[:, 0], close[:, 1])] = False
+        keep, close = _merge_duplicates(positions, -purity, 0.5 * bond, group=domain)
+        boundary[close.ravel()] = True
         positions, sublattice, domain, boundary = positions[keep], sublattice[keep], domain[keep], boundary[keep]
     # refinement: move to a visible peak within the match radius, else keep the prediction
     distance, nearest = cKDTree(peaks).query(positions, distance_upper_bound=settings.match_radius * bond)
