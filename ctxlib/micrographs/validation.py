@@ -182,9 +182,9 @@ def score_models(
     """
     encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size)
     sites = site_recovery(encoding.table.rename(columns={"col": "x", "row": "y"}), truth, reach_px)
-    peaks = pd.DataFrame({"x": encoding.sites.peaks[:, 1], "y": encoding.sites.peaks[:, 0]})
     if not encoding.calibration.resampled:  # peaks are in the image's own pixels
-        sites["peak picking"] = 1 - match_columns(peaks.assign(label=0), truth, reach_px).missed / len(truth)
+        peaks = pd.DataFrame({"x": encoding.sites.peaks[:, 1], "y": encoding.sites.peaks[:, 0], "label": 0})
+        sites["peak picking"] = 1 - match_columns(peaks, truth, reach_px).missed / len(truth)
     rows, tables = [], {}
     for name, checkpoint in checkpoints.items():
         for mode in modes if model_spec(name).kind == "attention" else ("-",):

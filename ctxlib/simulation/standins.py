@@ -117,24 +117,19 @@ def _apply_layout(atoms, settings: FieldSettings):
     """The field's atoms after its layout, and a function giving each column's truth region from its (x, y)."""
     lengths = np.diag(atoms.cell)[:2]
     a = lengths[1] / settings.repeat[1] / np.sqrt(3)  # the lattice constant: the cell is a x sqrt(3) a
-    metal_symbol = parse_formula(settings.host)[0]
     if settings.layout == "twin":
-        symbols = np.array(atoms.get_chemical_symbols())
-        metal = symbols == metal_symbol
+        metal = np.array(atoms.get_chemical_symbols()) == parse_formula(settings.host)[0]
         bond = a / np.sqrt(3)  # metal -> X2 along y in the orthogonal cell
         xy = atoms.positions[:, :2]
         gap = np.mod(xy[metal][0] + [0.0, bond] - xy[~metal] + lengths / 2, lengths) - lengths / 2
         t = np.array([0.0, bond if np.hypot(*gap.T).min() < 0.05 else -bond])  # from a metal to its X2 along y
         right = xy[:, 0] >= lengths[0] / 2
-        positions = atoms.positions.copy()
-        positions[right & metal, :2] += t
-        positions[right & ~metal, :2] -= t
-        atoms.positions = positions
+        xy[right & metal] += t
+        xy[right & ~metal] -= t
         atoms.wrap()
-        xy = atoms.positions[:, :2]
+        xy = atoms.positions[:, :2]  # a view: edits below move the atoms
         xy -= (xy > lengths - 0.005) * lengths  # wrapped to within rounding of the far edge: it is the near one
         xy[np.abs(xy) < 1e-6] = 0.0
-        atoms.positions[:, :2] = xy
 
         def region(x, y):
             to_boundary = np.minimum(np.abs(x - lengths[0] / 2), np.minimum(x, lengths[0] - x))
