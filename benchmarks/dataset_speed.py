@@ -1,5 +1,7 @@
 """Speed of the §4 pipeline: ``python benchmarks/dataset_speed.py``.
 
+Scans (``--part scans``, minutes):
+
 * seconds per library scan (both detectors from one scan) on this machine's CPU, for
   PRISM and plain multislice at each beam energy, one scan at a time on one core
   (the generator runs one scan per core), best of ``repeats``;
@@ -8,35 +10,120 @@
   whole library's time extrapolated from it (96 doped hosts); two scans at once share
   the memory bandwidth, so two cores give less than twice one core's rate;
 * the mean wall time of a scan as the generator recorded it in
-  ``data/library/manifest.json`` (while the machine also did other work);
-* features per second: degradation + patches + Zernike + context for one doped host.
+  ``data/library/manifest.json`` (while the machine also did other work).
 
-Writes ``benchmarks/results/dataset_speed.json``, which notebook 02 shows. A GPU figure
-is added only where one was measured (``--device gpu``).
+Features (``--part features``, about a minute): patches per second (degradation, patches,
+Zernike, context) of
+
+* this tree, one process, one doped host at ``--realisations`` realisations;
+* the previous pipeline (``--baseline``, a git revision checked out into a scratch
+  worktree) on the same doped host in the same run, so the two figures share the
+  machine's state;
+* this tree on all cores: ``build_features`` over ``--hosts`` doped hosts on a local
+  dask cluster of two single-threaded processes (started, and the kernels loaded, before
+  the clock starts), and the paper's ~55 M patches extrapolated from it.
+
+Writes ``benchmarks/results/dataset_speed.json`` (a part not run keeps its previous
+figures and their date), which notebook 02 shows. A GPU figure is added only where one
+was measured (``--device gpu``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
-from record import best_seconds, write_result
+from record import RESULTS, best_seconds, write_result
 
-from ctxlib.learning.dataset import host_features
-from ctxlib.materials.catalog import ENERGIES_KEV
-from ctxlib.simulation.library import generate_library, load_library, read_manifest
-from ctxlib.simulation.scans import MotifSimulation, simulate_motif
+ROOT = Path(__file__).resolve().parents[1]
+#: The pipeline before batched resampling and compiled noise (2026-12-02).
+BASELINE = "c6f0063"
+_ONE_HOST = """
+import json, sys, time
+from ctxlib.learning.dataset import FeatureSettings, host_features
+from ctxlib.simulation.library import load_library
+from threadpoolctl import threadpool_limits
+entry = load_library("WSe2", "Ti")
+settings = FeatureSettings(realisations=int(sys.argv[1]))
+with threadpool_limits(1):
+    host_features(entry, FeatureSettings(realisations=1))
+    start = time.perf_counter()
+    rows = len(host_features(entry, settings)["X"])
+print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start}))
+"""
 
 
-def main(device: str = "cpu", repeats: int = 2) -> dict:
-    scans = {}
+def one_host_rate(tree: Path, realisations: int) -> dict:
+    """Patches per second of ``host_features`` in the ctxlib of ``tree``, one process, one BLAS thread."""
+    out = subprocess.run([sys.executable, "-c", _ONE_HOST, str(realisations)], cwd=tree, check=True,
+                         capture_output=True, text=True, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"rows": measured["rows"], "seconds": round(measured["seconds"], 2),
+            "patches_per_second": round(measured["rows"] / measured["seconds"])}
+
+
+def features(realisations: int, hosts: int, baseline: str) -> dict:
+    from ctxlib.learning.dataset import FeatureSettings, build_features
+    from ctxlib.learning.scale import scale_preset
+
+    ours = one_host_rate(ROOT, realisations)
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), baseline], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            previous = one_host_rate(tree, realisations)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
+    from dask.distributed import Client, LocalCluster
+
+    import ctxlib.learning.dataset as dataset
+
+    present, _ = dataset.library_status()
+    chosen = present[:hosts]
+    dataset.library_status = lambda: (chosen, [])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client, tempfile.TemporaryDirectory() as scratch:
+        client.run(lambda: one_host_rate)  # the workers are up; the cluster's start (a few s, once) is not timed
+        build_features(Path(scratch) / "warm", progress=False, scheduler=cluster.scheduler_address,
+                       settings=FeatureSettings(realisations=1))  # numba kernels loaded on both workers
+        start = time.perf_counter()
+        build_features(Path(scratch) / "timed", progress=False, scheduler=cluster.scheduler_address,
+                       settings=FeatureSettings(realisations=realisations))
+        seconds = time.perf_counter() - start
+    rows = 6 * 34 * realisations * len(chosen)
+    full_rows = 576 * 34 * scale_preset("full").realisations
+    rate = rows / seconds
+    return {
+        "date": date.today().isoformat(),
+        "realisations": realisations,
+        "one_process": ours,
+        "baseline": {"revision": baseline, **previous},
+        "speed_up_one_process": round(ours["patches_per_second"] / previous["patches_per_second"], 1),
+        "all_cores": {"workers": 2, "doped_hosts": len(chosen), "rows": rows, "seconds": round(seconds, 1),
+                      "excludes": "the cluster's start",
+                      "patches_per_second": round(rate)},
+        "full_scale_minutes_extrapolated": round(full_rows / rate / 60, 1),
+        "target_patches_per_second": 200_000,
+    }
+
+
+def scans(device: str, repeats: int) -> dict:
+    from ctxlib.materials.catalog import ENERGIES_KEV
+    from ctxlib.simulation.library import generate_library, read_manifest
+    from ctxlib.simulation.scans import MotifSimulation, simulate_motif
+
+    per_scan = {}
     for method in ("prism", "multislice"):
         for energy in ENERGIES_KEV:
             settings = MotifSimulation(method=method)
-            scans[f"{method} {energy} keV"] = round(best_seconds(
+            per_scan[f"{method} {energy} keV"] = round(best_seconds(
                 lambda: simulate_motif("WSe2", "Ti", "VacX[M,M,D]", energy, settings, device), repeats), 3)
     with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
@@ -44,25 +131,38 @@ def main(device: str = "cpu", repeats: int = 2) -> dict:
         one_pair = time.perf_counter() - start
     files = read_manifest()["files"]
     scan_seconds = sum(f["scan_seconds"] for f in files.values())
-    entry = load_library("WSe2", "Ti")
-    start = time.perf_counter()
-    rows = len(host_features(entry, realisations=8, seed=0)["X"])
-    features_per_second = rows / (time.perf_counter() - start)
-    result = {
-        "device": device,
-        "seconds_per_scan_one_core": scans,
+    return {
+        "date": date.today().isoformat(),
+        "seconds_per_scan_one_core": per_scan,
         "library_files": len(files),
         "library_scans": 102 * len(files),
         "library_seconds_per_scan_recorded": round(scan_seconds / max(1, 102 * len(files)), 3),
         "generator_seconds_one_doped_host": round(one_pair, 1),
         "generator_scans_per_second": round(102 / one_pair, 3),
         "library_hours_extrapolated": round(96 * one_pair / 3600, 2),
-        "features_per_second": round(features_per_second),
     }
+
+
+def main(parts: tuple[str, ...] = ("scans", "features"), device: str = "cpu", repeats: int = 2,
+         realisations: int = 256, hosts: int = 6, baseline: str = BASELINE) -> dict:
+    path = RESULTS / "dataset_speed.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    result = {"device": device, "scans": old.get("scans"), "features": old.get("features")}
+    if "scans" in parts:
+        result["scans"] = scans(device, repeats)
+    if "features" in parts:
+        result["features"] = features(realisations, hosts, baseline)
     return write_result("dataset_speed", result, "python benchmarks/dataset_speed.py")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("scans", "features"), action="append",
+                        help="run only this part (repeatable; default both)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    print(json.dumps(main(parser.parse_args().device), indent=2))
+    parser.add_argument("--realisations", type=int, default=256, help="realisations per context (default 256)")
+    parser.add_argument("--hosts", type=int, default=6, help="doped hosts of the all-cores run (default 6)")
+    parser.add_argument("--baseline", default=BASELINE, help=f"git revision of the previous pipeline (default {BASELINE})")
+    args = parser.parse_args()
+    print(json.dumps(main(tuple(args.part or ("scans", "features")), args.device, realisations=args.realisations,
+                          hosts=args.hosts, baseline=args.baseline), indent=2))

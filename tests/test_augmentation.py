@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 
 from ctxlib.base.settings import Range
 from ctxlib.simulation.augmentation import (
@@ -28,12 +29,14 @@ def test_poisson_noise_keeps_relative_intensities_and_has_shot_noise_variance():
     """Two flat 'motifs' at 1 and 3 units: their ratio survives, and variance = mean / (dose x pixel area)."""
     clean = np.stack([np.full((64, 64), 0.002), np.full((64, 64), 0.006)])
     pixel, dose = (0.25, 0.3), 2e5
-    noisy = degrade(clean, pixel, 80, 0.004, Degradation(**{**OFF, "dose": dose}), np.random.default_rng(1))
-    assert noisy[1].mean() / noisy[0].mean() == pytest.approx(3.0, rel=0.02)
-    electrons = dose * pixel[0] * pixel[1]
-    assert noisy[0].var() == pytest.approx(0.002 / electrons, rel=0.1)
-    counts = noisy * electrons
-    assert np.allclose(counts, np.round(counts))  # whole electrons
+    electrons = dose * pixel[0] * pixel[1]  # 15,000 a unit: 30 and 90 expected electrons
+    for exact_below in (1000.0, 30.0):  # every count exact; both drawn from the normal law with Poisson moments
+        noisy = degrade(clean, pixel, 80, 0.004, Degradation(**{**OFF, "dose": dose}), np.random.default_rng(1),
+                        exact_below=exact_below)
+        assert noisy[1].mean() / noisy[0].mean() == pytest.approx(3.0, rel=0.02)
+        assert noisy[0].var() == pytest.approx(0.002 / electrons, rel=0.1)
+        counts = noisy * electrons
+        assert np.allclose(counts, np.round(counts), atol=1e-3) == (exact_below == 1000.0)  # whole electrons
 
 
 def test_blur_width_follows_the_probe():
@@ -48,16 +51,31 @@ def test_blur_width_follows_the_probe():
     assert np.sqrt(variance) * pixel[0] == pytest.approx(0.5 * probe_fwhm(60), rel=0.02)
 
 
+@settings(deadline=None)  # the first call loads the compiled kernel
 @given(st.floats(-3, 3), st.integers(5, 20))
 def test_row_shift_of_a_linear_ramp_is_exact_away_from_the_edges(shift, nx):
     ramp = np.tile(np.arange(nx, dtype=float), (3, 1))
     out = _shift_rows(ramp, np.full(3, shift))
     inside = (np.arange(nx) - shift >= 0) & (np.arange(nx) - shift <= nx - 1)
-    assert np.allclose(out[:, inside], (np.arange(nx) - shift)[inside])
+    assert np.allclose(out[:, inside], (np.arange(nx) - shift)[inside], atol=1e-5)  # float32
+
+
+def test_a_window_is_the_same_pixels_as_the_whole_image():
+    """Blur and row shift of a cropped window equal the whole image's, cropped (same draws without jitter)."""
+    rng = np.random.default_rng(0)
+    clean = rng.random((3, 35, 35)) * 0.01
+    params = [Degradation(blur=0.4, jitter=0.0, dose=1e10, read_noise=0.0)] * 2
+    window = (slice(6, 29), slice(7, 28))
+    whole = degrade(clean, (0.26, 0.27), 80, 0.004, params, np.random.default_rng(1), exact_below=0)
+    part = degrade(clean, (0.26, 0.27), 80, 0.004, params, np.random.default_rng(1), window, exact_below=0)
+    assert part.shape == (2, 3, 23, 21)
+    clean_blur = ndimage.gaussian_filter(clean, (0, 0.4 * probe_fwhm(80) / 0.26, 0.4 * probe_fwhm(80) / 0.27), mode="nearest")
+    assert np.allclose(part, clean_blur[:, window[0], window[1]], rtol=4e-3, atol=1e-6)  # 1e10 e/A^2: noise below 1e-3
+    assert np.allclose(whole[..., window[0], window[1]], clean_blur[:, window[0], window[1]], rtol=4e-3, atol=1e-6)
 
 
 def test_zero_shift_is_identity():
-    image = np.random.default_rng(0).random((4, 7, 9))
+    image = np.random.default_rng(0).random((4, 7, 9)).astype(np.float32)
     assert np.array_equal(_shift_rows(image, np.zeros((4, 7))), image)
 
 

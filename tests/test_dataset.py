@@ -63,14 +63,14 @@ def test_build_features_writes_resumable_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], ["WSe2-V"]))
     manifest = dataset.read_manifest()
     one = FeatureSettings(realisations=1, seed=0)
-    run = build_features(tmp_path, progress=False, settings=one)
+    run = build_features(tmp_path, progress=False, workers=1, settings=one)
     assert run.written == ["WSe2-Ti"] and run.missing_library == ["WSe2-V"] and run.rebuilt == {}
-    again = build_features(tmp_path, progress=False, settings=one)
+    again = build_features(tmp_path, progress=False, workers=1, settings=one)
     assert again.written == [] and again.reused == ["WSe2-Ti"]
-    assert build_features(tmp_path, progress=False, settings=replace(one, seed=1)).rebuilt == {"WSe2-Ti": ["settings.seed"]}
+    assert build_features(tmp_path, progress=False, workers=1, settings=replace(one, seed=1)).rebuilt == {"WSe2-Ti": ["settings.seed"]}
     manifest["files"]["WSe2-Ti.npz"] = {**manifest["files"]["WSe2-Ti.npz"], "sha256": "0" * 64}
     monkeypatch.setattr(dataset, "read_manifest", lambda: manifest)  # the library file changed
-    assert build_features(tmp_path, progress=False, settings=replace(one, seed=1)).rebuilt == {"WSe2-Ti": ["library_sha256"]}
+    assert build_features(tmp_path, progress=False, workers=1, settings=replace(one, seed=1)).rebuilt == {"WSe2-Ti": ["library_sha256"]}
     X, y, meta = load_features(tmp_path)
     assert X.shape == (204, 31) and len(meta) == 204 and set(meta["detector"]) == {"HAADF", "MAADF"}
     assert [name for name, _ in iter_feature_chunks(tmp_path)] == ["WSe2-Ti"]
@@ -100,6 +100,9 @@ def test_splits():
     ({"patch_size": 24}, "settings.patch_size"),
     ({"augmentation": AugmentationSettings(dose=Range(1e4, 1e5, "log"))}, "settings.augmentation.dose.high"),
     ({"augmentation": AugmentationSettings(blur=Range(0.1, 0.6))}, "settings.augmentation.blur.low"),
+    ({"augmentation": AugmentationSettings(exact_poisson_below=10.0)}, "settings.augmentation.exact_poisson_below"),
+    ({"pixel_geometry": "mean"}, "settings.pixel_geometry"),
+    ({"seed": 3}, "settings.seed"),
 ])
 def test_every_setting_is_in_the_stamp_and_forces_a_rebuild(tmp_path, monkeypatch, change, key):
     import ctxlib.learning.dataset as dataset
@@ -107,11 +110,51 @@ def test_every_setting_is_in_the_stamp_and_forces_a_rebuild(tmp_path, monkeypatc
     monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], []))
     monkeypatch.setattr(dataset, "host_features", lambda entry, settings: {"X": np.zeros((1, 31), np.float32)})
     base = FeatureSettings(realisations=1)
-    build_features(tmp_path, progress=False, settings=base)
+    build_features(tmp_path, progress=False, workers=1, settings=base)
     digest = dataset.features_digest(tmp_path)
-    run = build_features(tmp_path, progress=False, settings=replace(base, **change))
+    run = build_features(tmp_path, progress=False, workers=1, settings=replace(base, **change))
     assert key in run.rebuilt["WSe2-Ti"] and dataset.features_digest(tmp_path) != digest
     assert dataset.stamp_of(tmp_path / "WSe2-Ti.npz")["ctxlib"]
+
+
+@pytest.mark.parametrize("stamp_entry", ["code", "ctxlib"])
+def test_a_change_of_code_or_version_forces_a_rebuild(tmp_path, monkeypatch, stamp_entry):
+    import ctxlib.learning.dataset as dataset
+
+    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], []))
+    monkeypatch.setattr(dataset, "host_features", lambda entry, settings: {"X": np.zeros((1, 31), np.float32)})
+    build_features(tmp_path, progress=False, workers=1, settings=FeatureSettings(realisations=1))
+    if stamp_entry == "code":
+        monkeypatch.setattr(dataset, "source_digest", lambda *modules: "0" * 64)
+    else:
+        monkeypatch.setattr(dataset, "__version__", "99.0")
+    run = build_features(tmp_path, progress=False, workers=1, settings=FeatureSettings(realisations=1))
+    assert run.rebuilt == {"WSe2-Ti": [stamp_entry]}
+
+
+def test_the_bytes_do_not_depend_on_the_number_of_workers(tmp_path, monkeypatch):
+    import ctxlib.learning.dataset as dataset
+
+    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti", "MoS2-V"], []))
+    one = FeatureSettings(realisations=1, seed=2)
+    build_features(tmp_path / "one", progress=False, workers=1, settings=one)
+    build_features(tmp_path / "two", progress=False, workers=2, settings=one)
+    for name in ("WSe2-Ti", "MoS2-V"):
+        assert (tmp_path / "one" / f"{name}.npz").read_bytes() == (tmp_path / "two" / f"{name}.npz").read_bytes()
+
+
+def test_patches_are_physically_square_on_non_square_pixels(entry):
+    """Per axis, the patch spans sqrt(3) a in y and in x; with the mean pixel it spans 3 % less in one and more in the other."""
+    from ctxlib.learning.dataset import patch_sides
+    from ctxlib.materials.catalog import HOSTS
+
+    a = HOSTS["WSe2"].a
+    side_y, side_x = patch_sides(entry.pixel_size, a)
+    assert side_y * entry.pixel_size[0] == pytest.approx(np.sqrt(3) * a) == side_x * entry.pixel_size[1]
+    mean_y, mean_x = patch_sides(entry.pixel_size, a, "mean")
+    assert mean_y == mean_x and mean_y * entry.pixel_size[0] < np.sqrt(3) * a < mean_x * entry.pixel_size[1]
+    with pytest.raises(ValueError, match="pixel_geometry 'square' is not in the catalog; allowed: per-axis, mean"):
+        FeatureSettings(pixel_geometry="square")
 
 
 def test_feature_settings_refuse_bad_values():

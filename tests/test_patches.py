@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ctxlib.encoding.patches import centre_intensity, extract_patches, patch_offsets
+from ctxlib.encoding.patches import (
+    axis_resampling,
+    centre_intensity,
+    extract_patches,
+    footprint,
+    patch_offsets,
+    window_patches,
+)
 
 
 def test_linear_ramp_is_sampled_exactly():
@@ -68,3 +77,23 @@ def test_centre_intensity_ignores_subpixel_position():
         patch = extract_patches(image, np.array([[30 + offset, 30 - offset]]), side_px=24.0).patches
         values.append(centre_intensity(patch)[0])
     np.testing.assert_allclose(values, values[0], rtol=5e-3)  # bilinear resampling error
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(9, 80), st.floats(2.0, 70.0), st.sampled_from([8, 16, 32]), st.integers(0, 2**31))
+def test_window_patches_equal_extract_patches(n, side, size, seed):
+    """One matrix product per axis gives extract_patches' patch at the window centre (smoothed or not) to 1e-6."""
+    windows = np.random.default_rng(seed).random((3, n, n))
+    centre = np.array([[(n - 1) / 2, (n - 1) / 2]])
+    reference = np.stack([extract_patches(w, centre, side, size, edge="reflect").patches[0] for w in windows])
+    assert np.allclose(window_patches(windows, (side, side), size), reference, rtol=1e-6, atol=1e-6)
+
+
+def test_per_axis_sides_and_footprint():
+    """Different sides along y and x sample different spans; the footprint holds every pixel the patch reads."""
+    ramp_y = np.tile(np.arange(35.0)[:, None], (1, 35))
+    patch = window_patches(ramp_y[None], (22.0, 20.0), 32)[0]
+    assert np.allclose(patch[:, 0], 17 + patch_offsets(22.0, 32), atol=1e-4)
+    matrix = axis_resampling(35, 17.0, 22.0, 32)
+    used = footprint(matrix)
+    assert np.allclose(matrix[:, used].sum(axis=1), 1) and used == slice(6, 29)

@@ -81,6 +81,30 @@ def test_a_checkpoint_torn_between_its_two_files_is_refused_and_training_starts_
     assert again == history
 
 
+def test_a_change_of_the_training_data_retrains_and_says_why(tmp_path, monkeypatch, capsys):
+    """Feature files rebuilt with another setting change the data digest: the model trains afresh, saying why."""
+    import ctxlib.learning.dataset as dataset
+    from ctxlib.learning.dataset import FeatureSettings, build_features
+    from ctxlib.learning.training import train_models
+
+    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], []))
+    features, checkpoints = tmp_path / "features", tmp_path / "models"
+    build_features(features, progress=False, workers=1, settings=FeatureSettings(realisations=1))
+    first = train_models(features, checkpoint_dir=checkpoints, models=("MLP-Simple",), epochs=1, progress=False)
+    saved = load_checkpoint(checkpoints / "MLP-Simple.pt")
+    stamp = saved.provenance["features"]["WSe2-Ti"]
+    assert stamp["settings"]["realisations"] == 1 and stamp["library_sha256"] and stamp["code"] and stamp["ctxlib"]
+    assert saved.provenance["features_digest"] == saved.config.data == first["MLP-Simple"].config.data
+    capsys.readouterr()
+    train_models(features, checkpoint_dir=checkpoints, models=("MLP-Simple",), epochs=1, progress=False)
+    assert "training from scratch" not in capsys.readouterr().out  # same data: the finished model is kept
+    build_features(features, progress=False, workers=1, settings=FeatureSettings(realisations=1, pixel_geometry="mean"))
+    again = train_models(features, checkpoint_dir=checkpoints, models=("MLP-Simple",), epochs=1, progress=False)
+    assert "MLP-Simple: training from scratch, the checkpoint's data changed" in capsys.readouterr().out
+    assert again["MLP-Simple"].config.data != saved.config.data
+    assert load_checkpoint(checkpoints / "MLP-Simple.pt").provenance["features"]["WSe2-Ti"]["settings"]["pixel_geometry"] == "mean"
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_full_schedule_is_the_papers_and_quick_divides_every_batch(name):
     full, quick = schedule(name, "full"), schedule(name, "quick")

@@ -53,7 +53,7 @@ class IntensityNormaliser:
             down); both numbers are taken over these pixels only.
         """
         reference = check_image(reference, min_size=4)
-        smooth = ndimage.gaussian_filter(reference, self.smoothing_px) if self.smoothing_px else reference
+        smooth = self._smooth(reference)
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != reference.shape or not mask.any():
@@ -67,6 +67,27 @@ class IntensityNormaliser:
                 f"reference has no contrast: mean {self.mean_:.4g} is not above its background {self.background_:.4g}"
             )
         return self
+
+    def _smooth(self, images: np.ndarray) -> np.ndarray:
+        """The references smoothed over their last two axes (the percentile is taken of these)."""
+        if not self.smoothing_px:
+            return images
+        return ndimage.gaussian_filter(images, (0,) * (images.ndim - 2) + (self.smoothing_px,) * 2)
+
+    def levels(self, references: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(background, mean)`` of every reference of a stack (..., ny, nx), each as :meth:`fit` finds them.
+
+        For many simulated realisations at once; a reference without contrast raises the
+        error :meth:`fit` raises.
+        """
+        references = np.asarray(references)
+        smooth = self._smooth(references)
+        background = np.percentile(smooth.reshape(*smooth.shape[:-2], -1), self.background_percentile, axis=-1)
+        mean = references.mean(axis=(-2, -1), dtype=np.float64)
+        if not np.all(mean > background):
+            raise ValueError(f"a reference has no contrast: means {mean[~(mean > background)]} are not above "
+                             f"their backgrounds {background[~(mean > background)]}")
+        return background, mean
 
     def transform(self, image: np.ndarray) -> np.ndarray:
         """Apply the fitted normalisation to any image (or patch stack)."""

@@ -7,6 +7,12 @@ makes the Zernike basis one cached matrix for every image and pixel size, and th
 scale-aware side removes the need for scale augmentation. When the image is sampled
 more finely than the patch grid it is first smoothed (Gaussian, sigma = 0.4 x the
 down-sampling factor) so that resampling does not alias noise.
+
+Windows that share one grid and one centre (the 34 motif windows of the simulated
+library) are resampled all at once: the smoothing and the bilinear interpolation along
+each axis are one matrix (:func:`axis_resampling`), so a stack of windows becomes its
+patches by one matrix product per axis (:func:`window_patches`), with the pixel size of
+each axis on its own.
 """
 
 from __future__ import annotations
@@ -95,6 +101,79 @@ def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, si
     values = ndimage.map_coordinates(image, [rows.ravel(), cols.ravel()], order=1, mode="mirror")
     patches = values.reshape(len(index), size, size).astype(np.float32)
     return PatchSet(patches=patches, index=index, border=np.flatnonzero(~inside))
+
+
+def axis_resampling(n: int, centre: float, side_px: float, size: int = PATCH_SIZE) -> np.ndarray:
+    """The linear map from ``n`` samples along one axis to the ``size`` samples of a patch of side ``side_px``.
+
+    The same operation as :func:`extract_patches` along one axis: a Gaussian smoothing of
+    sigma ``0.4 x side_px / size`` pixels where the patch grid is coarser than the image
+    (``ndimage.gaussian_filter``'s "reflect" edge), then linear interpolation at the patch
+    grid's centres (``ndimage.map_coordinates``, order 1, "mirror" edge).
+
+    Parameters
+    ----------
+    n : int
+        Samples along the axis (pixels).
+    centre : float
+        Patch centre, pixels (0 is the first pixel's centre).
+    side_px : float
+        Patch side along this axis, pixels.
+    size : int
+        Patch grid, pixels per side.
+
+    Returns
+    -------
+    numpy.ndarray, float64, (size, n)
+        ``W`` with ``patch_axis = W @ samples``.
+    """
+    if not side_px > 1:
+        raise ValueError(f"patch side must exceed 1 pixel, got {side_px}")
+    coordinates = centre + patch_offsets(side_px, size)
+    left = np.floor(coordinates).astype(int)
+    weight = coordinates - left
+    period = 2 * (n - 1) if n > 1 else 1
+    matrix = np.zeros((size, n))
+    for index, share in ((left, 1 - weight), (left + 1, weight)):
+        folded = np.mod(index, period)
+        folded = np.where(folded > n - 1, period - folded, folded)  # "mirror": d c b | a b c d | c b a
+        np.add.at(matrix, (np.arange(size), folded), share)
+    step = side_px / size
+    if step > 1:
+        smoothing = ndimage.gaussian_filter1d(np.eye(n), 0.4 * step, axis=0, mode="reflect")  # column j: e_j smoothed
+        matrix = matrix @ smoothing
+    return matrix
+
+
+def window_resampling(shape: tuple[int, int], side_px: tuple[float, float],
+                      size: int = PATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """The :func:`axis_resampling` matrices, float32, of a patch centred on a window of ``shape`` (ny, nx).
+
+    ``side_px`` is the patch side along y and along x, pixels (``sqrt(3) a`` over each
+    axis's pixel size); the centre is ``((ny - 1) / 2, (nx - 1) / 2)``. A window stack
+    becomes its patches as ``rows @ windows @ cols.T``.
+    """
+    ny, nx = shape
+    rows = axis_resampling(ny, (ny - 1) / 2, side_px[0], size)
+    cols = axis_resampling(nx, (nx - 1) / 2, side_px[1], size)
+    return rows.astype(np.float32), cols.astype(np.float32)
+
+
+def window_patches(windows: np.ndarray, side_px: tuple[float, float], size: int = PATCH_SIZE) -> np.ndarray:
+    """Patches centred on the centre of every window of a stack (..., ny, nx), float32 (..., size, size).
+
+    One matrix product per axis (:func:`window_resampling`); equal to :func:`extract_patches`
+    at the window centre where the two sides are equal.
+    """
+    windows = np.asarray(windows, dtype=np.float32)
+    rows, cols = window_resampling(windows.shape[-2:], side_px, size)
+    return rows @ windows @ cols.T
+
+
+def footprint(matrix: np.ndarray) -> slice:
+    """The samples an :func:`axis_resampling` matrix reads (its non-zero columns), as a slice."""
+    used = np.flatnonzero(np.abs(matrix).max(axis=0) > 0)
+    return slice(int(used[0]), int(used[-1]) + 1)
 
 
 def centre_intensity(patches: np.ndarray, radius: float = 0.2) -> np.ndarray:

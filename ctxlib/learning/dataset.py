@@ -26,19 +26,27 @@ import numpy as np
 import pandas as pd
 
 from ctxlib import __version__
-from ctxlib.base.files import atomic_write
+from ctxlib.base.files import atomic_write, sha256, source_digest, write_npz
 from ctxlib.base.intensity import IntensityNormaliser
 from ctxlib.base.settings import check_number, record
 from ctxlib.encoding.columns import site_flags
 from ctxlib.encoding.context import encode_context
 from ctxlib.encoding.features import assemble_features
-from ctxlib.encoding.patches import PATCH_SIZE, PATCH_SIZE_BOUNDS, centre_intensity, extract_patches
+from ctxlib.encoding.patches import (
+    PATCH_SIZE,
+    PATCH_SIZE_BOUNDS,
+    centre_intensity,
+    footprint,
+    window_patches,
+    window_resampling,
+)
 from ctxlib.encoding.zernike import zernike_moments
 from ctxlib.learning.scale import scale_preset
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
 from ctxlib.materials.motifs import CLASS_NAMES, MOTIFS, PRISTINE
 from ctxlib.simulation.augmentation import AugmentationSettings, Degradation, degrade, draw_degradations
 from ctxlib.simulation.library import LibraryEntry, library_status, load_library, read_manifest
+from ctxlib.simulation.noise import EXACT_BELOW
 
 #: Sublattice of each motif's centre: 0 chalcogen site, 1 metal site.
 MOTIF_SUBLATTICE = np.array([int(m.metal_site) for m in MOTIFS])
@@ -61,6 +69,10 @@ class FeatureSettings:
         The ranges the realisations are drawn from.
     patch_size : int
         Patch grid, pixels per side.
+    pixel_geometry : {"per-axis", "mean"}
+        How the patch side ``sqrt(3) a`` becomes pixels: over each axis's own pixel size
+        (a physically square patch, as on a calibrated micrograph), or over their mean (the
+        rule before 2026-12; the library's pixels are up to 6 % non-square).
     seed : int
     """
 
@@ -68,6 +80,7 @@ class FeatureSettings:
     realisation_batch: int = 64
     augmentation: AugmentationSettings = AugmentationSettings()
     patch_size: int = PATCH_SIZE
+    pixel_geometry: str = "per-axis"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -75,6 +88,7 @@ class FeatureSettings:
         check_number("realisation_batch", self.realisation_batch, 1, 4096, integer=True)
         check_number("patch_size", self.patch_size, *PATCH_SIZE_BOUNDS, integer=True)
         check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
+        check_choice(self.pixel_geometry, PIXEL_GEOMETRIES, "pixel_geometry")
 
     @classmethod
     def at_scale(cls, scale: str, seed: int = 0, **changes) -> "FeatureSettings":
@@ -87,26 +101,39 @@ def realisations_for(scale: str) -> int:
     return scale_preset(scale).realisations
 
 
-def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float, size: int = PATCH_SIZE) -> np.ndarray:
-    """Patches of side ``sqrt(3) a`` centred on each window's centre pixel, (N, size, size)."""
-    side_px = np.sqrt(3) * a / float(np.mean(pixel_size))
-    centre = np.array([[(windows.shape[-2] - 1) / 2, (windows.shape[-1] - 1) / 2]])
-    return np.stack([extract_patches(w, centre, side_px, size).patches[0] for w in windows])
+#: The rules :attr:`FeatureSettings.pixel_geometry` may name.
+PIXEL_GEOMETRIES = ("per-axis", "mean")
 
 
-def pristine_centre_intensities(clean: np.ndarray, pixel_size: tuple[float, float], a: float) -> np.ndarray:
+def patch_sides(pixel_size: tuple[float, float], a: float, geometry: str = "per-axis") -> tuple[float, float]:
+    """The patch side ``sqrt(3) a`` (``a`` in Angstrom) in pixels along y and along x (see :class:`FeatureSettings`)."""
+    pixel = np.asarray(pixel_size, dtype=np.float64)
+    if check_choice(geometry, PIXEL_GEOMETRIES, "pixel_geometry") == "mean":
+        pixel = np.full(2, pixel.mean())
+    return float(np.sqrt(3) * a / pixel[0]), float(np.sqrt(3) * a / pixel[1])
+
+
+def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float, size: int = PATCH_SIZE,
+                  geometry: str = "per-axis") -> np.ndarray:
+    """Patches of side ``sqrt(3) a`` centred on each window's centre, (..., size, size) float32."""
+    return window_patches(windows, patch_sides(pixel_size, a, geometry), size)
+
+
+def pristine_centre_intensities(clean: np.ndarray, pixel_size: tuple[float, float], a: float,
+                                geometry: str = "per-axis") -> np.ndarray:
     """Normalised centre intensity of the clean pristine (chalcogen-site X2, metal-site M) columns of a context.
 
     ``clean`` holds the 34 clean windows of one context; the ratio of the two numbers
     is the M/X2 contrast of Fig. S2.
     """
     normalised = IntensityNormaliser().fit(clean[PRISTINE]).transform(clean[[_CHALCOGEN_REFERENCE, PRISTINE]])
-    return centre_intensity(motif_patches(normalised, pixel_size, a))
+    return centre_intensity(motif_patches(normalised, pixel_size, a, geometry=geometry))
 
 
-def context_site_flags(clean: np.ndarray, pixel_size: tuple[float, float], a: float) -> np.ndarray:
+def context_site_flags(clean: np.ndarray, pixel_size: tuple[float, float], a: float,
+                       geometry: str = "per-axis") -> np.ndarray:
     """(34, 2) site flags of a context: the sublattice with the brighter clean pristine centre is [1, 0]."""
-    reference_flags = site_flags(np.array([0, 1]), pristine_centre_intensities(clean, pixel_size, a))
+    reference_flags = site_flags(np.array([0, 1]), pristine_centre_intensities(clean, pixel_size, a, geometry))
     return reference_flags[MOTIF_SUBLATTICE]
 
 
@@ -117,44 +144,63 @@ class ContextSample:
     Attributes
     ----------
     X : numpy.ndarray, float32, (realisations * 34, 31)
-    patches : numpy.ndarray, float32, (realisations * 34, 32, 32)
+    patches : numpy.ndarray, float32, (realisations * 34, size, size)
         Normalised patches.
-    windows : numpy.ndarray, (realisations * 34, n, n)
-        The degraded, normalised windows the patches were cut from.
+    crops : numpy.ndarray, float32, (realisations * 34, h, w)
+        The degraded, normalised pixels the patches were resampled from (the middle of each window).
     """
 
     X: np.ndarray
     patches: np.ndarray
-    windows: np.ndarray
+    crops: np.ndarray
 
 
 def realise_context(
     clean: np.ndarray, pixel_size: tuple[float, float], energy_kev: int, reference_mean: float,
-    params: Degradation, rng: np.random.Generator,
+    params: Degradation, rng: np.random.Generator, exact_below: float = EXACT_BELOW,
 ) -> np.ndarray:
     """Degrade the 34 clean windows of a context with one realisation and normalise them by the degraded pristine motif."""
-    noisy = degrade(clean, pixel_size, energy_kev, reference_mean, params, rng)
+    noisy = degrade(clean, pixel_size, energy_kev, reference_mean, params, rng, exact_below=exact_below)
     return IntensityNormaliser().fit(noisy[PRISTINE]).transform(noisy)
+
+
+_OTHERS = np.delete(np.arange(len(MOTIFS)), PRISTINE)
 
 
 def context_features(
     entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator,
     settings: FeatureSettings = FeatureSettings(),
 ) -> ContextSample:
-    """Features of ``realisations`` degraded copies of the 34 motifs of one context (ranges and grid from ``settings``)."""
+    """Features of ``realisations`` degraded copies of the 34 motifs of one context (ranges and grid from ``settings``).
+
+    The pristine motif is degraded whole (it normalises the context, as a micrograph is
+    normalised by itself); of the other 33 only the pixels their patch reads are made.
+    All realisations pass through each step at once: blur by matrix products, shot noise
+    compiled (:mod:`ctxlib.simulation.noise`), patches by one matrix product per axis.
+    """
     e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
     clean = entry.images[e, :, d]
     a = HOSTS[entry.host].a
-    flags = context_site_flags(clean, entry.pixel_size, a)
+    geometry = settings.pixel_geometry
+    flags = context_site_flags(clean, entry.pixel_size, a, geometry)
     context = encode_context(entry.host, entry.dopant, detector, energy_kev)
     reference_mean = entry.levels[e, PRISTINE, d, 1]
-    windows = np.concatenate([
-        realise_context(clean, entry.pixel_size, energy_kev, reference_mean, params, rng)
-        for params in draw_degradations(rng, realisations, settings.augmentation)
-    ])
-    patches = motif_patches(windows, entry.pixel_size, a, settings.patch_size)
+    rows, cols = window_resampling(clean.shape[-2:], patch_sides(entry.pixel_size, a, geometry), settings.patch_size)
+    window = footprint(rows), footprint(cols)
+    exact = settings.augmentation.exact_poisson_below
+    params = draw_degradations(rng, realisations, settings.augmentation)
+    pristine = degrade(clean[PRISTINE], entry.pixel_size, energy_kev, reference_mean, params, rng, exact_below=exact)
+    others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, reference_mean, params, rng, window, exact)
+    crops = np.empty((realisations, len(MOTIFS), *others.shape[-2:]), np.float32)
+    crops[:, PRISTINE], crops[:, _OTHERS] = pristine[:, window[0], window[1]], others
+    background, mean = IntensityNormaliser().levels(pristine)
+    crops -= background.astype(np.float32)[:, None, None, None]
+    crops /= (mean - background).astype(np.float32)[:, None, None, None]
+    size, (h, w) = settings.patch_size, crops.shape[-2:]
+    along_x = crops.reshape(-1, w) @ cols[:, window[1]].T  # (R * 34 * h, size)
+    patches = rows[:, window[0]] @ along_x.reshape(-1, h, size)
     X = assemble_features(context, zernike_moments(patches), np.tile(flags, (realisations, 1)))
-    return ContextSample(X, patches, windows)
+    return ContextSample(X, patches, crops.reshape(-1, *crops.shape[-2:]))
 
 
 def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettings()) -> dict[str, np.ndarray]:
@@ -194,39 +240,90 @@ class FeatureRun:
     rebuilt: dict[str, list[str]]
 
 
+#: The modules whose code makes a feature file (their source digest is in its stamp).
+FEATURE_CODE = (
+    "ctxlib.learning.dataset", "ctxlib.simulation.augmentation", "ctxlib.simulation.noise",
+    "ctxlib.encoding.patches", "ctxlib.encoding.zernike", "ctxlib.encoding.context", "ctxlib.encoding.features",
+    "ctxlib.encoding.columns", "ctxlib.base.intensity", "ctxlib.materials.motifs", "ctxlib.materials.catalog",
+)
+
+
+def feature_stamp(name: str, settings: FeatureSettings, library_files: dict) -> dict:
+    """Everything a doped host's feature file is made from: settings, library file SHA-256, code digest, version."""
+    return {"settings": record(settings), "library_sha256": library_files[f"{name}.npz"]["sha256"],
+            "code": source_digest(*FEATURE_CODE), "ctxlib": __version__}
+
+
+def write_feature_file(path: Path, settings: FeatureSettings, stamp: dict) -> str:
+    """Compute one doped host's features (``path.stem`` is ``host-dopant``) and write them with ``stamp``, atomically."""
+    from threadpoolctl import threadpool_limits
+
+    host, dopant = path.stem.split("-")
+    with threadpool_limits(1):  # one BLAS thread, as on a dask worker: the same sums in the same order, the same bytes
+        arrays = host_features(load_library(host, dopant), settings)
+    text = np.array(json.dumps(stamp, sort_keys=True))
+    atomic_write(path, lambda h: write_npz(h, stamp=text, **arrays))
+    return path.stem
+
+
 def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, progress: bool = True,
-                   settings: FeatureSettings | None = None) -> FeatureRun:
+                   settings: FeatureSettings | None = None, workers: int = 2,
+                   scheduler: str | None = None) -> FeatureRun:
     """Write the feature files of every doped host present in the library (resumable).
 
-    Each file is stamped with everything it was made from: ``settings`` (default: the
-    preset of ``scale`` with ``seed``), the library file's SHA-256 and ctxlib's version. A
-    file whose stamp matches is reused; any other is rebuilt, and :attr:`FeatureRun.rebuilt`
+    Each file is stamped with everything it was made from (:func:`feature_stamp`):
+    ``settings`` (default: the preset of ``scale`` with ``seed``), the library file's
+    SHA-256, the digest of the code that computes features, and ctxlib's version. A file
+    whose stamp matches is reused; any other is rebuilt, and :attr:`FeatureRun.rebuilt`
     says which stamp entries changed. Doped hosts without a library file are listed in
     the result (never replaced by other data).
+
+    Doped hosts are computed in parallel on a ``dask.distributed`` cluster: ``scheduler``
+    (an address), else a local cluster of ``workers`` single-threaded processes; with
+    ``workers=1`` and no scheduler, in this process. Every file is seeded by its doped
+    host alone, so the bytes do not depend on the number of workers.
     """
     from tqdm.auto import tqdm
 
+    check_number("workers", workers, 1, 1024, integer=True)
     settings = settings or FeatureSettings.at_scale(scale, seed)
     directory = Path(directory)
     present, missing = library_status()
     files = read_manifest()["files"]
-    written, reused, rebuilt = [], [], {}
-    for name in tqdm(present, desc=f"features ({settings.realisations} realisations)", disable=not progress):
+    todo, reused, rebuilt = [], [], {}
+    for name in present:
         path = directory / f"{name}.npz"
-        stamp = {"settings": record(settings), "library_sha256": files[f"{name}.npz"]["sha256"],
-                 "ctxlib": __version__}
+        stamp = feature_stamp(name, settings, files)
         old = stamp_of(path)
         if old == stamp:
             reused.append(name)
             continue
         if old is not None:
             rebuilt[name] = _changes(old, stamp)
-        host, dopant = name.split("-")
-        arrays = host_features(load_library(host, dopant), settings)
-        text = np.array(json.dumps(stamp, sort_keys=True))
-        atomic_write(path, lambda h: np.savez(h, stamp=text, **arrays))
-        written.append(name)
-    return FeatureRun(directory, written, reused, missing, rebuilt)
+        todo.append((path, stamp))
+    bar = tqdm(total=len(todo), desc=f"features ({settings.realisations} realisations)", disable=not progress)
+    written = []
+    if workers == 1 and scheduler is None:
+        for path, stamp in todo:
+            written.append(write_feature_file(path, settings, stamp))
+            bar.update()
+    elif todo:
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                     dashboard_address=":0")
+        try:
+            with Client(scheduler or cluster) as client:
+                futures = [client.submit(write_feature_file, path, settings, stamp, pure=False) for path, stamp in todo]
+                for future in as_completed(futures):
+                    written.append(future.result())
+                    bar.update()
+        finally:
+            if cluster is not None:
+                cluster.close()
+    bar.close()
+    order = {name: k for k, name in enumerate(present)}
+    return FeatureRun(directory, sorted(written, key=order.get), reused, missing, rebuilt)
 
 
 def _changes(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -251,13 +348,19 @@ def stamp_of(path: Path) -> dict | None:
 
 
 def features_digest(directory: str | Path) -> str:
-    """SHA-256 over the names and stamps of the feature files: which data a model was trained on."""
+    """SHA-256 over the names, stamps and bytes of the feature files: which data a model was trained on."""
     import hashlib
 
-    lines = [f"{path.stem}:{json.dumps(stamp_of(path), sort_keys=True)}\n" for path in sorted(Path(directory).glob("*.npz"))]
-    if not lines:
+    paths = sorted(Path(directory).glob("*.npz"))
+    if not paths:
         raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.learning.dataset.build_features first")
+    lines = [f"{p.stem}:{json.dumps(stamp_of(p), sort_keys=True)}:{sha256(p)}\n" for p in paths]
     return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def feature_stamps(directory: str | Path) -> dict[str, dict | None]:
+    """The stamp of every feature file in ``directory`` (``host-dopant`` -> stamp)."""
+    return {p.stem: stamp_of(p) for p in sorted(Path(directory).glob("*.npz"))}
 
 
 def _read_chunk(path: Path) -> dict[str, np.ndarray]:

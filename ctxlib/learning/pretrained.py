@@ -64,7 +64,7 @@ def export_weights(
     files = {}
     for name, checkpoint in trained.items():
         path = directory / f"{name}.pt"
-        save_checkpoint(checkpoint.model, checkpoint.config, checkpoint.history, path)
+        save_checkpoint(checkpoint.model, checkpoint.config, checkpoint.history, path, provenance=checkpoint.provenance)
         for written in (path, path.with_suffix(".json")):
             files[written.name] = {"sha256": sha256(written), "bytes": written.stat().st_size}
     library = read_manifest()

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
 
+from ctxlib import __version__
 from ctxlib.base.files import atomic_write
-from ctxlib.learning.dataset import features_digest, stream_batches
+from ctxlib.learning.dataset import feature_stamps, features_digest, stream_batches
 from ctxlib.learning.models import build_model
 from ctxlib.learning.scale import scale_preset
 from ctxlib.learning.spec import MODEL_NAMES, model_spec
@@ -86,6 +87,8 @@ class Checkpoint:
     config: TrainingConfig
     history: list[dict]
     optimiser_state: dict
+    #: What the training data were made from (feature stamps and digest), as saved.
+    provenance: dict = field(default_factory=dict)
 
     @property
     def epoch(self) -> int:
@@ -95,18 +98,21 @@ class Checkpoint:
 
 def save_checkpoint(
     model: torch.nn.Module, config: TrainingConfig, history: list[dict], path: Path,
-    optimiser: torch.optim.Optimizer | None = None,
+    optimiser: torch.optim.Optimizer | None = None, provenance: dict | None = None,
 ) -> None:
     """Write ``path`` (model and optimiser state_dicts) and ``path.with_suffix('.json')`` (config, history), atomically.
 
     Both files carry the epoch count; :func:`load_checkpoint` refuses a pair that disagrees
-    (a run stopped between the two writes).
+    (a run stopped between the two writes). ``provenance`` (what the training data were
+    made from, see :func:`train_models`) is kept in the JSON beside the config.
     """
     path = Path(path)
     state = {"model": model.state_dict(), "optimiser": optimiser.state_dict() if optimiser is not None else {},
              "epoch": len(history)}
     atomic_write(path, lambda handle: torch.save(state, handle))
-    text = json.dumps({"config": asdict(config), "history": history}, indent=1).encode()
+    record = {"config": asdict(config), "history": history, "provenance": provenance or {},
+              "ctxlib": __version__, "torch": torch.__version__}
+    text = json.dumps(record, indent=1).encode()
     atomic_write(path.with_suffix(".json"), lambda handle: handle.write(text))
 
 
@@ -121,7 +127,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
                               f"{len(record['history'])}: the run stopped between the two writes; delete both")
     model = build_model(config.model)
     model.load_state_dict(state["model"])
-    return Checkpoint(model.eval(), config, record["history"], state["optimiser"])
+    return Checkpoint(model.eval(), config, record["history"], state["optimiser"], record.get("provenance", {}))
 
 
 def _resumable(checkpoint: Path | None) -> Checkpoint | None:
@@ -141,6 +147,7 @@ def train(
     progress: bool = True,
     device: str = "cpu",
     threads: int | None = 1,
+    provenance: dict | None = None,
 ) -> tuple[torch.nn.Module, list[dict]]:
     """Train one model; resume from ``checkpoint`` when it holds an unfinished run of the same config.
 
@@ -159,6 +166,8 @@ def train(
         CPU threads torch may use while training (restored afterwards); None leaves torch's
         setting. One is the default: steps on 31 features gain nothing from more, and threads
         that spin on cores busy with other work slowed small-batch training 10-100x (measured).
+    provenance : dict, optional
+        Saved with every checkpoint (see :func:`save_checkpoint`).
 
     Returns
     -------
@@ -173,13 +182,23 @@ def train(
     if saved is not None:
         if saved.config == config:
             model, history, optimiser_state = saved.model, saved.history, saved.optimiser_state
+        else:
+            changed = [k for k, v in asdict(config).items() if asdict(saved.config)[k] != v]
+            _say(f"{config.model}: training from scratch, the checkpoint's {', '.join(changed)} changed")
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     if optimiser_state:
         optimiser.load_state_dict(optimiser_state)
     with torch_threads(threads):
-        _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device)
+        _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device, provenance)
     return model.cpu().eval(), history
+
+
+def _say(message: str) -> None:
+    """One line for the person running the training (beside tqdm's bars)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message)
 
 
 @contextmanager
@@ -194,7 +213,7 @@ def torch_threads(threads: int | None):
         torch.set_num_threads(previous)
 
 
-def _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device) -> None:
+def _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device, provenance) -> None:
     """The epochs still to do; appends to ``history`` and checkpoints after each."""
     from tqdm.auto import tqdm
 
@@ -217,7 +236,7 @@ def _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, pr
             loss_sum += float(loss.detach()) * len(y)
         history.append({"epoch": epoch + 1, "loss": loss_sum / total, "accuracy": correct / total, "samples": total})
         if checkpoint is not None:
-            save_checkpoint(model, config, history, checkpoint, optimiser)
+            save_checkpoint(model, config, history, checkpoint, optimiser, provenance)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", accuracy=f"{history[-1]['accuracy']:.4f}")
         bar.update()
     bar.close()
@@ -233,13 +252,16 @@ def train_models(
     Batches are streamed from ``features_dir`` (:func:`ctxlib.learning.dataset.stream_batches`);
     with ``checkpoint_dir``, each model is checkpointed there as ``<model>.pt`` + ``.json``
     after every epoch, and a finished model is not trained again unless its config or its
-    data (:func:`ctxlib.learning.dataset.features_digest`) changed. ``epochs`` replaces the
+    data (:func:`ctxlib.learning.dataset.features_digest`: the feature files' stamps and
+    bytes) changed; the checkpoint keeps every feature file's stamp (library checksum,
+    augmentation ranges, patch grid, realisations, seed, code digest). ``epochs`` replaces the
     schedule's number of epochs (for a controlled experiment; the batch size stays).
     """
     from dataclasses import replace
 
 
     digest = features_digest(features_dir)
+    provenance = {"features_digest": digest, "features": feature_stamps(features_dir)}
     trained = {}
     for name in models:
         config = replace(schedule(name, scale, seed, split), data=digest)
@@ -249,6 +271,6 @@ def train_models(
         def epoch_batches(rng, batch_size=config.batch_size):
             return stream_batches(features_dir, batch_size, rng, split=split, seed=seed)
 
-        model, history = train(config, epoch_batches, checkpoint, progress, device)
-        trained[name] = Checkpoint(model, config, history, {})
+        model, history = train(config, epoch_batches, checkpoint, progress, device, provenance=provenance)
+        trained[name] = Checkpoint(model, config, history, {}, provenance)
     return trained

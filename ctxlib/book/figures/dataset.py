@@ -82,10 +82,12 @@ def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.nd
         pts = xy[near][symbols == symbol]
         axes[0].scatter(pts[:, 0], pts[:, 1], label=symbol, s=60)
     axes[0].set(xlim=(-half, half), ylim=(-half, half), aspect="equal", title="(c) motif\nstructure", xlabel="x (A)")
-    extent = (-clean.shape[1] * pixel_size[1] / 2, clean.shape[1] * pixel_size[1] / 2, -half, half)
-    for ax, image, name in ((axes[1], clean, "(d) clean\nabTEM image"), (axes[2], degraded, "(e) blur, scan\nand shot noise")):
+    for ax, image, name in ((axes[1], clean, "(d) clean\nabTEM image"),
+                            (axes[2], degraded, "(e) blur, scan and shot\nnoise (pixels the patch reads)")):
+        extent = (-image.shape[1] * pixel_size[1] / 2, image.shape[1] * pixel_size[1] / 2,
+                  -image.shape[0] * pixel_size[0] / 2, image.shape[0] * pixel_size[0] / 2)
         ax.imshow(image, origin="lower", extent=extent, cmap="gray")
-        ax.set(title=name, xlabel="x (A)")
+        ax.set(title=name, xlabel="x (A)", xlim=(-half, half), ylim=(-half, half))
     axes[3].imshow(patch, origin="lower", cmap="gray")
     axes[3].set(title="(f) 32 x 32 patch,\nside sqrt(3) a", xticks=[], yticks=[])
     blocks = [(0, 23, "tab:blue", "context"), (23, 29, "tab:orange", "Zernike"), (29, 31, "tab:green", "site")]

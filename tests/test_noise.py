@@ -1,0 +1,73 @@
+"""Shot noise: exact Poisson counts where the count is small, the Poisson's mean and variance above, at the doses of the augmentation ranges."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from ctxlib.simulation.augmentation import AugmentationSettings
+from ctxlib.simulation.noise import EXACT_BELOW, detector_noise
+
+N = 200_000
+
+
+def _counts(rate, exact_below=EXACT_BELOW, seed=0, read_sigma=0.0):
+    intensity = np.full((1, N), rate, np.float32)
+    return detector_noise(intensity, np.array([1.0]), np.random.default_rng(seed), read_sigma, exact_below)[0]
+
+
+@pytest.mark.parametrize("rate", [0.02, 0.7, 3.2, 12.5, 29.9])
+def test_small_counts_follow_the_poisson_distribution_exactly(rate):
+    counts = _counts(rate)
+    assert np.array_equal(counts, np.round(counts)) and counts.min() >= 0
+    k = np.arange(int(counts.max()) + 1)
+    observed = np.bincount(counts.astype(int), minlength=len(k))
+    expected = stats.poisson.pmf(k, rate) * N
+    expected[-1] += stats.poisson.sf(k[-1], rate) * N
+    keep = expected > 5  # chi-square cells; the rest pooled into one
+    observed = np.append(observed[keep], observed[~keep].sum())
+    expected = np.append(expected[keep], expected[~keep].sum())
+    if expected[-1] < 5:
+        observed, expected = observed[:-1], expected[:-1] * observed[:-1].sum() / expected[:-1].sum()
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("rate", [30.0, 250.0, 8e3, 1.5e5])
+def test_large_counts_have_the_poisson_mean_and_variance(rate):
+    counts = _counts(rate).astype(np.float64)
+    assert abs(counts.mean() - rate) < 5 * np.sqrt(rate / N)
+    assert abs(counts.var() / rate - 1) < 5 * np.sqrt(2 / N)
+
+
+def test_every_dose_of_the_augmentation_ranges_has_poisson_moments():
+    """Clean HAADF and MAADF intensities (fraction of the beam) at the dose range's ends and middle."""
+    dose = AugmentationSettings().dose
+    area = 0.258 * 0.274
+    rng = np.random.default_rng(3)
+    for d in (dose.low, np.sqrt(dose.low * dose.high), dose.high):
+        for intensity in (4e-4, 2e-3, 0.025, 0.05, 0.19):
+            electrons = d * area
+            noisy = detector_noise(np.full((1, N), intensity, np.float32), np.array([electrons]), rng)[0] * electrons
+            rate = intensity * electrons
+            assert abs(noisy.mean() - rate) < 5 * np.sqrt(rate / N), (d, intensity)
+            assert abs(noisy.var() / rate - 1) < 5 * np.sqrt(2 / N) + 1 / (rate * N) ** 0.5, (d, intensity)
+
+
+def test_read_noise_adds_its_variance_and_the_same_state_gives_the_same_noise():
+    counts = _counts(50.0, read_sigma=3.0)
+    assert counts.var() == pytest.approx(50 + 9, rel=0.02)
+    assert np.array_equal(_counts(5.0, seed=4), _counts(5.0, seed=4))
+    assert not np.array_equal(_counts(5.0, seed=4), _counts(5.0, seed=5))
+
+
+def test_the_exact_branch_reaches_the_normal_branch_continuously():
+    below, above = _counts(29.999).astype(np.float64), _counts(30.0).astype(np.float64)
+    assert abs(below.mean() - above.mean()) < 0.05 and abs(below.var() - above.var()) < 0.6
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="exact_below must lie in \\[0, 1000\\] electrons, got 2000"):
+        detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), exact_below=2000)
+    with pytest.raises(ValueError, match="electrons per unit intensity must be finite and > 0"):
+        detector_noise(np.ones((1, 3)), np.zeros(1), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="read_sigma must be finite and >= 0"):
+        detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), read_sigma=-1.0)
