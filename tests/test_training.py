@@ -81,6 +81,18 @@ def test_a_checkpoint_torn_between_its_two_files_is_refused_and_training_starts_
     assert again == history
 
 
+def test_a_shorter_run_goes_on_to_the_longer_one(tmp_path):
+    """1 epoch now and 2 more later (a model spread over sessions) equal 3 epochs at once."""
+    X, y = toy(400)
+    config = TrainingConfig("MLP-Simple", epochs=3, batch_size=64)
+    straight, history = train(config, epochs_of(X, y, 64), progress=False)
+    path = tmp_path / "mlp.pt"
+    train(TrainingConfig("MLP-Simple", epochs=1, batch_size=64), epochs_of(X, y, 64), checkpoint=path, progress=False)
+    spread, spread_history = train(config, epochs_of(X, y, 64), checkpoint=path, progress=False)
+    assert spread_history == history
+    assert all(torch.allclose(p, q) for p, q in zip(straight.state_dict().values(), spread.state_dict().values()))
+
+
 def test_a_change_of_the_training_data_retrains_and_says_why(tmp_path, monkeypatch, capsys):
     """Feature files rebuilt with another setting change the data digest: the model trains afresh, saying why."""
     import ctxlib.learning.dataset as dataset

@@ -84,8 +84,16 @@ def read_weights_manifest(directory: Path = WEIGHTS) -> dict:
     return json.loads(path.read_text())
 
 
-def load_pretrained(name: str, directory: Path = WEIGHTS, attention_mode: str | None = None) -> Checkpoint:
+def weights_folder(scale: str = "quick") -> Path:
+    """Where the shipped weights of a scale lie: ``data/weights`` (quick) or ``data/weights-full``."""
+    return WEIGHTS if check_choice(scale, ("quick", "full"), "scale") == "quick" else DATA / "weights-full"
+
+
+def load_pretrained(name: str, directory: Path | None = None, attention_mode: str | None = None,
+                    scale: str = "quick") -> Checkpoint:
     """A shipped model, checksum-verified, in eval mode.
+
+    ``directory`` defaults to the weights of ``scale`` (:func:`weights_folder`).
 
     Attention models come in their spec's inference mode
     (:attr:`~ctxlib.learning.spec.ModelSpec.attention_mode`, the batch-independent
@@ -93,7 +101,7 @@ def load_pretrained(name: str, directory: Path = WEIGHTS, attention_mode: str | 
     pass ``attention_mode="batch"`` for the paper's.
     """
     check_choice(name, MODEL_NAMES, "model")
-    directory = Path(directory)
+    directory = Path(directory) if directory is not None else weights_folder(scale)
     files = read_weights_manifest(directory)["files"]
     for file in (f"{name}.pt", f"{name}.json"):
         path = directory / file
@@ -129,13 +137,8 @@ def load_models(directory: Path = WEIGHTS, names: tuple[str, ...] = MODEL_NAMES,
     return {name: _in_mode(load_checkpoint(directory / f"{name}.pt"), attention_mode) for name in names}
 
 
-def build(scale: str = "quick", seed: int = 0, work: Path = ROOT / "_build", directory: Path = WEIGHTS,
-          progress: bool = True) -> dict:
-    """Features, training and export: the whole path to the shipped weights (resumable)."""
-
-    features = Path(work) / "data" / f"features-{scale}-seed{seed}"
-    build_features(features, scale, seed, progress=progress)
-    trained = train_models(features, scale, seed, Path(work) / "training" / f"{scale}-seed{seed}", progress=progress)
+def build_scores(trained: dict[str, Checkpoint], features: Path, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Train and test accuracy of every model on the random split of the feature files it was trained on."""
     scores = {name: {} for name in trained}
     models = {name: c.model for name, c in trained.items()}
     for part in ("train", "test"):
@@ -143,7 +146,17 @@ def build(scale: str = "quick", seed: int = 0, work: Path = ROOT / "_build", dir
                                                part, seed=seed)
         for name, p in probabilities.items():
             scores[name][f"{part}_accuracy"] = accuracy(y, p.argmax(axis=1))
-    return export_weights(trained, scale, seed, scores, directory)
+    return scores
+
+
+def build(scale: str = "quick", seed: int = 0, work: Path = ROOT / "_build", directory: Path = WEIGHTS,
+          progress: bool = True) -> dict:
+    """Features, training and export: the whole path to the shipped weights (resumable)."""
+
+    features = Path(work) / "data" / f"features-{scale}-seed{seed}"
+    build_features(features, scale, seed, progress=progress)
+    trained = train_models(features, scale, seed, Path(work) / "training" / f"{scale}-seed{seed}", progress=progress)
+    return export_weights(trained, scale, seed, build_scores(trained, features, seed), directory)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--out", type=Path, help="weights folder (default data/weights, data/weights-full at full scale)")
     args = parser.parse_args(argv)
-    out = args.out or (WEIGHTS if args.scale == "quick" else DATA / "weights-full")
+    out = args.out or weights_folder(args.scale)
     manifest = build(args.scale, args.seed, directory=out)
     for name, score in manifest["scores"].items():
         print(f"{name:14s} train {100 * score['train_accuracy']:.2f} %  test {100 * score['test_accuracy']:.2f} %")

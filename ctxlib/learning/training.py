@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -149,7 +149,11 @@ def train(
     threads: int | None = 1,
     provenance: dict | None = None,
 ) -> tuple[torch.nn.Module, list[dict]]:
-    """Train one model; resume from ``checkpoint`` when it holds an unfinished run of the same config.
+    """Train one model; resume from ``checkpoint`` when it holds a run of the same config, or a shorter one.
+
+    A checkpoint of the same config with fewer epochs (a run stopped early, or asked for
+    fewer epochs) goes on from its last epoch: each epoch's shuffle and dropout are seeded
+    by the epoch alone, so the result is that of one uninterrupted run.
 
     Parameters
     ----------
@@ -180,8 +184,8 @@ def train(
     model, history, optimiser_state = build_model(config.model), [], {}
     saved = _resumable(checkpoint)
     if saved is not None:
-        if saved.config == config:
-            model, history, optimiser_state = saved.model, saved.history, saved.optimiser_state
+        if replace(saved.config, epochs=config.epochs) == config and saved.epoch <= config.epochs:
+            model, history, optimiser_state = saved.model, saved.history, saved.optimiser_state  # a longer run goes on
         else:
             changed = [k for k, v in asdict(config).items() if asdict(saved.config)[k] != v]
             _say(f"{config.model}: training from scratch, the checkpoint's {', '.join(changed)} changed")
@@ -257,9 +261,6 @@ def train_models(
     augmentation ranges, patch grid, realisations, seed, code digest). ``epochs`` replaces the
     schedule's number of epochs (for a controlled experiment; the batch size stays).
     """
-    from dataclasses import replace
-
-
     digest = features_digest(features_dir)
     provenance = {"features_digest": digest, "features": feature_stamps(features_dir)}
     trained = {}
