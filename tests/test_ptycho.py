@@ -233,3 +233,16 @@ def test_exit_waves_follow_subpixel_positions_continuously():
     waves = [exit_waves(obj, probe, base + torch.tensor([[d, 0.0]]), geometry) for d in (0.0, 0.02, 0.2)]
     small, large = (waves[1] - waves[0]).abs().sum(), (waves[2] - waves[0]).abs().sum()
     assert 0.05 < float(small / large) < 0.2
+
+
+def test_truth_drift_stays_at_the_truth_on_data_of_the_model_itself():
+    """The diagnostic of notebook 07: started at the truth, the free steps on exact-model data stay there."""
+    from ctxlib.ptycho.data import PtychoData
+    from ctxlib.ptycho.icgd import truth_drift
+
+    patterns, nominal, truth, probe, sampling = _synthetic()
+    data = PtychoData(patterns.astype(np.float32), nominal, truth, (5, 5), sampling, probe, None, "synthetic",
+                      math.inf, 0.6666666)
+    curve = truth_drift(data, ICGDSettings(iterations=14, batch_size=5, probe_from=100), hold=8)
+    start = position_rmse(nominal, truth) * 100  # pm
+    assert curve[:8].max() == 0.0 and curve[-1] < 0.3 * start, (curve[-1], start)

@@ -58,7 +58,7 @@ class ICGDSettings:
     """
 
     iterations: int = 40
-    position_from: int = 4
+    position_from: int = 8
     line_from: int = 10
     lowpass_from: int = 16
     free_from: int = 28
@@ -194,3 +194,37 @@ def affine_rows(data: PtychoData, results: dict[str, Result]) -> list[dict]:
     fits.update({name: fit_affine(data.nominal, r.state.positions) for name, r in results.items() if name != "oracle"})
     return [{"method": name, "rotation (deg)": f.rotation_deg, "scale x": f.scale[0], "scale y": f.scale[1],
              "shear": f.shear} for name, f in fits.items()]
+
+
+def truth_drift(data: PtychoData, settings: ICGDSettings = ICGDSettings(), patterns: np.ndarray | None = None,
+                hold: int = 20, method: str = "free") -> np.ndarray:
+    """A diagnostic, not a method: start at the *true* positions, reconstruct the object (and probe) for
+    ``hold`` iterations with the positions fixed there, then let ``method``'s steps move them (``free``:
+    per-position; ``affine``: one global map) until ``settings.iterations``. Returns the position RMSE (pm,
+    translation removed) after each iteration.
+
+    If the estimator is unbiased for these data the positions stay at the truth; if they walk away, the
+    model prefers other positions (a model mismatch), and no schedule started from the nominal grid can be
+    expected to end at the truth. ``patterns`` replaces the data's (e.g. patterns of our own model).
+    """
+    steps = {"free": (Free(),), "affine": (Affine(),)}[method]
+
+    def rule(iteration: int, proposed: np.ndarray) -> np.ndarray:
+        return constrain(steps if iteration >= hold else (), data.truth, proposed, data.scan_shape)
+
+    state = reconstruct(data.patterns if patterns is None else patterns, data.truth, data.probe, data.sampling,
+                        settings.iterations, rule, settings.engine(), bandlimit=data.bandlimit)
+    return np.array([position_rmse(h["positions"], data.truth) * 100 for h in state.history])
+
+
+def model_patterns(data: PtychoData, scale: str = "quick") -> np.ndarray:
+    """Patterns of our own single-slice model of the data's specimen (abTEM's one-slice transmission
+    function) at the true positions, cropped as the data: the data an exact model would see."""
+    from ctxlib.ptycho.data import settings_for
+    from ctxlib.ptycho.forward import crop_patterns, intensities
+    from ctxlib.ptycho.probe import probe_wave
+
+    bench = settings_for(scale)
+    probe = probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev, bench.semiangle_mrad, bench.defocus)
+    full = intensities(data.transmission, probe, data.truth, bench.sampling)
+    return crop_patterns(full, bench.sampling, bench.crop)[0].astype(np.float32)
