@@ -93,6 +93,19 @@ def test_a_shorter_run_goes_on_to_the_longer_one(tmp_path):
     assert all(torch.allclose(p, q) for p, q in zip(straight.state_dict().values(), spread.state_dict().values()))
 
 
+@pytest.mark.parametrize("change", [{"batch_size": 32}, {"learning_rate": 5e-4}, {"seed": 1}, {"split": "host"}])
+def test_a_changed_config_trains_afresh_and_says_which_entry_changed(tmp_path, capsys, change):
+    X, y = toy(300)
+    path = tmp_path / "mlp.pt"
+    config = TrainingConfig("MLP-Simple", epochs=1, batch_size=64)
+    train(config, epochs_of(X, y, 64), checkpoint=path, progress=False)
+    capsys.readouterr()
+    changed = TrainingConfig(**{**config.__dict__, **change})
+    _, history = train(changed, epochs_of(X, y, changed.batch_size), checkpoint=path, progress=False)
+    assert f"training from scratch, the checkpoint's {next(iter(change))} changed" in capsys.readouterr().out
+    assert len(history) == 1 and load_checkpoint(path).config == changed
+
+
 def test_a_change_of_the_training_data_retrains_and_says_why(tmp_path, monkeypatch, capsys):
     """Feature files rebuilt with another setting change the data digest: the model trains afresh, saying why."""
     import ctxlib.learning.dataset as dataset

@@ -24,8 +24,9 @@ __getattr__, __dir__, __all__ = attach(
                         "lowpass", "clip", "Affine", "Lines", "LowPass", "HighPass", "Free", "constrain",
                         "split_errors", "position_rmse"],
         "icgd": ["METHODS", "ICGDSettings", "schedule", "stage_table", "Result", "run_method", "run_methods",
-                 "dose_tag", "scores", "affine_rows", "truth_drift", "model_patterns"],
+                 "dose_tag", "scores", "affine_rows", "truth_drift"],
         "data": ["CASES", "ScanErrors", "ERRORS", "BenchmarkSettings", "settings_for", "nominal_grid",
-                 "true_positions", "specimen", "simulate_case", "add_noise", "PtychoData", "generate", "load_case"],
+                 "true_positions", "specimen", "simulate_case", "add_noise", "PtychoData", "generate", "model_patterns",
+                 "load_case"],
     },
 )

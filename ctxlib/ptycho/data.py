@@ -35,7 +35,7 @@ from ctxlib.base.files import atomic_write, sha256
 from ctxlib.base.paths import ROOT
 from ctxlib.base.settings import check_number, record
 from ctxlib.ptycho.constraints import compose_affine
-from ctxlib.ptycho.forward import crop_patterns
+from ctxlib.ptycho.forward import crop_patterns, intensities
 from ctxlib.ptycho.probe import BANDLIMIT, probe_wave
 
 CACHE = ROOT / "_build" / "ptycho"
@@ -338,6 +338,15 @@ def generate(scale: str = "quick", cache=CACHE, force: bool = False, settings: B
                 "command": "python -m ctxlib.ptycho.data generate --scale " + scale}
     atomic_write(manifest_path, lambda h: h.write(json.dumps(manifest, indent=1).encode()))
     return manifest
+
+
+def model_patterns(data: PtychoData, scale: str = "quick") -> np.ndarray:
+    """Patterns of our own single-slice model of the data's specimen (abTEM's one-slice transmission
+    function) at the true positions, cropped as the data: the data an exact model would see."""
+    bench = settings_for(scale)
+    probe = probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev, bench.semiangle_mrad, bench.defocus)
+    full = intensities(data.transmission, probe, data.truth, bench.sampling)
+    return crop_patterns(full, bench.sampling, bench.crop)[0].astype(np.float32)
 
 
 def load_case(case: str, dose: float = INFINITE, scale: str = "quick", seed: int = 0, cache=CACHE) -> PtychoData:

@@ -216,15 +216,3 @@ def truth_drift(data: PtychoData, settings: ICGDSettings = ICGDSettings(), patte
                         settings.iterations, rule, settings.engine(), bandlimit=data.bandlimit)
     return np.array([position_rmse(h["positions"], data.truth) * 100 for h in state.history])
 
-
-def model_patterns(data: PtychoData, scale: str = "quick") -> np.ndarray:
-    """Patterns of our own single-slice model of the data's specimen (abTEM's one-slice transmission
-    function) at the true positions, cropped as the data: the data an exact model would see."""
-    from ctxlib.ptycho.data import settings_for
-    from ctxlib.ptycho.forward import crop_patterns, intensities
-    from ctxlib.ptycho.probe import probe_wave
-
-    bench = settings_for(scale)
-    probe = probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev, bench.semiangle_mrad, bench.defocus)
-    full = intensities(data.transmission, probe, data.truth, bench.sampling)
-    return crop_patterns(full, bench.sampling, bench.crop)[0].astype(np.float32)

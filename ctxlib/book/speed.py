@@ -1,0 +1,51 @@
+"""The book's account of a recorded speed benchmark: the numbers of ``benchmarks/results/*.json``
+written as the sentences a page shows, with the command that measured them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ctxlib.learning.dataset import realisations_for
+
+CONTEXTS = 576
+MOTIFS = 34
+
+
+def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
+    """Markdown on the library's scan speed and the features' patch throughput.
+
+    Parameters
+    ----------
+    speed : dict
+        The record of ``benchmarks/dataset_speed.py`` (``benchmarks/results/dataset_speed.json``).
+    doped_hosts_present : int
+        Doped hosts in the shipped library, of 96 (sizes are scaled from them).
+    """
+    scans, features = speed["scans"], speed["features"]
+    per_scan = scans["seconds_per_scan_one_core"]
+    prism = np.mean([v for k, v in per_scan.items() if k.startswith("prism")])
+    plain = np.mean([v for k, v in per_scan.items() if k.startswith("multislice")])
+    fast = features["all_cores"]["patches_per_second"]
+    target = features["target_patches_per_second"]
+    full_rows = CONTEXTS * MOTIFS * realisations_for("full")
+    verdict = "met" if fast >= target else f"not met ({fast / target:.0%} of it)"
+    return (
+        f"One library scan (PRISM, both detectors) takes **{prism:.2f} s** on one CPU core on average over the "
+        f"three energies (plain multislice: {plain:.2f} s). The generator, two scans at a time on this 2-core "
+        f"machine, made the 102 scans of one doped host in **{scans['generator_seconds_one_doped_host']:.0f} s** "
+        f"({scans['generator_scans_per_second']:.2f} scans/s; two scans share the memory bandwidth), so the 9,792 "
+        f"scans take about **{scans['library_hours_extrapolated']:.1f} h** (target: at most 6 h; measured "
+        f"{scans['date']}). The generator recorded {scans['library_seconds_per_scan_recorded']:.2f} s per scan "
+        "and worker while it shared the machine with other work.\n\n"
+        f"Features (measured {features['date']}, {features['realisations']} realisations a context): "
+        f"**{features['one_process']['patches_per_second']:,} patches/s** in one process, against "
+        f"{features['baseline']['patches_per_second']:,} patches/s for the previous pipeline (revision "
+        f"`{features['baseline']['revision']}`, same run, same machine: {features['speed_up_one_process']}x). "
+        f"On both cores (two dask workers, {features['all_cores']['doped_hosts']} doped hosts): **{fast:,} "
+        f"patches/s**, so the paper's {full_rows / 1e6:.1f} M patches take about "
+        f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
+        f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
+        f"{verdict} (`{speed['command']} --part features`). No GPU was available for these measurements, so the "
+        "GPU path (`--device gpu`) is untimed. Sizes of the whole library and of the features are scaled from the "
+        f"{doped_hosts_present} doped hosts present to 96."
+    )
