@@ -1,0 +1,120 @@
+"""The book's reading of the shipped benchmark records (``benchmarks/results/*.json``): the tables
+and sentences a page shows from a run too long for the page itself, each naming its command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ctxlib.learning.dataset import realisations_for
+
+CONTEXTS = 576
+MOTIFS = 34
+
+
+def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
+    """Markdown on the library's scan speed and the features' patch throughput.
+
+    Parameters
+    ----------
+    speed : dict
+        The record of ``benchmarks/dataset_speed.py`` (``benchmarks/results/dataset_speed.json``).
+    doped_hosts_present : int
+        Doped hosts in the shipped library, of 96 (sizes are scaled from them).
+    """
+    scans, features = speed["scans"], speed["features"]
+    per_scan = scans["seconds_per_scan_one_core"]
+    prism = np.mean([v for k, v in per_scan.items() if k.startswith("prism")])
+    plain = np.mean([v for k, v in per_scan.items() if k.startswith("multislice")])
+    fast = features["all_cores"]["patches_per_second"]
+    target = features["target_patches_per_second"]
+    full_rows = CONTEXTS * MOTIFS * realisations_for("full")
+    verdict = "met" if fast >= target else f"not met ({fast / target:.0%} of it)"
+    return (
+        f"One library scan (PRISM, both detectors) takes **{prism:.2f} s** on one CPU core on average over the "
+        f"three energies (plain multislice: {plain:.2f} s). The generator, two scans at a time on this 2-core "
+        f"machine, made the 102 scans of one doped host in **{scans['generator_seconds_one_doped_host']:.0f} s** "
+        f"({scans['generator_scans_per_second']:.2f} scans/s; two scans share the memory bandwidth), so the 9,792 "
+        f"scans take about **{scans['library_hours_extrapolated']:.1f} h** (target: at most 6 h; measured "
+        f"{scans['date']}). The generator recorded {scans['library_seconds_per_scan_recorded']:.2f} s per scan "
+        "and worker while it shared the machine with other work.\n\n"
+        f"Features (measured {features['date']}, {features['realisations']} realisations a context): "
+        f"**{features['one_process']['patches_per_second']:,} patches/s** in one process, against "
+        f"{features['baseline']['patches_per_second']:,} patches/s for the previous pipeline (revision "
+        f"`{features['baseline']['revision']}`, same run, same machine: {features['speed_up_one_process']}x). "
+        f"On both cores (two dask workers, {features['all_cores']['doped_hosts']} doped hosts): **{fast:,} "
+        f"patches/s**, so the paper's {full_rows / 1e6:.1f} M patches take about "
+        f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
+        f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
+        f"{verdict} (`{speed['command']} --part features`). No GPU was available for these measurements, so the "
+        "GPU path (`--device gpu`) is untimed. Sizes of the whole library and of the features are scaled from the "
+        f"{doped_hosts_present} doped hosts present to 96."
+    )
+
+
+#: The anchors' runs, in the order of the table, and what each is beside ours.
+ANCHOR_RUNS = {
+    "nominal, positions fixed": "positions fixed at the nominal grid",
+    "true positions, fixed (oracle)": "oracle (positions fixed at the truth)",
+    "position correction": "free per-position correction",
+    "position correction + global affine": "position correction + global affine",
+}
+ANCHORS = {"py4dstem": "py4DSTEM", "ptychi": "pty-chi"}
+
+
+def anchor_table(record: dict, ours: pd.DataFrame, iterations: int) -> pd.DataFrame:
+    """Our methods beside the codes people use, on the same case-1 patterns at infinite dose.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/ptycho_speed.py`` (``benchmarks/results/ptycho_speed.json``).
+    ours : pandas.DataFrame
+        This page's scores of our methods, indexed by method, with ``"RMSE (pm)"``.
+    iterations : int
+        Our methods' iterations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run: code, run, position RMSE (pm, translation removed), iterations and
+        seconds per iteration on one CPU thread. An anchor that did not run is one row saying why.
+    """
+    speed = record["ours"]
+    rows = [{"code": "ctxlib (this page)", "run": method, "RMSE (pm)": ours.loc[method, "RMSE (pm)"],
+             "iterations": iterations,
+             "s / iteration": speed["oracle" if method == "oracle" else "affine"]["seconds_per_iteration"]}
+            for method in ours.index if method in ("free", "affine", "affine+line", "icgd", "oracle")]
+    for key, code in ANCHORS.items():
+        anchor = record.get(key)
+        if anchor is None:
+            continue
+        if anchor.get("status") != "ran":
+            rows.append({"code": code, "run": f"did not run: {anchor.get('status')}"})
+            continue
+        rows += [{"code": f"{code} {anchor['version']}", "run": label, "RMSE (pm)": anchor[name]["rmse_pm"],
+                  "iterations": anchor["iterations"], "s / iteration": anchor[name]["seconds_per_iteration"]}
+                 for name, label in ANCHOR_RUNS.items() if name in anchor]
+    return pd.DataFrame(rows).set_index(["code", "run"])
+
+
+def full_scale_scores(record: dict) -> pd.DataFrame:
+    """Test scores of the models that have finished the paper's schedule in the paper-scale run.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/full_scale.py`` (``benchmarks/results/full_scale.json``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model: ``accuracy``, ``entropy_nats``, ``ece`` on the test rows, ``rows``,
+        ``epochs``, ``hours`` (wall time of training and scoring) and ``date``; empty when no
+        model has finished.
+    """
+    rows = {name: {**stage["test"], "epochs": stage["epochs"], "hours": stage["seconds_total"] / 3600,
+                   "date": stage["date"]}
+            for name, stage in record.get("stages", {}).items() if "test" in stage}
+    columns = ["accuracy", "entropy_nats", "ece", "rows", "epochs", "hours", "date"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")

@@ -1,0 +1,51 @@
+"""The book's reading of the recorded benchmarks (ctxlib.book.records)."""
+
+import json
+
+import pandas as pd
+
+from ctxlib.base.paths import ROOT
+from ctxlib.book.records import anchor_table, dataset_speed_text, full_scale_scores
+
+RECORDS = ROOT / "benchmarks" / "results"
+
+
+def test_dataset_speed_text_reads_the_record_and_judges_the_target():
+    speed = json.loads((RECORDS / "dataset_speed.json").read_text())
+    text = dataset_speed_text(speed, 6)
+    fast = speed["features"]["all_cores"]["patches_per_second"]
+    assert f"{fast:,} patches/s" in text and "scaled from the 6 doped hosts" in text
+    speed["features"]["all_cores"]["patches_per_second"] = speed["features"]["target_patches_per_second"]
+    assert "is met" in dataset_speed_text(speed, 6)
+    speed["features"]["all_cores"]["patches_per_second"] = speed["features"]["target_patches_per_second"] // 4
+    assert "not met (25% of it)" in dataset_speed_text(speed, 6)
+
+
+def test_anchor_table_puts_each_code_beside_ours_and_says_why_one_did_not_run():
+    ours = pd.DataFrame({"RMSE (pm)": [9.0, 0.0]}, index=pd.Index(["icgd", "oracle"], name="method"))
+    record = {
+        "ours": {"oracle": {"seconds_per_iteration": 0.1}, "affine": {"seconds_per_iteration": 0.2}},
+        "py4dstem": {"status": "ran", "version": "0.14.18", "iterations": 40,
+                     "position correction + global affine": {"seconds_per_iteration": 0.4, "rmse_pm": 18.0}},
+        "ptychi": {"status": "pip install failed"},
+    }
+    table = anchor_table(record, ours, 40)
+    assert table.loc[("ctxlib (this page)", "icgd"), "RMSE (pm)"] == 9.0
+    assert table.loc[("ctxlib (this page)", "icgd"), "s / iteration"] == 0.2
+    assert table.loc[("ctxlib (this page)", "oracle"), "s / iteration"] == 0.1
+    assert table.loc[("py4DSTEM 0.14.18", "position correction + global affine"), "RMSE (pm)"] == 18.0
+    assert ("pty-chi", "did not run: pip install failed") in table.index
+    assert len(table) == 4
+
+
+def test_full_scale_scores_lists_only_the_models_that_finished():
+    record = {"stages": {
+        "features": {"written": 96, "seconds_total": 1000.0, "date": "2026-12-03"},
+        "MLP-Simple": {"epochs": 20, "of": 20, "seconds_total": 7200.0, "date": "2026-12-03",
+                       "test": {"rows": 10, "accuracy": 0.98, "entropy_nats": 0.05, "ece": 0.01}},
+        "MLP-Deep": {"epochs": 3, "of": 20, "seconds_total": 600.0, "date": "2026-12-03"},
+    }}
+    table = full_scale_scores(record)
+    assert list(table.index) == ["MLP-Simple"]
+    assert table.loc["MLP-Simple", "hours"] == 2.0 and table.loc["MLP-Simple", "accuracy"] == 0.98
+    assert full_scale_scores({"stages": {}}).empty
