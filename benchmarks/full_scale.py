@@ -7,20 +7,28 @@ Stages, in order (default: all that are not finished):
   single-threaded processes; one file per doped host, so a stop loses at most the files
   being written;
 * one stage per model (``MLP-NoContext`` ... ``attn-400k``): the paper's schedule,
-  checkpointed after every epoch in ``_build/training/full-seed0`` (a stop loses at most
-  one epoch); ``--epochs N`` stops a stage after N epochs of this call, to spread a model
-  over several sessions;
+  checkpointed after every epoch in ``data/training-full-seed0`` (a stop loses at most
+  one epoch; the folder is kept in the repository, so a run spread over machines goes on
+  where the last one stopped, once the features are made again: they are the same bytes,
+  and a checkpoint whose feature digest differs trains afresh, saying why); ``--epochs N``
+  stops a stage after N epochs of this call. A model that has finished its schedule is
+  scored on the test rows (accuracy, mean posterior entropy in nats, ECE) and the scores
+  go into its stage record;
 * ``export``: the six models' test accuracy and the weights into ``data/weights-full``
   (manifest with checksums; ``load_pretrained(..., scale="full")``).
 
 Every stage records its wall time and memory peak (the resident memory of this process
 and of its cluster's workers, sampled every 0.5 s) in
-``benchmarks/results/full_scale.json``, which notebooks 03 and 04 show.
+``benchmarks/results/full_scale.json``, which notebooks 03 and 04 show; ``seconds_total``
+adds up the calls of one run (a stage that starts over starts its total again). Stages
+may run in parallel processes (e.g. two models, one core each): the record is updated
+under a lock.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import threading
 import time
@@ -34,7 +42,7 @@ from ctxlib.base.paths import DATA, ROOT
 from ctxlib.learning.spec import MODEL_NAMES
 
 FEATURES = ROOT / "_build" / "data" / "features-full-seed0"
-CHECKPOINTS = ROOT / "_build" / "training" / "full-seed0"
+CHECKPOINTS = DATA / "training-full-seed0"
 STAGES = ("features", *MODEL_NAMES, "export")
 
 
@@ -67,52 +75,75 @@ class PeakMemory:
 
 
 def run_stage(stage: str, epochs: int | None) -> dict:
+    """Run one stage; the outcome says, under ``"fresh"``, whether it started over."""
     from ctxlib.learning.dataset import build_features
     from ctxlib.learning.training import load_checkpoint, schedule, train_models
 
     if stage == "features":
         run = build_features(FEATURES, "full", 0, workers=2)
-        return {"written": len(run.written), "reused": len(run.reused), "missing_library": run.missing_library}
+        return {"written": len(run.written), "reused": len(run.reused), "missing_library": run.missing_library,
+                "fresh": not run.reused}
     if stage == "export":
         from ctxlib.learning.pretrained import build_scores, export_weights
 
         trained = {name: load_checkpoint(CHECKPOINTS / f"{name}.pt") for name in MODEL_NAMES}
         manifest = export_weights(trained, "full", 0, build_scores(trained, FEATURES, 0), DATA / "weights-full")
-        return {"scores": manifest["scores"]}
+        return {"scores": manifest["scores"], "fresh": True}
     target = schedule(stage, "full").epochs
-    done = _epochs_done(stage)
+    before = _history(stage)
+    done = len(before)
     stop = target if epochs is None else min(target, done + epochs)
-    train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None)
-    history = load_checkpoint(CHECKPOINTS / f"{stage}.pt").history
-    return {"epochs": len(history), "of": target, "last_epoch": history[-1] if history else None}
+    trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None)
+    history = trained[stage].history
+    outcome = {"epochs": len(history), "of": target, "last_epoch": history[-1] if history else None,
+               "fresh": not before or history[:done] != before}  # no earlier epochs, or a checkpoint that was not resumed
+    if len(history) == target:
+        outcome["test"] = test_scores(trained[stage])
+    return outcome
 
 
-def _epochs_done(model: str) -> int:
+def test_scores(checkpoint) -> dict:
+    """Accuracy, mean posterior entropy (nats) and ECE of a finished model on the test rows of the features."""
+    from ctxlib.learning.evaluation import part_predictions, score_table
+
+    name = checkpoint.config.model
+    probabilities, y, _ = part_predictions({name: checkpoint.model}, {name: checkpoint.config.batch_size}, FEATURES)
+    scores = score_table(probabilities, y).loc[name]
+    return {"rows": len(y), **{key: float(value) for key, value in scores.items()}}
+
+
+def _history(model: str) -> list[dict]:
+    """The epochs of ``model``'s checkpoint so far (none: no checkpoint)."""
     from ctxlib.learning.training import load_checkpoint
 
     path = CHECKPOINTS / f"{model}.pt"
-    return load_checkpoint(path).epoch if path.exists() and path.with_suffix(".json").exists() else 0
+    return load_checkpoint(path).history if path.exists() and path.with_suffix(".json").exists() else []
 
 
-def main(stages: tuple[str, ...], epochs: int | None) -> dict:
+def record_stage(stage: str, outcome: dict, seconds: float, peak: int) -> dict:
+    """Add one stage's outcome to ``full_scale.json``, read and written under a lock (stages may run in parallel)."""
     path = RESULTS / "full_scale.json"
-    record = json.loads(path.read_text()) if path.exists() else {"stages": {}}
-    for stage in stages:
-        start = time.perf_counter()
-        with PeakMemory() as memory:
-            outcome = run_stage(stage, epochs)
-        seconds = time.perf_counter() - start
-        previous = record["stages"].get(stage, {})
+    with open(RESULTS / ".full_scale.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = json.loads(path.read_text()) if path.exists() else {"stages": {}}
+        previous = {} if outcome.pop("fresh") else record["stages"].get(stage, {})
         record["stages"][stage] = {
             **outcome, "date": date.today().isoformat(),
             "seconds_this_call": round(seconds, 1),
             "seconds_total": round(previous.get("seconds_total", 0) + seconds, 1),
-            "peak_memory_gb": round(max(memory.peak, previous.get("peak_memory_bytes", 0)) / 1e9, 2),
-            "peak_memory_bytes": max(memory.peak, previous.get("peak_memory_bytes", 0)),
+            "peak_memory_gb": round(max(peak, previous.get("peak_memory_bytes", 0)) / 1e9, 2),
+            "peak_memory_bytes": max(peak, previous.get("peak_memory_bytes", 0)),
         }
-        record = write_result("full_scale", record, "python benchmarks/full_scale.py")
+        return write_result("full_scale", record, "python benchmarks/full_scale.py")
+
+
+def main(stages: tuple[str, ...], epochs: int | None) -> None:
+    for stage in stages:
+        start = time.perf_counter()
+        with PeakMemory() as memory:
+            outcome = run_stage(stage, epochs)
+        record = record_stage(stage, outcome, time.perf_counter() - start, memory.peak)
         print(stage, json.dumps(record["stages"][stage]))
-    return record
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def test_anchor_table_puts_each_code_beside_ours_and_says_why_one_did_not_run():
     assert table.loc[("ctxlib (this page)", "icgd"), "RMSE (pm)"] == 9.0
     assert table.loc[("ctxlib (this page)", "icgd"), "s / iteration"] == 0.2
     assert table.loc[("ctxlib (this page)", "oracle"), "s / iteration"] == 0.1
-    assert table.loc[("py4DSTEM 0.14.18", "position correction + global affine"), "RMSE (pm)"] == 18.0
+    assert table.loc[("py4DSTEM 0.14.18", "position correction + its global affine step"), "RMSE (pm)"] == 18.0
     assert ("pty-chi", "did not run: pip install failed") in table.index
     assert len(table) == 4
 

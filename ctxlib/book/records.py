@@ -57,7 +57,8 @@ ANCHOR_RUNS = {
     "nominal, positions fixed": "positions fixed at the nominal grid",
     "true positions, fixed (oracle)": "oracle (positions fixed at the truth)",
     "position correction": "free per-position correction",
-    "position correction + global affine": "position correction + global affine",
+    "position correction + global affine": "position correction + its global affine step",
+    "position correction + affine constraint": "position correction + its affine constraint",
 }
 ANCHORS = {"py4dstem": "py4DSTEM", "ptychi": "pty-chi"}
 
