@@ -103,13 +103,25 @@ def run_stage(stage: str, epochs: int | None) -> dict:
 
 
 def test_scores(checkpoint) -> dict:
-    """Accuracy, mean posterior entropy (nats) and ECE of a finished model on the test rows of the features."""
-    from ctxlib.learning.evaluation import part_predictions, score_table
+    """A finished model's accuracy, mean posterior entropy (nats) and ECE on the test rows (in random batches of
+    its training batch size over all of them, as notebook 03 evaluates), and what BIC needs: its mean
+    cross-entropy on the training rows (nats), streamed one feature file at a time (an attention model's batches
+    are then drawn within one doped host), and its parameter count."""
+    from ctxlib.learning.dataset import iter_split_chunks
+    from ctxlib.learning.evaluation import part_predictions, predict_proba, score_table
+    from ctxlib.learning.metrics import mean_cross_entropy
+    from ctxlib.learning.models import n_parameters
 
-    name = checkpoint.config.model
-    probabilities, y, _ = part_predictions({name: checkpoint.model}, {name: checkpoint.config.batch_size}, FEATURES)
+    name, batch = checkpoint.config.model, checkpoint.config.batch_size
+    probabilities, y, _ = part_predictions({name: checkpoint.model}, {name: batch}, FEATURES)
     scores = score_table(probabilities, y).loc[name]
-    return {"rows": len(y), **{key: float(value) for key, value in scores.items()}}
+    total, rows = 0.0, 0
+    for _, arrays in iter_split_chunks(FEATURES, "random", "train"):
+        p = predict_proba(checkpoint.model, name, arrays["X"], batch)
+        total += mean_cross_entropy(p, arrays["y"]) * len(p)
+        rows += len(p)
+    return {"rows": len(y), **{key: float(value) for key, value in scores.items()},
+            "train_rows": rows, "train_cross_entropy_nats": total / rows, "parameters": n_parameters(checkpoint.model)}
 
 
 def _history(model: str) -> list[dict]:

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from ctxlib.base.paths import ROOT
@@ -42,10 +43,12 @@ def test_full_scale_scores_lists_only_the_models_that_finished():
     record = {"stages": {
         "features": {"written": 96, "seconds_total": 1000.0, "date": "2026-12-03"},
         "MLP-Simple": {"epochs": 20, "of": 20, "seconds_total": 7200.0, "date": "2026-12-03",
-                       "test": {"rows": 10, "accuracy": 0.98, "entropy_nats": 0.05, "ece": 0.01}},
+                       "test": {"rows": 10, "accuracy": 0.98, "entropy_nats": 0.05, "ece": 0.01, "train_rows": 100,
+                                "train_cross_entropy_nats": 0.1, "parameters": 7}},
         "MLP-Deep": {"epochs": 3, "of": 20, "seconds_total": 600.0, "date": "2026-12-03"},
     }}
     table = full_scale_scores(record)
     assert list(table.index) == ["MLP-Simple"]
     assert table.loc["MLP-Simple", "hours"] == 2.0 and table.loc["MLP-Simple", "accuracy"] == 0.98
+    assert np.isclose(table.loc["MLP-Simple", "bic"], 2 * 100 * 0.1 + 7 * np.log(100))
     assert full_scale_scores({"stages": {}}).empty

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ctxlib.learning.dataset import realisations_for
+from ctxlib.learning.metrics import bic
 
 CONTEXTS = 576
 MOTIFS = 34
@@ -111,11 +112,13 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by model: ``accuracy``, ``entropy_nats``, ``ece`` on the test rows, ``rows``,
-        ``epochs``, ``hours`` (wall time of training and scoring) and ``date``; empty when no
-        model has finished.
+        ``bic`` (from the mean cross-entropy on the ``train_rows`` and the parameter count, see
+        :func:`ctxlib.learning.metrics.bic`), ``epochs``, ``hours`` (wall time of training and
+        scoring) and ``date``; empty when no model has finished.
     """
     rows = {name: {**stage["test"], "epochs": stage["epochs"], "hours": stage["seconds_total"] / 3600,
-                   "date": stage["date"]}
+                   "date": stage["date"], "bic": bic(stage["test"]["train_cross_entropy_nats"],
+                                                     stage["test"]["train_rows"], stage["test"]["parameters"])}
             for name, stage in record.get("stages", {}).items() if "test" in stage}
-    columns = ["accuracy", "entropy_nats", "ece", "rows", "epochs", "hours", "date"]
+    columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "epochs", "hours", "date"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")
