@@ -1,7 +1,8 @@
-"""Time per iteration of the Part II reconstruction on the CPU, and optionally py4DSTEM's and pty-chi's beside it.
+"""Time per iteration of the Part II reconstruction on the CPU, and optionally py4DSTEM, pty-chi and PtyRAD beside it.
 
     python benchmarks/ptycho_speed.py [--scale quick] [--iterations 3] [--no-ours]
         [--py4dstem [--py4dstem-iterations 40]] [--ptychi [--ptychi-iterations 40]]
+        [--ptyrad [--ptyrad-iterations 40]]
 
 Times ``ctxlib.ptycho.reconstruct`` per iteration (object only, and object + positions with
 the iCGD schedule's affine step) on the benchmark data of ``scale`` and writes
@@ -10,7 +11,8 @@ separate virtual environment under ``_build/py4dstem-venv`` and ``pip install py
 there, then runs py4DSTEM's single-slice ptychography with position correction on the same
 patterns in that environment (never a dependency of ctxlib); if the install fails, the
 result says so. ``--ptychi`` does the same with Argonne's pty-chi (``ptychi``, its LSQML
-engine) in ``_build/ptychi-venv``. The results file is merged, not replaced: entries not
+engine) in ``_build/ptychi-venv``, and ``--ptyrad`` with Cornell's PtyRAD (``ptyrad``, automatic
+differentiation) in ``_build/ptyrad-venv``. The results file is merged, not replaced: entries not
 rerun (an anchor not asked for; ours with ``--no-ours``) are kept as they were, as long as
 the recorded scale is the same.
 """
@@ -36,6 +38,7 @@ from ctxlib.ptycho.probe import electron_wavelength
 
 PY4DSTEM_VENV = ROOT / "_build" / "py4dstem-venv"
 PTYCHI_VENV = ROOT / "_build" / "ptychi-venv"
+PTYRAD_VENV = ROOT / "_build" / "ptyrad-venv"
 RESULTS = ROOT / "benchmarks" / "results" / "ptycho_speed.json"
 PY4DSTEM_SCRIPT = r"""
 import json, sys, time, numpy as np, py4DSTEM
@@ -87,19 +90,32 @@ PY4DSTEM_RUNS = {
 }
 
 
+def anchor_python(folder, installs: tuple[list[str], ...], package: str) -> tuple[str, str]:
+    """The Python of an anchor's own virtual environment, created in ``folder`` with each package list of
+    ``installs`` installed in turn, and the installed version of ``package``; raises ``RuntimeError`` with pip's
+    message when an install fails."""
+    python = folder / "bin" / "python"
+    if not python.exists():
+        venv.create(folder, with_pip=True)
+    for packages in installs:
+        install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], capture_output=True,
+                                 text=True, check=False)
+        if install.returncode:
+            raise RuntimeError(f"pip install {' '.join(packages)}: {install.stderr[-2000:]}")
+    shown = subprocess.run([str(python), "-m", "pip", "show", package], capture_output=True, text=True,
+                           check=False).stdout
+    version = next((line.split(":", 1)[1].strip() for line in shown.splitlines() if line.startswith("Version:")), "")
+    return str(python), version
+
+
 def run_py4dstem(scale: str, iterations: int, batch: int = 64) -> dict:
     """py4DSTEM in its own environment, or why it could not run: its fixed-position reconstruction at the
     nominal grid and at the truth (checks of the setup), and its position correction with and without its
     global affine step, all from the same patterns, calibration and nominal grid as ours."""
-    python = PY4DSTEM_VENV / "bin" / "python"
-    if not python.exists():
-        venv.create(PY4DSTEM_VENV, with_pip=True)
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "py4DSTEM"], capture_output=True,
-                             text=True, check=False)
-    if install.returncode:
-        return {"status": "pip install py4DSTEM failed", "stderr": install.stderr[-2000:]}
-    version = subprocess.run([str(python), "-c", "import py4DSTEM; print(py4DSTEM.__version__)"],
-                             capture_output=True, text=True, check=False).stdout.strip()
+    try:
+        python, version = anchor_python(PY4DSTEM_VENV, (["py4DSTEM"],), "py4DSTEM")
+    except RuntimeError as error:
+        return {"status": "install failed", "why": str(error)}
     data = load_case("affine", scale=scale)
     bench = settings_for(scale)
     path = ROOT / "_build" / "ptycho" / f"py4dstem_input_{scale}.npz"
@@ -126,15 +142,17 @@ PTYCHI_VERSION = "2.2.0"
 # pty-chi needs torchvision; 0.28.0 is the release paired with torch 2.13. torch is installed first, on its own, so
 # that pip takes the CPU wheel the main environment uses rather than a second, CUDA, multi-GB torch.
 PTYCHI_INSTALL = (["torch==2.13.0"], ["torch==2.13.0", "torchvision==0.28.0", f"ptychi=={PTYCHI_VERSION}"])
-PTYCHI_SCRIPT = r"""
+# The start of every runner that needs torch and torchvision (pty-chi, PtyRAD): one CPU thread, then torchvision.
+TORCH_RUNNER_PREAMBLE = r"""
 import json, sys, time, numpy as np, torch
 torch.set_num_threads(1)
 try:
-    import torchvision  # noqa: F401  (pty-chi's utils import torchvision.transforms.GaussianBlur)
+    import torchvision  # noqa: F401  (pty-chi's utils and PtyRAD's model, losses and constraints import it)
 except RuntimeError as error:
     # PyPI's torchvision 0.28.0 is built against CUDA torch: beside the CPU torch its C ops do not load, which it
     # allows for (every other fake kernel is registered only when they did), but it registers fake kernels for
-    # nms and qnms unconditionally, and that fails. Define those two schemas (unused by pty-chi) and import again.
+    # nms and qnms unconditionally, and that fails. Define those two schemas (unused by both anchors) and import
+    # again.
     if "torchvision::nms" not in str(error):
         raise
     for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
@@ -143,6 +161,8 @@ except RuntimeError as error:
     for op in ("nms", "qnms"):
         _schemas.define(op + "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     import torchvision  # noqa: F401
+"""
+PTYCHI_SCRIPT = TORCH_RUNNER_PREAMBLE + r"""
 import ptychi.api as api
 from ptychi.api.task import PtychographyTask
 from ptychi.utils import get_suggested_object_size
@@ -213,17 +233,10 @@ def run_ptychi(scale: str, iterations: int, batch: int = 64, counts: float = 1e5
     environment, or why it could not run; the same four runs as py4DSTEM's, from the same patterns, nominal grid
     and nominal probe as ours. ``counts`` scales our patterns (fraction of the beam per pixel) to electrons per
     pattern; ``axes`` (0, 1) feeds our x as pty-chi's row axis, (1, 0) the transposed convention."""
-    python = PTYCHI_VENV / "bin" / "python"
-    if not python.exists():
-        venv.create(PTYCHI_VENV, with_pip=True)
-    for packages in PTYCHI_INSTALL:
-        install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], capture_output=True,
-                                 text=True, check=False)
-        if install.returncode:
-            return {"status": "install failed", "why": f"pip install {' '.join(packages)}: {install.stderr[-2000:]}"}
-    version = subprocess.run([str(python), "-m", "pip", "show", "ptychi"], capture_output=True, text=True,
-                             check=False).stdout
-    version = next((line.split(":", 1)[1].strip() for line in version.splitlines() if line.startswith("Version:")), "")
+    try:
+        python, version = anchor_python(PTYCHI_VENV, PTYCHI_INSTALL, "ptychi")
+    except RuntimeError as error:
+        return {"status": "install failed", "why": str(error)}
     data = load_case("affine", scale=scale)
     bench = settings_for(scale)
     path = ROOT / "_build" / "ptycho" / f"ptychi_input_{scale}.npz"
@@ -258,6 +271,205 @@ def run_ptychi(scale: str, iterations: int, batch: int = 64, counts: float = 1e5
     return out
 
 
+PTYRAD_VERSION = "1.0.0"
+# As pty-chi's: torch first, on its own, so that pip takes the CPU wheel; PtyRAD needs torchvision too.
+PTYRAD_INSTALL = (["torch==2.13.0"], ["torch==2.13.0", "torchvision==0.28.0", f"ptyrad=={PTYRAD_VERSION}"])
+PTYRAD_SCRIPT = TORCH_RUNNER_PREAMBLE + r"""
+import importlib.machinery, logging
+
+
+class _PlottingBasicFor311(importlib.machinery.SourceFileLoader):
+    # PtyRAD 1.0.0 says it needs Python >= 3.10, but line 295 of ptyrad/plotting/basic.py (imported by its solver)
+    # nests the same quotes inside an f-string, which only Python 3.12 parses (PEP 701): a SyntaxError here. The
+    # loader compiles that module with the inner quotes changed, nothing else.
+    def source_to_code(self, data, path, *, _optimize=-1):
+        text = data.decode().replace("{lr_iters['niter'][-1]}", '{lr_iters["niter"][-1]}')
+        return compile(text, path, "exec", dont_inherit=True, optimize=_optimize)
+
+
+class _Finder:
+    def find_spec(self, name, path=None, target=None):
+        if name != "ptyrad.plotting.basic":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        spec.loader = _PlottingBasicFor311(name, spec.origin)
+        return spec
+
+
+if sys.version_info < (3, 12):
+    sys.meta_path.insert(0, _Finder())
+from ptyrad.params.ptyrad_params import PtyRADParams
+from ptyrad.solver import PtyRADSolver
+
+logging.getLogger("ptyrad").setLevel(logging.WARNING)
+d = np.load(sys.argv[1])
+options = json.loads(sys.argv[2])
+# PtyRAD's arrays are (row, column) = its (y, x): its probe and patterns (N, ky, kx), its positions (N, 2) the (row,
+# column) pixel of the probe window's corner on the object canvas. Our patterns (centred, as its forward model's
+# fftshift makes them) and probe are indexed (kx, ky) and (x, y), so our x (pattern axis 0) is its row and our y its
+# column; positions go in as pixels of those axes, centred on the nominal grid's middle and moved onto its canvas as
+# PtyRAD places simulated scans. Its pixel size dx is a single number (square pixels), used only for the multislice
+# propagator and plots: a single slice with a given probe and positions given in pixels of each axis is exact for our
+# slightly non-square pixels. It normalises the patterns itself (mean pattern's maximum at one), so no scale to
+# counts. options["axes"] = [1, 0] feeds the transposed convention instead (a check of the setup).
+patterns = d["patterns"].astype(np.float32)
+sampling = d["sampling"]  # Angstrom per pixel along pattern axes 0 and 1
+row_axis, col_axis = options["axes"]
+centre = d["nominal"].mean(axis=0)
+window = np.array(patterns.shape[1:])
+
+
+def to_pixels(positions):
+    q = positions - centre
+    return np.column_stack([q[:, row_axis] / sampling[0], q[:, col_axis] / sampling[1]])
+
+
+def from_pixels(pixels):
+    out = np.empty((len(pixels), 2))
+    rows, cols = pixels[:, 0] - offset[0], pixels[:, 1] - offset[1]
+    out[:, row_axis], out[:, col_axis] = rows * sampling[0], cols * sampling[1]
+    return out + centre
+
+
+nominal = to_pixels(d["nominal"])
+canvas = (1.2 * np.ceil(nominal.max(0) - nominal.min(0) + window)).astype(int)  # PtyRAD's own rule for its canvas
+offset = canvas // 2 - window // 2
+probe = d["probe"].astype(np.complex64)[None]
+rates = options["learning_rates"]  # per Adam step: obja, objp, probe, probe_pos_shifts
+out = {}
+# one untimed iteration first: the first solver run in a process pays a few seconds of one-time set-up
+for name, run in [("warm-up", next(iter(options["runs"].values())))] + list(options["runs"].items()):
+    iterations = 1 if name == "warm-up" else options["iterations"]
+    params = {
+        "init_params": {
+            "probe_kv": float(d["energy_kev"]), "probe_conv_angle": float(d["semiangle"]),
+            "meas_Npix": int(patterns.shape[1]), "pos_N_scans": len(patterns),
+            "pos_N_scan_slow": int(d["lines"]), "pos_N_scan_fast": int(d["points"]),
+            "pos_scan_step_size": float(d["step"]),
+            "meas_calibration": {"mode": "dx", "value": float(sampling[0])},
+            "probe_pmode_max": 1, "obj_omode_max": 1, "obj_Nlayer": 1, "obj_slice_thickness": 1.0,
+            "pos_scan_rand_std": None,  # its default jitters the start by 0.15 px
+            "meas_source": "custom", "meas_params": patterns,
+            "probe_source": "custom", "probe_params": probe.copy(),
+            "pos_source": "custom", "pos_params": to_pixels(d[run["start"]]) + offset,
+            # a uniform start on the same canvas for every run (its 'simu' source with a given shape, [1, 1, Ny, Nx],
+            # fails in 1.0.0: _simulate_obj then reads omode before assigning it, an UnboundLocalError)
+            "obj_source": "custom", "obj_params": np.ones((1, 1, *canvas), dtype=np.complex64),
+        },
+        "model_params": {"update_params": {
+            **{key: {"start_iter": 1, "lr": rates[key]} for key in ("obja", "objp", "probe")},
+            "probe_pos_shifts": {"start_iter": 1 if run["correct"] else None,
+                                 "lr": rates["probe_pos_shifts"] if run["correct"] else 0.0}}},
+        "recon_params": {"NITER": iterations, "BATCH_SIZE": {"size": options["batch"], "grad_accumulation": 1},
+                         "SAVE_ITERS": None, "copy_params": False, "convergence_monitor": None,
+                         "output_dir": options["output_dir"]},
+    }
+    params = PtyRADParams(**params).model_dump()
+    solver = PtyRADSolver(params, device="cpu", seed=0)
+    start = time.perf_counter()
+    solver.run()
+    seconds = (time.perf_counter() - start) / iterations
+    if name == "warm-up":
+        continue
+    model = solver.reconstruct_results
+    loss = [value for _, value in model.loss_iters]
+    found = from_pixels((model.crop_pos + model.opt_probe_pos_shifts).detach().numpy().astype(np.float64))
+    out[name] = {"seconds_per_iteration": seconds, "seconds_per_iteration_loop": float(np.mean(model.iter_times)),
+                 "data_error": float(loss[-1]), "data_error_first": float(loss[0]), "positions": found.tolist()}
+print(json.dumps(out))
+"""
+
+# PtyRAD has no affine (or other global) constraint on its position correction: its scan affine
+# (init_params.pos_scan_affine) is applied once to the starting grid, and its hypertune mode can search those four
+# numbers with Optuna over whole reconstructions; its one position constraint, pos_recenter, only removes the mean
+# shift. So three runs, not pty-chi's four.
+PTYRAD_RUNS = {name: PTYCHI_RUNS[name] for name in
+               ("nominal, positions fixed", "true positions, fixed (oracle)", "position correction")}
+
+
+# PtyRAD's default learning rates (per Adam step: object amplitude and phase, probe, positions in pixels), and the one
+# factor the runs use. Its defaults suit its demonstrations' many steps per iteration (16384 patterns in batches of 32:
+# 512 steps); here 1024 patterns in batches of 64 give 16, so 40 iterations are 640 steps, in which Adam moves the
+# object phase by at most about 0.3 rad (ours reaches 1.3 rad) and a position by at most 0.3 px (the nominal grid is
+# 1.5 px RMS from the truth). With them the fixed-position fits at the nominal grid and at the truth hardly differ
+# (the setup check fails); with all four rates ten times larger they do. The factor was chosen on those two fits, not
+# on position errors; the runs with the defaults are recorded beside.
+PTYRAD_LEARNING_RATES = {"obja": 5.0e-4, "objp": 5.0e-4, "probe": 1.0e-4, "probe_pos_shifts": 5.0e-4}
+PTYRAD_LEARNING_RATE_FACTOR = 10.0
+
+
+def run_ptyrad(scale: str, iterations: int, batch: int = 64, axes: tuple[int, int] = (0, 1),
+               runs: dict | None = None, factor: float = PTYRAD_LEARNING_RATE_FACTOR,
+               defaults_too: bool = True) -> dict:
+    """PtyRAD (automatic differentiation, Adam, its gradient position correction) in its own environment, or why it
+    could not run; the same runs as pty-chi's but the affine one (it has no such constraint), from the same patterns,
+    nominal grid and nominal probe as ours, with its learning rates times ``factor`` (and, if ``defaults_too``, the
+    same runs with its default learning rates beside). ``axes`` (0, 1) feeds our x as PtyRAD's row axis, (1, 0) the
+    transposed convention."""
+    try:
+        python, version = anchor_python(PTYRAD_VENV, PTYRAD_INSTALL, "ptyrad")
+    except RuntimeError as error:
+        return {"status": "install failed", "why": str(error)}
+    data = load_case("affine", scale=scale)
+    bench = settings_for(scale)
+    path = ROOT / "_build" / "ptycho" / f"ptyrad_input_{scale}.npz"
+    atomic_write(path, lambda h: np.savez(h, patterns=data.patterns, nominal=data.nominal, truth=data.truth,
+                                          sampling=np.asarray(data.sampling), probe=data.probe,
+                                          lines=data.scan_shape[0], points=data.scan_shape[1], step=bench.step,
+                                          energy_kev=bench.energy_kev, semiangle=bench.semiangle_mrad))
+    runs = PTYRAD_RUNS if runs is None else runs
+
+    def solve(rates: dict) -> dict:
+        options = {"iterations": iterations, "batch": batch, "axes": list(axes), "runs": runs, "learning_rates": rates,
+                   "output_dir": str(ROOT / "_build" / "ptycho" / "ptyrad_output")}
+        run = subprocess.run([str(python), "-c", PTYRAD_SCRIPT, str(path), json.dumps(options)], capture_output=True,
+                             text=True, check=False,
+                             env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+        if run.returncode:
+            raise RuntimeError(run.stderr[-2000:])
+        answer = json.loads(run.stdout.strip().splitlines()[-1])
+        for found in answer.values():
+            positions = np.asarray(found.pop("positions"))  # Angstrom, (x, y), our scan order
+            found["rmse_pm"] = position_rmse(positions, data.truth) * 100
+        return answer
+
+    rates = {key: rate * factor for key, rate in PTYRAD_LEARNING_RATES.items()}
+    try:
+        answer = solve(rates)
+        defaults = solve(PTYRAD_LEARNING_RATES) if defaults_too else None
+    except RuntimeError as error:
+        return {"status": "PtyRAD run failed", "why": str(error)}
+    out = {"status": "ran", "version": version,
+           "engine": "automatic differentiation, Adam, loss_single (Gaussian noise model), gradient position "
+                     "correction",
+           "iterations": iterations, "batch": batch, "threads": 1,
+           "axes": "our (x, y) -> PtyRAD (row, column)" if tuple(axes) == (0, 1) else "transposed",
+           "learning_rates": rates, "learning_rates_default": PTYRAD_LEARNING_RATES,
+           "data_error_is": "PtyRAD's loss_single averaged over the batches of the last iteration: "
+                            "sqrt(mean((sqrt(model) - sqrt(measured))^2)) / mean(sqrt(measured)) per batch, a "
+                            "normalised RMSE of amplitudes (so not our data_error's normalisation), measured during "
+                            "the iteration; data_error_first is the first iteration's",
+           "notes": f"learning rates {factor:g} x PtyRAD's defaults (see learning_rates; per Adam step, and here an "
+                    "iteration is 16 steps, not the 512 its defaults are made for: with the defaults the fixed fits "
+                    "at the nominal grid and at the truth hardly differ, see 'with default learning rates'); "
+                    "PtyRAD's defaults otherwise (Adam; random groups; constraints fix_probe_int, obj_rblur (std "
+                    "0.4 px), pos_recenter, ortho_pmode, obj_zblur (nothing to do on one slice)) except its "
+                    "starting-position jitter (pos_scan_rand_std 0.15 px), off; single slice, one probe mode, our "
+                    "nominal probe, patterns as given (it normalises them itself); one untimed warm-up iteration "
+                    "before the runs; seconds_per_iteration is the wall time of its solver run (set-up included) "
+                    "over the iterations, seconds_per_iteration_loop its own timer of the iterations alone; no "
+                    "fourth (affine) run: PtyRAD has no affine constraint on position correction (pos_scan_affine "
+                    "only transforms the starting grid and its hypertune mode searches it over whole "
+                    "reconstructions; its pos_recenter constraint only removes the mean shift); two workarounds in "
+                    "the runner: torchvision's nms/qnms schemas as for pty-chi, and ptyrad/plotting/basic.py line "
+                    "295 (Python 3.12 f-string syntax, though it says it needs >= 3.10) compiled with its inner "
+                    "quotes changed",
+           "rmse_pm_nominal": position_rmse(data.nominal, data.truth) * 100}
+    out |= answer
+    if defaults is not None:
+        out["with default learning rates"] = defaults
+    return out
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=["quick", "full"], default="quick")
@@ -266,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py4dstem-iterations", type=int, default=40)
     parser.add_argument("--ptychi", action="store_true", help="also try pty-chi in a separate venv")
     parser.add_argument("--ptychi-iterations", type=int, default=40)
+    parser.add_argument("--ptyrad", action="store_true", help="also try PtyRAD in a separate venv")
+    parser.add_argument("--ptyrad-iterations", type=int, default=40)
     parser.add_argument("--no-ours", action="store_true", help="keep the recorded timing of ours, do not rerun it")
     args = parser.parse_args(argv)
     result = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -279,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
         result["py4dstem"] = run_py4dstem(args.scale, args.py4dstem_iterations)
     if args.ptychi:
         result["ptychi"] = run_ptychi(args.scale, args.ptychi_iterations)
+    if args.ptyrad:
+        result["ptyrad"] = run_ptyrad(args.scale, args.ptyrad_iterations)
     atomic_write(RESULTS, lambda h: h.write(json.dumps(result, indent=1).encode()))
     print(json.dumps(result, indent=1))
     return 0

@@ -61,7 +61,7 @@ ANCHOR_RUNS = {
     "position correction + global affine": "position correction + its global affine step",
     "position correction + affine constraint": "position correction + its affine constraint",
 }
-ANCHORS = {"py4dstem": "py4DSTEM", "ptychi": "pty-chi"}
+ANCHORS = {"py4dstem": "py4DSTEM", "ptychi": "pty-chi", "ptyrad": "PtyRAD"}
 
 
 def anchor_table(record: dict, ours: pd.DataFrame, iterations: int) -> pd.DataFrame:
