@@ -95,7 +95,9 @@ def run_stage(stage: str, epochs: int | None) -> dict:
     stop = target if epochs is None else min(target, done + epochs)
     trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None)
     history = trained[stage].history
+    config = trained[stage].config
     outcome = {"epochs": len(history), "of": target, "last_epoch": history[-1] if history else None,
+               "shuffle": config.shuffle, "pool_rows": config.pool_rows,
                "fresh": not before or history[:done] != before}  # no earlier epochs, or a checkpoint that was not resumed
     if len(history) == target:
         outcome["test"] = test_scores(trained[stage])

@@ -200,3 +200,22 @@ def test_stream_batches_yield_every_row_of_a_part_once_per_epoch(tmp_path, buffe
     assert set(held_out["host"]) == {"MoS2"}
     with pytest.raises(ValueError, match="split 'hosts' is not in the catalog; allowed: random, host, energy"):
         next(stream_batches(tmp_path, 64, rng, split="hosts"))
+
+
+def test_stream_batches_mix_every_file_into_every_batch(tmp_path):
+    """Pools smaller than the epoch still hold every file's rows (pools of whole files fed a model a few hosts at a
+    time); at the quick scale's one pool, the order is that of the old single full shuffle."""
+    names = ("WSe2-Ti", "MoS2-V", "TaSe2-Mn", "CrS2-Nb")
+    _fake_features(tmp_path, names)
+    streamed = list(stream_batches(tmp_path, 48, np.random.default_rng(3), seed=2, buffer_rows=300))
+    assert len(streamed) == 20  # 4 pools of about 240 training rows
+    for X, _ in streamed:
+        assert len(np.unique(X[:, 0] // 300)) == len(names)  # every batch has rows of all four files
+    whole = np.concatenate([X[:, 0] for X, _ in stream_batches(tmp_path, 48, np.random.default_rng(3), seed=2)])
+    train_X = load_features(tmp_path, split="random", part="train", seed=2)[0]
+    rng = np.random.default_rng(3)
+    files = [names.index(name) for name in np.array(sorted(names))[rng.permutation(len(names))]]
+    rows = np.concatenate([train_X[train_X[:, 0] // 300 == k, 0] for k in files])
+    assert np.array_equal(whole, rows[rng.permutation(len(rows))])
+    with pytest.raises(ValueError, match="buffer_rows must be a positive number of rows, got 0"):
+        next(stream_batches(tmp_path, 48, np.random.default_rng(3), buffer_rows=0))

@@ -42,7 +42,8 @@ def test_anchor_table_puts_each_code_beside_ours_and_says_why_one_did_not_run():
 def test_full_scale_scores_lists_only_the_models_that_finished():
     record = {"stages": {
         "features": {"written": 96, "seconds_total": 1000.0, "date": "2026-12-03"},
-        "MLP-Simple": {"epochs": 20, "of": 20, "seconds_total": 7200.0, "date": "2026-12-03",
+        "MLP-Simple": {"epochs": 20, "of": 20, "seconds_total": 7200.0, "date": "2026-12-03", "shuffle": "every-file",
+                       "pool_rows": 8_000_000,
                        "test": {"rows": 10, "accuracy": 0.98, "entropy_nats": 0.05, "ece": 0.01, "train_rows": 100,
                                 "train_cross_entropy_nats": 0.1, "parameters": 7}},
         "MLP-Deep": {"epochs": 3, "of": 20, "seconds_total": 600.0, "date": "2026-12-03"},
@@ -50,5 +51,6 @@ def test_full_scale_scores_lists_only_the_models_that_finished():
     table = full_scale_scores(record)
     assert list(table.index) == ["MLP-Simple"]
     assert table.loc["MLP-Simple", "hours"] == 2.0 and table.loc["MLP-Simple", "accuracy"] == 0.98
+    assert table.loc["MLP-Simple", "batches"] == "pools of every-file, 8 M rows"
     assert np.isclose(table.loc["MLP-Simple", "bic"], 2 * 100 * 0.1 + 7 * np.log(100))
     assert full_scale_scores({"stages": {}}).empty

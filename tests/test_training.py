@@ -93,7 +93,8 @@ def test_a_shorter_run_goes_on_to_the_longer_one(tmp_path):
     assert all(torch.allclose(p, q) for p, q in zip(straight.state_dict().values(), spread.state_dict().values()))
 
 
-@pytest.mark.parametrize("change", [{"batch_size": 32}, {"learning_rate": 5e-4}, {"seed": 1}, {"split": "host"}])
+@pytest.mark.parametrize("change", [{"batch_size": 32}, {"learning_rate": 5e-4}, {"seed": 1}, {"split": "host"},
+                                    {"pool_rows": 1000}])
 def test_a_changed_config_trains_afresh_and_says_which_entry_changed(tmp_path, capsys, change):
     X, y = toy(300)
     path = tmp_path / "mlp.pt"
@@ -104,6 +105,27 @@ def test_a_changed_config_trains_afresh_and_says_which_entry_changed(tmp_path, c
     _, history = train(changed, epochs_of(X, y, changed.batch_size), checkpoint=path, progress=False)
     assert f"training from scratch, the checkpoint's {next(iter(change))} changed" in capsys.readouterr().out
     assert len(history) == 1 and load_checkpoint(path).config == changed
+
+
+def test_a_checkpoint_from_before_the_streaming_was_recorded_loads_as_whole_file_pools_and_is_not_resumed(
+        tmp_path, capsys):
+    """Checkpoints written before ``shuffle`` and ``pool_rows`` were recorded were streamed in pools of whole files
+    of 4,000,000 rows: they load saying so, and today's schedule trains afresh instead of resuming them."""
+    import json
+
+    X, y = toy(300)
+    path = tmp_path / "mlp.pt"
+    config = TrainingConfig("MLP-Simple", epochs=1, batch_size=64)
+    train(config, epochs_of(X, y, 64), checkpoint=path, progress=False)
+    record = json.loads(path.with_suffix(".json").read_text())
+    for key in ("shuffle", "pool_rows"):
+        del record["config"][key]
+    path.with_suffix(".json").write_text(json.dumps(record))
+    old = load_checkpoint(path).config
+    assert (old.shuffle, old.pool_rows) == ("whole-files", 4_000_000)
+    capsys.readouterr()
+    train(TrainingConfig("MLP-Simple", epochs=2, batch_size=64), epochs_of(X, y, 64), checkpoint=path, progress=False)
+    assert "training from scratch, the checkpoint's shuffle, pool_rows changed" in capsys.readouterr().out
 
 
 def test_a_change_of_the_training_data_retrains_and_says_why(tmp_path, monkeypatch, capsys):

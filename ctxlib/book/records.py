@@ -114,11 +114,14 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
         Indexed by model: ``accuracy``, ``entropy_nats``, ``ece`` on the test rows, ``rows``,
         ``bic`` (from the mean cross-entropy on the ``train_rows`` and the parameter count, see
         :func:`ctxlib.learning.metrics.bic`), ``epochs``, ``hours`` (wall time of training and
-        scoring) and ``date``; empty when no model has finished.
+        scoring), ``date`` and ``batches`` (how the epochs were streamed: pools of whole feature
+        files or of every file, see :func:`ctxlib.learning.dataset.stream_batches`); empty when no
+        model has finished.
     """
     rows = {name: {**stage["test"], "epochs": stage["epochs"], "hours": stage["seconds_total"] / 3600,
+                   "batches": f"pools of {stage['shuffle']}, {stage['pool_rows'] / 1e6:g} M rows",
                    "date": stage["date"], "bic": bic(stage["test"]["train_cross_entropy_nats"],
                                                      stage["test"]["train_rows"], stage["test"]["parameters"])}
             for name, stage in record.get("stages", {}).items() if "test" in stage}
-    columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "epochs", "hours", "date"]
+    columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "epochs", "hours", "date", "batches"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")

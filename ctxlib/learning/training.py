@@ -47,6 +47,12 @@ class TrainingConfig:
     split: str = "random"
     #: :func:`ctxlib.learning.dataset.features_digest` of the training data ("" when not from feature files).
     data: str = ""
+    #: How an epoch is streamed from the feature files (:func:`ctxlib.learning.dataset.stream_batches`): in
+    #: pools of about ``pool_rows`` rows, each an equal random share of every file ("every-file"). A checkpoint
+    #: written before these were recorded was trained on pools of whole files and loads as "whole-files",
+    #: 4,000,000 rows (at the quick scale, one pool: the same full shuffle).
+    shuffle: str = "every-file"
+    pool_rows: int = 8_000_000
 
 
 def schedule(model: str, scale: str = "quick", seed: int = 0, split: str = "random") -> TrainingConfig:
@@ -120,7 +126,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     """Rebuild a model from a checkpoint written by :func:`save_checkpoint` (``weights_only=True``), in eval mode."""
     path = Path(path)
     record = json.loads(path.with_suffix(".json").read_text())
-    config = TrainingConfig(**record["config"])
+    config = TrainingConfig(**{"shuffle": "whole-files", "pool_rows": 4_000_000, **record["config"]})
     state = torch.load(path, weights_only=True, map_location="cpu")
     if state["epoch"] != len(record["history"]):
         raise CheckpointError(f"{path} holds epoch {state['epoch']} but {path.with_suffix('.json').name} "
@@ -187,7 +193,8 @@ def train(
         if replace(saved.config, epochs=config.epochs) == config and saved.epoch <= config.epochs:
             model, history, optimiser_state = saved.model, saved.history, saved.optimiser_state  # a longer run goes on
         else:
-            changed = [k for k, v in asdict(config).items() if asdict(saved.config)[k] != v]
+            changed = [k for k, v in asdict(config).items() if k != "epochs" and asdict(saved.config)[k] != v]
+            changed = changed or ["epochs"]  # more epochs alone resume; fewer than the checkpoint's start over
             _say(f"{config.model}: training from scratch, the checkpoint's {', '.join(changed)} changed")
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -269,8 +276,8 @@ def train_models(
         config = config if epochs is None else replace(config, epochs=epochs)
         checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.pt"
 
-        def epoch_batches(rng, batch_size=config.batch_size):
-            return stream_batches(features_dir, batch_size, rng, split=split, seed=seed)
+        def epoch_batches(rng, batch_size=config.batch_size, pool_rows=config.pool_rows):
+            return stream_batches(features_dir, batch_size, rng, split=split, seed=seed, buffer_rows=pool_rows)
 
         model, history = train(config, epoch_batches, checkpoint, progress, device, provenance=provenance)
         trained[name] = Checkpoint(model, config, history, {}, provenance)
