@@ -14,8 +14,9 @@ Stages, in order (default: all that are not finished):
   stops a stage after N epochs of this call. A model that has finished its schedule is
   scored on the test rows (accuracy, mean posterior entropy in nats, ECE) and the scores
   go into its stage record;
-* ``export``: the six models' test accuracy and the weights into ``data/weights-full``
-  (manifest with checksums; ``load_pretrained(..., scale="full")``).
+* ``export``: the weights of every model that has finished and been scored, with its test
+  scores, into ``data/weights-full`` (manifest with checksums;
+  ``load_pretrained(..., scale="full")``); run it again as more models finish.
 
 Every stage records its wall time and memory peak (the resident memory of this process
 and of its cluster's workers, sampled every 0.5 s) in
@@ -33,7 +34,6 @@ import json
 import threading
 import time
 from datetime import date
-from pathlib import Path
 
 import psutil
 from record import RESULTS, write_result
@@ -84,11 +84,14 @@ def run_stage(stage: str, epochs: int | None) -> dict:
         return {"written": len(run.written), "reused": len(run.reused), "missing_library": run.missing_library,
                 "fresh": not run.reused}
     if stage == "export":
-        from ctxlib.learning.pretrained import build_scores, export_weights
+        from ctxlib.learning.pretrained import export_weights
 
-        trained = {name: load_checkpoint(CHECKPOINTS / f"{name}.pt") for name in MODEL_NAMES}
-        manifest = export_weights(trained, "full", 0, build_scores(trained, FEATURES, 0), DATA / "weights-full")
-        return {"scores": manifest["scores"], "fresh": True}
+        scored = finished_models()
+        if not scored:
+            raise SystemExit("export: no model has finished the paper's schedule and been scored yet")
+        trained = {name: load_checkpoint(CHECKPOINTS / f"{name}.pt") for name in scored}
+        manifest = export_weights(trained, "full", 0, scored, DATA / "weights-full")
+        return {"models": list(manifest["scores"]), "fresh": True}
     target = schedule(stage, "full").epochs
     before = _history(stage)
     done = len(before)
@@ -109,7 +112,7 @@ def test_scores(checkpoint) -> dict:
     its training batch size over all of them, as notebook 03 evaluates), and what BIC needs: its mean
     cross-entropy on the training rows (nats), streamed one feature file at a time (an attention model's batches
     are then drawn within one doped host), and its parameter count."""
-    from ctxlib.learning.dataset import iter_split_chunks
+    from ctxlib.learning.reading import iter_split_chunks
     from ctxlib.learning.evaluation import part_predictions, predict_proba, score_table
     from ctxlib.learning.metrics import mean_cross_entropy
     from ctxlib.learning.models import n_parameters
@@ -124,6 +127,17 @@ def test_scores(checkpoint) -> dict:
         rows += len(p)
     return {"rows": len(y), **{key: float(value) for key, value in scores.items()},
             "train_rows": rows, "train_cross_entropy_nats": total / rows, "parameters": n_parameters(checkpoint.model)}
+
+
+def finished_models() -> dict[str, dict]:
+    """The test scores of every model whose checkpoint holds the finished run its stage record scored."""
+    path = RESULTS / "full_scale.json"
+    stages = json.loads(path.read_text())["stages"] if path.exists() else {}
+    return {name: {"test_accuracy": stages[name]["test"]["accuracy"], "test_rows": stages[name]["test"]["rows"],
+                   "test_entropy_nats": stages[name]["test"]["entropy_nats"], "test_ece": stages[name]["test"]["ece"]}
+            for name in MODEL_NAMES
+            if "test" in stages.get(name, {}) and _history(name)[-1:] == [stages[name]["last_epoch"]]
+            and len(_history(name)) == stages[name]["of"]}
 
 
 def _history(model: str) -> list[dict]:

@@ -7,16 +7,13 @@ import pytest
 
 from ctxlib.base.settings import Range
 from ctxlib.encoding.context import encode_context
-from ctxlib.learning.dataset import (
-    LABELS,
-    FeatureSettings,
-    build_features,
+from ctxlib.learning.dataset import LABELS, FeatureSettings, build_features, host_features, realisations_for
+from ctxlib.learning.reading import (
     chunk_splits,
-    host_features,
+    features_digest,
     iter_feature_chunks,
     load_features,
     random_split,
-    realisations_for,
     stream_batches,
     summarise_features,
 )
@@ -111,9 +108,9 @@ def test_every_setting_is_in_the_stamp_and_forces_a_rebuild(tmp_path, monkeypatc
     monkeypatch.setattr(dataset, "host_features", lambda entry, settings: {"X": np.zeros((1, 31), np.float32)})
     base = FeatureSettings(realisations=1)
     build_features(tmp_path, progress=False, workers=1, settings=base)
-    digest = dataset.features_digest(tmp_path)
+    digest = features_digest(tmp_path)
     run = build_features(tmp_path, progress=False, workers=1, settings=replace(base, **change))
-    assert key in run.rebuilt["WSe2-Ti"] and dataset.features_digest(tmp_path) != digest
+    assert key in run.rebuilt["WSe2-Ti"] and features_digest(tmp_path) != digest
     assert dataset.stamp_of(tmp_path / "WSe2-Ti.npz")["ctxlib"]
 
 

@@ -23,3 +23,25 @@ def test_a_resumed_stage_adds_its_time_and_a_fresh_one_starts_its_total_again(tm
     stages = json.loads((tmp_path / "full_scale.json").read_text())["stages"]
     assert stages["MLP-Simple"]["seconds_total"] == 50.0 and stages["MLP-Simple"]["peak_memory_gb"] == 0.5
     assert stages["features"]["written"] == 96  # stages recorded one after another keep each other
+
+
+def test_export_takes_only_models_whose_checkpoint_is_the_finished_run_their_record_scored(tmp_path, monkeypatch):
+    """A model is exported when its stage record has test scores and its checkpoint holds that record's last epoch
+    of a finished schedule; one still training, or retrained since it was scored, is left out."""
+    import numpy as np
+
+    from ctxlib.learning.training import TrainingConfig, save_checkpoint
+    from ctxlib.learning.models import build_model
+
+    monkeypatch.setattr(full_scale, "RESULTS", tmp_path)
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+    monkeypatch.setattr(full_scale, "CHECKPOINTS", tmp_path)
+    scores = {"rows": 10, "accuracy": 0.9, "entropy_nats": 0.1, "ece": 0.01, "train_rows": 40,
+              "train_cross_entropy_nats": 0.2, "parameters": 7}
+    epochs = [{"epoch": k + 1, "loss": float(np.exp(-k)), "accuracy": 0.5, "samples": 40} for k in range(2)]
+    for name, history, last in (("MLP-Simple", epochs, epochs[-1]), ("MLP-Deep", epochs[:1], epochs[0]),
+                                ("MLP-NoContext", epochs, {**epochs[-1], "loss": 9.0})):
+        save_checkpoint(build_model(name), TrainingConfig(name, 2, 64), history, tmp_path / f"{name}.pt")
+        full_scale.record_stage(name, {"epochs": 2, "of": 2, "last_epoch": last, "test": scores, "fresh": True}, 1.0, 1)
+    assert list(full_scale.finished_models()) == ["MLP-Simple"]
+    assert full_scale.finished_models()["MLP-Simple"]["test_accuracy"] == 0.9

@@ -115,7 +115,7 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
         ``bic`` (from the mean cross-entropy on the ``train_rows`` and the parameter count, see
         :func:`ctxlib.learning.metrics.bic`), ``epochs``, ``hours`` (wall time of training and
         scoring), ``date`` and ``batches`` (how the epochs were streamed: pools of whole feature
-        files or of every file, see :func:`ctxlib.learning.dataset.stream_batches`); empty when no
+        files or of every file, see :func:`ctxlib.learning.reading.stream_batches`); empty when no
         model has finished.
     """
     rows = {name: {**stage["test"], "epochs": stage["epochs"], "hours": stage["seconds_total"] / 3600,

@@ -1,7 +1,7 @@
 """From features to trained classifiers and their scores (stage 4, paper section 5).
 
 In: the clean library of ``simulation`` and the encoders of ``encoding``. Out: noisy
-feature files and splits (``dataset``), the six models (``models``) and what each reads
+feature files (``dataset``), read, split and streamed (``reading``), the six models (``models``) and what each reads
 (``spec``), training (``training``), predictions and scores (``evaluation``,
 ``metrics``), the shipped weights (``pretrained``), attention maps (``attention``) and
 embeddings (``representation``).
@@ -37,8 +37,11 @@ __getattr__, __dir__, __all__ = attach(
             "host_features",
             "FeatureRun",
             "build_features",
+        ],
+        "reading": [
             "stamp_of",
             "features_digest",
+            "feature_stamps",
             "iter_feature_chunks",
             "iter_split_chunks",
             "load_features",

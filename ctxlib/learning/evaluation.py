@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ctxlib.learning.dataset import load_features
+from ctxlib.learning.reading import load_features
 from ctxlib.learning.metrics import accuracy, expected_calibration_error, mean_entropy
 from ctxlib.learning.models import attention_mode
 from ctxlib.learning.spec import N_CLASSES
@@ -73,7 +73,7 @@ def part_predictions(
     -------
     probabilities, y, meta
         ``{model: (N, 5) array}``, the labels and the per-row metadata of
-        :func:`ctxlib.learning.dataset.load_features`.
+        :func:`ctxlib.learning.reading.load_features`.
     """
 
     X, y, meta = load_features(features_dir, split=split, part=part, seed=seed)

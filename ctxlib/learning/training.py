@@ -1,6 +1,6 @@
 """Training of the §5 classifiers: Adam, learning rate 1e-3, cross-entropy, seeded.
 
-Data arrive as a stream of ``(X, y)`` batches (:func:`ctxlib.learning.dataset.stream_batches`), so
+Data arrive as a stream of ``(X, y)`` batches (:func:`ctxlib.learning.reading.stream_batches`), so
 the paper's ~55 M rows never need to be in memory; a checkpoint after every epoch (a
 ``state_dict`` and a JSON config with the history so far, loaded with
 ``weights_only=True``) lets an interrupted run resume.
@@ -26,7 +26,7 @@ import torch
 
 from ctxlib import __version__
 from ctxlib.base.files import atomic_write
-from ctxlib.learning.dataset import feature_stamps, features_digest, stream_batches
+from ctxlib.learning.reading import feature_stamps, features_digest, stream_batches
 from ctxlib.learning.models import build_model
 from ctxlib.learning.scale import scale_preset
 from ctxlib.learning.spec import MODEL_NAMES, model_spec
@@ -45,9 +45,9 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     split: str = "random"
-    #: :func:`ctxlib.learning.dataset.features_digest` of the training data ("" when not from feature files).
+    #: :func:`ctxlib.learning.reading.features_digest` of the training data ("" when not from feature files).
     data: str = ""
-    #: How an epoch is streamed from the feature files (:func:`ctxlib.learning.dataset.stream_batches`): in
+    #: How an epoch is streamed from the feature files (:func:`ctxlib.learning.reading.stream_batches`): in
     #: pools of about ``pool_rows`` rows, each an equal random share of every file ("every-file"). A checkpoint
     #: written before these were recorded was trained on pools of whole files and loads as "whole-files",
     #: 4,000,000 rows (at the quick scale, one pool: the same full shuffle).
@@ -260,10 +260,10 @@ def train_models(
 ) -> dict[str, Checkpoint]:
     """Train models on the training part of ``split`` of the feature files, with the :func:`schedule` of ``scale``.
 
-    Batches are streamed from ``features_dir`` (:func:`ctxlib.learning.dataset.stream_batches`);
+    Batches are streamed from ``features_dir`` (:func:`ctxlib.learning.reading.stream_batches`);
     with ``checkpoint_dir``, each model is checkpointed there as ``<model>.pt`` + ``.json``
     after every epoch, and a finished model is not trained again unless its config or its
-    data (:func:`ctxlib.learning.dataset.features_digest`: the feature files' stamps and
+    data (:func:`ctxlib.learning.reading.features_digest`: the feature files' stamps and
     bytes) changed; the checkpoint keeps every feature file's stamp (library checksum,
     augmentation ranges, patch grid, realisations, seed, code digest). ``epochs`` replaces the
     schedule's number of epochs (for a controlled experiment; the batch size stays).
