@@ -16,7 +16,10 @@ Stages, in order (default: all that are not finished):
   go into its stage record;
 * ``export``: the weights of every model that has finished and been scored, with its test
   scores, into ``data/weights-full`` (manifest with checksums;
-  ``load_pretrained(..., scale="full")``); run it again as more models finish.
+  ``load_pretrained(..., scale="full")``); run it again as more models finish;
+* ``standins``: every exported full-scale model beside its quick-scale twin on the
+  stand-in micrographs of section 6 (kappa, interior accuracy), the test of whether
+  ``ctxlib classify`` should default to the full-scale weights.
 
 Every stage records its wall time and memory peak (the resident memory of this process
 and of its cluster's workers, sampled every 0.5 s) in
@@ -43,7 +46,7 @@ from ctxlib.learning.spec import MODEL_NAMES
 
 FEATURES = ROOT / "_build" / "data" / "features-full-seed0"
 CHECKPOINTS = DATA / "training-full-seed0"
-STAGES = ("features", *MODEL_NAMES, "export")
+STAGES = ("features", *MODEL_NAMES, "export", "standins")
 
 
 class PeakMemory:
@@ -92,6 +95,8 @@ def run_stage(stage: str, epochs: int | None) -> dict:
         trained = {name: load_checkpoint(CHECKPOINTS / f"{name}.pt") for name in scored}
         manifest = export_weights(trained, "full", 0, scored, DATA / "weights-full")
         return {"models": list(manifest["scores"]), "fresh": True}
+    if stage == "standins":
+        return {**standin_comparison(), "fresh": True}
     target = schedule(stage, "full").epochs
     before = _history(stage)
     done = len(before)
@@ -127,6 +132,30 @@ def test_scores(checkpoint) -> dict:
         rows += len(p)
     return {"rows": len(y), **{key: float(value) for key, value in scores.items()},
             "train_rows": rows, "train_cross_entropy_nats": total / rows, "parameters": n_parameters(checkpoint.model)}
+
+
+def standin_comparison() -> dict:
+    """Kappa and interior accuracy on the section-6 stand-ins of every exported full-scale model and its quick twin."""
+    from ctxlib.learning.pretrained import load_models, read_weights_manifest, weights_folder
+    from ctxlib.micrographs.validation import standin_means
+    from ctxlib.simulation.standins import HARD_CASES, TEST_DOPANTS, load_hard_case, load_test_micrograph
+
+    names = tuple(read_weights_manifest(weights_folder("full"))["scores"])
+    micrographs = {dopant: load_test_micrograph(dopant) for dopant in TEST_DOPANTS}
+    models = {}
+    for scale in ("quick", "full"):
+        checkpoints = load_models(weights_folder(scale), names)
+        means = {"stand-ins": standin_means(micrographs, checkpoints)}
+        for case_name, case in HARD_CASES.items():
+            means[case_name] = standin_means({case.dopant: load_hard_case(case_name)}, checkpoints, case.field.host,
+                                             case.field.energy_kev)
+        for name in names:
+            models.setdefault(name, {})[scale] = {
+                f"{where} {column}": float(table.droplevel("mode").loc[name, column])
+                for where, table in means.items() for column in ("kappa", "accuracy (interior)")}
+    return {"standins": f"WSe2 + {', '.join(TEST_DOPANTS)}, HAADF and MAADF, 80 keV; the hard cases "
+                        f"{', '.join(HARD_CASES)}; attention models frozen; means over the detectors",
+            "models": models}
 
 
 def finished_models() -> dict[str, dict]:

@@ -23,18 +23,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from record import write_result
 
 from ctxlib.base.paths import ROOT
-from ctxlib.encoding.columns import nearest_neighbour_distance
 from ctxlib.learning.dataset import PIXEL_GEOMETRIES, FeatureSettings, build_features
 from ctxlib.learning.evaluation import part_predictions
 from ctxlib.learning.metrics import accuracy
 from ctxlib.learning.training import train_models
-from ctxlib.materials.catalog import DETECTORS, HOSTS
-from ctxlib.micrographs.validation import score_models
+from ctxlib.micrographs.validation import standin_means
 from ctxlib.simulation.standins import TEST_DOPANTS, load_test_micrograph
 
 WORK = ROOT / "_build"
@@ -52,16 +48,7 @@ def arm(geometry: str) -> dict:
     trained = train_models(features, "quick", 0, checkpoints)
     models = {name: c.model for name, c in trained.items()}
     probabilities, y, _ = part_predictions(models, {n: c.config.batch_size for n, c in trained.items()}, features, "test")
-    rows = []
-    reach = 0.4 * nearest_neighbour_distance(HOSTS["WSe2"].a)
-    for dopant in TEST_DOPANTS:
-        micrograph = load_test_micrograph(dopant)
-        pixel = float(np.mean(micrograph.pixel_size))
-        for detector in DETECTORS:
-            scores = score_models(micrograph.image(detector), micrograph.truth, "WSe2", dopant, detector, 80, pixel,
-                                  trained, reach / pixel, modes=("frozen",))
-            rows.append(scores.table.assign(dopant=dopant, detector=detector))
-    table = pd.concat(rows).groupby("model")[["kappa", "accuracy (interior)"]].mean()
+    table = standin_means({dopant: load_test_micrograph(dopant) for dopant in TEST_DOPANTS}, trained).droplevel("mode")
     return {name: {"test_accuracy": accuracy(y, probabilities[name].argmax(axis=1)),
                    "standin_kappa": float(table.loc[name, "kappa"]),
                    "standin_accuracy": float(table.loc[name, "accuracy (interior)"])} for name in trained}

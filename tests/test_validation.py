@@ -31,3 +31,18 @@ def test_agreement_matches_sklearn():
     assert scores["defect F1"] == pytest.approx(sk.f1_score(np.isin(y_true, (1, 2, 4)), np.isin(y_pred, (1, 2, 4))))
     no_dopants = agreement(match_columns(pred[y_true != 4][y_pred[y_true != 4] != 4], ref, 1))
     assert np.isnan(no_dopants["F1 dopant"])
+
+
+def test_stand_ins_are_scored_in_each_detector_and_averaged():
+    """Each stand-in is scored in both detectors, and the means are those of the runs."""
+    from ctxlib.learning.pretrained import load_models
+    from ctxlib.micrographs.validation import score_standins, standin_means
+    from ctxlib.simulation.standins import load_test_micrograph
+
+    micrographs = {"Ti": load_test_micrograph("Ti")}
+    checkpoints = load_models(names=("MLP-Simple",))
+    runs = list(score_standins(micrographs, checkpoints, modes=("frozen",)))
+    assert [(dopant, detector) for dopant, detector, _ in runs] == [("Ti", "HAADF"), ("Ti", "MAADF")]
+    kappas = [scores.table.set_index("model").loc["MLP-Simple", "kappa"] for _, _, scores in runs]
+    assert standin_means(micrographs, checkpoints).loc[("MLP-Simple", "-"), "kappa"] == pytest.approx(np.mean(kappas))
+    assert min(kappas) > 0.9

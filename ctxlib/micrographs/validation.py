@@ -10,16 +10,19 @@ classes are nominal) and, for the rare classes that matter, the F1 of each defec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ctxlib.encoding.columns import nearest_neighbour_distance
 from ctxlib.encoding.features import ImageEncoding, encode_image
 from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.metrics import class_f1, cohen_kappa, defect_f1
 from ctxlib.learning.models import attention_mode
 from ctxlib.learning.spec import model_spec
+from ctxlib.materials.catalog import DETECTORS, HOSTS
 from ctxlib.micrographs.classify import classification_table
 
 #: The defect classes of Table 1, by label.
@@ -199,3 +202,43 @@ def score_models(
                          "accuracy (interior)": accuracy(subset(matched, ~edge))})
             tables[(name, mode)] = table
     return ModelScores(pd.DataFrame(rows), tables, encoding, sites)
+
+
+def score_standins(
+    micrographs: dict, checkpoints: dict, host: str = "WSe2", energy_kev: int = 80,
+    modes: tuple[str, ...] = ("frozen", "batch"),
+) -> Iterator[tuple[str | None, str, ModelScores]]:
+    """Score every model on each stand-in micrograph, in each detector (section 6).
+
+    Parameters
+    ----------
+    micrographs : dict
+        Dopant -> :class:`~ctxlib.simulation.standins.TestMicrograph` of ``host``.
+    checkpoints : dict
+        Model name -> :class:`~ctxlib.learning.training.Checkpoint`.
+    host : str
+    energy_kev : int
+        Beam energy, keV.
+    modes : tuple of str
+        Attention modes to score (see :func:`score_models`).
+
+    Yields
+    ------
+    dopant, detector, ModelScores
+        One per micrograph and detector; a prediction matches a true column within 0.4 of
+        the host's nearest-neighbour distance.
+    """
+    reach = 0.4 * nearest_neighbour_distance(HOSTS[host].a)  # Angstrom
+    for dopant, micrograph in micrographs.items():
+        pixel = float(np.mean(micrograph.pixel_size))
+        for detector in DETECTORS:
+            yield dopant, detector, score_models(micrograph.image(detector), micrograph.truth, host, dopant, detector,
+                                                 energy_kev, pixel, checkpoints, reach / pixel, modes)
+
+
+def standin_means(micrographs: dict, checkpoints: dict, host: str = "WSe2", energy_kev: int = 80,
+                  modes: tuple[str, ...] = ("frozen",)) -> pd.DataFrame:
+    """Kappa and interior accuracy of every model (and mode), averaged over the stand-ins and detectors
+    (arguments as :func:`score_standins`)."""
+    runs = [scores.table for _, _, scores in score_standins(micrographs, checkpoints, host, energy_kev, modes)]
+    return pd.concat(runs).groupby(["model", "mode"])[["kappa", "accuracy (interior)"]].mean()
