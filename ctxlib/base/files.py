@@ -77,3 +77,35 @@ def write_npz(handle: BinaryIO, **arrays) -> None:
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             with archive.open(info, "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)
+
+
+def npz_memmap(path: Path, names: tuple[str, ...]) -> dict:
+    """Read-only memory maps of members of an uncompressed ``.npz`` (as :func:`write_npz` writes them).
+
+    Rows taken from a map are read from the file (or the page cache) alone, where
+    ``numpy.load`` reads a whole member: a reader that wants a share of a large file's rows
+    reads that share. A compressed member is refused (it has no bytes to map).
+    """
+    import struct
+    import zipfile
+
+    import numpy as np
+
+    maps = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
+        for name in names:
+            info = archive.getinfo(f"{name}.npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{path}: member {name}.npy is compressed; only stored members can be mapped")
+            handle.seek(info.header_offset)
+            header = handle.read(30)
+            if header[:4] != b"PK\x03\x04":
+                raise ValueError(f"{path}: no local file header for {name}.npy at byte {info.header_offset}")
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            handle.seek(info.header_offset + 30 + name_length + extra_length)
+            version = np.lib.format.read_magic(handle)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(handle)
+            maps[name] = (np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
+                                    order="F" if fortran_order else "C") if np.prod(shape) else np.zeros(shape, dtype))
+    return maps

@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ctxlib.base.files import sha256
+from ctxlib.base.files import npz_memmap, sha256
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, check_choice, doped_hosts
 from ctxlib.materials.motifs import CLASS_NAMES
 
@@ -56,15 +56,24 @@ def iter_feature_chunks(directory: str | Path) -> Iterator[tuple[str, dict[str, 
         yield path.stem, _read_chunk(path)
 
 
+def _part_mask(name: str, arrays: dict[str, np.ndarray], split: str | None, part: str, seed: int,
+               **split_options) -> np.ndarray:
+    """Which rows of one feature file are in ``part`` ("train"/"test") of ``split`` (all if ``split`` is None)."""
+    check_choice(part, ("train", "test"), "part")
+    if split is None:
+        return np.ones(len(arrays["y"]), bool)
+    masks = chunk_splits(name, arrays, seed, **split_options)
+    test = masks[check_choice(split, tuple(masks), "split")]
+    return test if part == "test" else ~test
+
+
 def _split_rows(name: str, arrays: dict[str, np.ndarray], split: str | None, part: str, seed: int,
                 **split_options) -> dict[str, np.ndarray]:
     """The rows of ``part`` ("train"/"test") of ``split`` in one feature file (all rows if ``split`` is None)."""
-    check_choice(part, ("train", "test"), "part")
     if split is None:
+        check_choice(part, ("train", "test"), "part")
         return arrays
-    masks = chunk_splits(name, arrays, seed, **split_options)
-    test = masks[check_choice(split, tuple(masks), "split")]
-    keep = test if part == "test" else ~test
+    keep = _part_mask(name, arrays, split, part, seed, **split_options)
     return {k: v[keep] for k, v in arrays.items()}
 
 
@@ -102,12 +111,6 @@ def load_features(
     return np.concatenate(X), np.concatenate(y), pd.concat(meta, ignore_index=True)
 
 
-def _file_rows(path: Path) -> int:
-    """Rows of one feature file (reads its labels only)."""
-    with np.load(path) as data:
-        return len(data["y"])
-
-
 def stream_batches(
     directory: str | Path, batch_size: int, rng: np.random.Generator, split: str = "random", part: str = "train",
     seed: int = 0, buffer_rows: int = 8_000_000, **split_options,
@@ -115,14 +118,15 @@ def stream_batches(
     """One epoch of shuffled ``(X, y)`` batches of a split's part, streamed from the feature files.
 
     The epoch is cut into ``ceil(rows / buffer_rows)`` pools, and every pool holds an equal
-    random share of every file's rows (each file is read once per pool): the pool is
-    shuffled and cut into batches, and the rows left over join the next pool. Every row is
-    used exactly once per epoch, every batch mixes all doped hosts, and memory stays at about
-    ``buffer_rows`` x 31 x 4 bytes. (Pools of whole files, as this function made them
-    before, fed a model a few hosts at a time: a model that cannot tell the hosts apart,
-    MLP-NoContext, then followed the hosts of the last pools and scored 0.76 on the test rows
-    at the paper's scale, against 0.81 at the quick scale.) At the quick scale the whole
-    training set fits in one pool, a full shuffle.
+    random share of every file's rows, read from the file's memory map
+    (:func:`ctxlib.base.files.npz_memmap`): the pool is shuffled and cut into batches, and
+    the rows left over join the next pool. Every row is used exactly once per epoch, every
+    batch mixes all doped hosts, and memory stays at about ``buffer_rows`` x 31 x 4 bytes.
+    (Pools of whole files, as this function made them before, fed a model a few hosts at a
+    time: a model that cannot tell the hosts apart, MLP-NoContext, then followed the hosts
+    of the last pools and scored 0.76 on the test rows at the paper's scale, against 0.81
+    at the quick scale.) At the quick scale the whole training set fits in one pool, a full
+    shuffle.
     """
     paths = sorted(Path(directory).glob("*.npz"))
     if not paths:
@@ -130,15 +134,17 @@ def stream_batches(
     if buffer_rows < 1:
         raise ValueError(f"buffer_rows must be a positive number of rows, got {buffer_rows}")
     order = [paths[i] for i in rng.permutation(len(paths))]
-    pools = -(-sum(_file_rows(path) for path in paths) // buffer_rows)
+    maps = [npz_memmap(path, ("X", "y", "energy")) for path in order]
+    pools = -(-sum(len(m["y"]) for m in maps) // buffer_rows)
     shares = rng.integers(2**63, size=len(order)) if pools > 1 else [None] * len(order)  # a row order per file
     left: list[tuple[np.ndarray, np.ndarray]] = []  # the rows a pool leaves to the next
     for pool in range(pools):
         parts = list(left)
-        for path, share in zip(order, shares):
-            arrays = _split_rows(path.stem, _read_chunk(path), split, part, seed, **split_options)
-            rows = slice(None) if share is None else np.random.default_rng(share).permutation(len(arrays["y"]))[pool::pools]
-            parts.append((arrays["X"][rows], arrays["y"][rows]))
+        for path, arrays, share in zip(order, maps, shares):
+            rows = np.flatnonzero(_part_mask(path.stem, arrays, split, part, seed, **split_options))
+            if share is not None:
+                rows = np.sort(rows[np.random.default_rng(share).permutation(len(rows))[pool::pools]])
+            parts.append((np.asarray(arrays["X"][rows]), np.asarray(arrays["y"][rows])))
         X, y = np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
         shuffle = rng.permutation(len(y))
         X, y = X[shuffle], y[shuffle]
