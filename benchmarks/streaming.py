@@ -30,21 +30,19 @@ def main(files: int, pools: int) -> dict:
         raise SystemExit(f"no feature files in {FEATURES}; run python benchmarks/full_scale.py features first")
     shares = [np.sort(np.random.default_rng(k).permutation(len(npz_memmap(p, ("y",))["y"]))[::pools])
               for k, p in enumerate(paths)]
-    seconds, rows = {}, 0
+    seconds, taken = {}, {}
     for way in ("numpy.load, then the share", "memory map"):
         start = time.perf_counter()
-        taken = []
+        taken[way] = []
         for path, share in zip(paths, shares):
             if way == "memory map":
-                taken.append(np.asarray(npz_memmap(path, ("X",))["X"][share]))
+                taken[way].append(np.asarray(npz_memmap(path, ("X",))["X"][share]))
             else:
                 with np.load(path) as data:
-                    taken.append(data["X"][share])
+                    taken[way].append(data["X"][share])
         seconds[way] = time.perf_counter() - start
-        rows = sum(len(t) for t in taken)
-        if way == "memory map":
-            assert all(np.array_equal(a, b) for a, b in zip(taken, reference))
-        reference = taken
+    assert all(np.array_equal(a, b) for a, b in zip(*taken.values())), "the two ways read different rows"
+    rows = sum(len(t) for t in taken["memory map"])
     result = {"files": len(paths), "pools": pools, "rows": rows,
               "seconds": {way: round(s, 3) for way, s in seconds.items()},
               "rows_per_second": {way: round(rows / s) for way, s in seconds.items()},
