@@ -21,8 +21,8 @@ Stages, in order (default: all that are not finished):
   stand-in micrographs of section 6 (kappa, interior accuracy), the test of whether
   ``ctxlib classify`` should default to the full-scale weights.
 
-Every stage records its wall time and memory peak (the resident memory of this process
-and of its cluster's workers, sampled every 0.5 s) in
+Every stage records its wall time and memory peak (the resident anonymous memory of this
+process and of its cluster's workers, sampled every 0.5 s, see :class:`PeakMemory`) in
 ``benchmarks/results/full_scale.json``, which notebooks 03 and 04 show; ``seconds_total``
 adds up the calls of one run (a stage that starts over starts its total again). Stages
 may run in parallel processes (e.g. two models, one core each): the record is updated
@@ -50,7 +50,13 @@ STAGES = ("features", *MODEL_NAMES, "export", "standins")
 
 
 class PeakMemory:
-    """Largest resident memory, bytes, of this process and all its children while the ``with`` block runs."""
+    """Largest resident anonymous memory, bytes, of this process and all its children while the ``with`` block runs.
+
+    That is the resident set less its file-backed and shared pages (``rss - shared``): the
+    feature files that training maps into memory (:func:`ctxlib.base.files.npz_memmap`) sit in
+    the page cache, count in the resident set of every process that maps them, and are
+    given back under memory pressure; what a machine must hold is the rest.
+    """
 
     def __init__(self, every_s: float = 0.5):
         self.every_s, self.peak, self._stop = every_s, 0, threading.Event()
@@ -61,7 +67,8 @@ class PeakMemory:
             total = 0
             for process in [me, *me.children(recursive=True)]:
                 try:
-                    total += process.memory_info().rss
+                    info = process.memory_info()
+                    total += info.rss - info.shared
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
@@ -104,7 +111,8 @@ def run_stage(stage: str, epochs: int | None) -> dict:
     trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None)
     history = trained[stage].history
     config = trained[stage].config
-    outcome = {"epochs": len(history), "of": target, "last_epoch": history[-1] if history else None,
+    outcome = {"epochs": len(history), "of": target, "first_epoch": history[0] if history else None,
+               "last_epoch": history[-1] if history else None,
                "shuffle": config.shuffle, "pool_rows": config.pool_rows,
                "fresh": not before or history[:done] != before}  # no earlier epochs, or a checkpoint that was not resumed
     if len(history) == target:
@@ -183,7 +191,9 @@ def record_stage(stage: str, outcome: dict, seconds: float, peak: int) -> dict:
     with open(RESULTS / ".full_scale.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         record = json.loads(path.read_text()) if path.exists() else {"stages": {}}
-        previous = {} if outcome.pop("fresh") else record["stages"].get(stage, {})
+        previous = record["stages"].get(stage, {})
+        if outcome.pop("fresh") or previous.get("first_epoch") != outcome.get("first_epoch"):
+            previous = {}  # a run that started over, or a record of another run (a changed config or data)
         record["stages"][stage] = {
             **outcome, "date": date.today().isoformat(),
             "seconds_this_call": round(seconds, 1),

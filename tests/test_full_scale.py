@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 
 from ctxlib.base.paths import ROOT
 
@@ -45,3 +46,35 @@ def test_export_takes_only_models_whose_checkpoint_is_the_finished_run_their_rec
         full_scale.record_stage(name, {"epochs": 2, "of": 2, "last_epoch": last, "test": scores, "fresh": True}, 1.0, 1)
     assert list(full_scale.finished_models()) == ["MLP-Simple"]
     assert full_scale.finished_models()["MLP-Simple"]["test_accuracy"] == 0.9
+
+
+def test_a_call_that_resumes_another_run_than_the_recorded_one_does_not_add_to_its_time(tmp_path, monkeypatch):
+    """A stage record belongs to the run whose first epoch it names: a resumed call of a run started since (its
+    record lost with a stopped call, or a model retrained on changed data) starts the total again."""
+    monkeypatch.setattr(full_scale, "RESULTS", tmp_path)
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+    old, new = {"epoch": 1, "loss": 0.4}, {"epoch": 1, "loss": 0.5}
+    full_scale.record_stage("MLP-Simple", {"epochs": 20, "of": 20, "first_epoch": old, "fresh": True}, 3000.0, 1)
+    full_scale.record_stage("MLP-Simple", {"epochs": 9, "of": 20, "first_epoch": new, "fresh": False}, 400.0, 1)
+    assert json.loads((tmp_path / "full_scale.json").read_text())["stages"]["MLP-Simple"]["seconds_total"] == 400.0
+    full_scale.record_stage("MLP-Simple", {"epochs": 20, "of": 20, "first_epoch": new, "fresh": False}, 600.0, 1)
+    assert json.loads((tmp_path / "full_scale.json").read_text())["stages"]["MLP-Simple"]["seconds_total"] == 1000.0
+
+
+def test_peak_memory_counts_anonymous_memory_not_mapped_files(tmp_path):
+    """Mapping and reading a large file raises the resident set, not the measured peak; allocating memory does."""
+    import numpy as np
+
+    path = tmp_path / "big.npy"
+    np.save(path, np.ones(50_000_000, np.float32))  # 200 MB
+    with full_scale.PeakMemory(every_s=0.05) as before:
+        time.sleep(0.3)
+    with full_scale.PeakMemory(every_s=0.05) as mapped:
+        array = np.load(path, mmap_mode="r")
+        assert float(array.sum(dtype=np.float64)) == 50_000_000
+        time.sleep(0.3)
+    with full_scale.PeakMemory(every_s=0.05) as held:
+        copy = np.array(array)
+        time.sleep(0.3)
+    assert mapped.peak - before.peak < 50e6  # the resident set grew by the 200 MB mapped
+    assert held.peak - before.peak > 150e6 and copy.nbytes == 200_000_000
