@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ctxlib.base.paths import ROOT
-from ctxlib.book.records import anchor_table, dataset_speed_text, full_scale_scores
+from ctxlib.book.records import anchor_table, dataset_speed_text, full_scale_scores, standin_comparison
 
 RECORDS = ROOT / "benchmarks" / "results"
 
@@ -54,3 +54,18 @@ def test_full_scale_scores_lists_only_the_models_that_finished():
     assert table.loc["MLP-Simple", "batches"] == "pools of every-file, 8 M rows"
     assert np.isclose(table.loc["MLP-Simple", "bic"], 2 * 100 * 0.1 + 7 * np.log(100))
     assert full_scale_scores({"stages": {}}).empty
+
+
+def test_standin_comparison_judges_the_default_model_on_every_stand_in_set():
+    scores = {"quick": {"stand-ins kappa": 1.0, "stand-ins accuracy (interior)": 1.0, "twin kappa": 0.90},
+              "full": {"stand-ins kappa": 1.0, "stand-ins accuracy (interior)": 1.0, "twin kappa": 0.92}}
+    record = {"stages": {"standins": {"date": "2026-12-03", "standins": "WSe2", "models": {"MLP-Simple": scores}}}}
+    kappas, text = standin_comparison(record, "MLP-Simple")
+    assert list(kappas.columns) == ["stand-ins", "twin"] and kappas.loc[("MLP-Simple", "full"), "twin"] == 0.92
+    assert "at least as good on every stand-in and hard case" in text
+    scores["full"]["twin kappa"] = 0.89
+    assert "worse on at least one" in standin_comparison(record, "MLP-Simple")[1]
+    assert "has none yet" in standin_comparison(record, "attn-4k")[1]
+    empty, how = standin_comparison({"stages": {}}, "MLP-Simple")
+    assert empty.empty and "python benchmarks/full_scale.py export standins" in how
+

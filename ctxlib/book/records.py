@@ -125,3 +125,41 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
             for name, stage in record.get("stages", {}).items() if "test" in stage}
     columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "epochs", "hours", "date", "batches"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")
+
+
+def standin_comparison(record: dict, default_model: str) -> tuple[pd.DataFrame, str]:
+    """The paper-scale weights beside their quick twins on the stand-ins, and what it means for the default.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/full_scale.py``; its ``standins`` stage holds the comparison.
+    default_model : str
+        The model ``ctxlib classify`` uses by default.
+
+    Returns
+    -------
+    kappas : pandas.DataFrame
+        Cohen's kappa (mean over the detectors) indexed by (model, weights), a column per
+        stand-in set; empty when the comparison has not run.
+    text : str
+        What the comparison says, or how to run it.
+    """
+    comparison = record.get("stages", {}).get("standins")
+    if not comparison:
+        return pd.DataFrame(), ("No paper-scale model has been compared on the stand-ins yet "
+                                "(`python benchmarks/full_scale.py export standins`).")
+    kappas = pd.DataFrame({(name, scale): {where.removesuffix(" kappa"): value for where, value in values.items()
+                                           if where.endswith(" kappa")}
+                           for name, scales in comparison["models"].items() for scale, values in scales.items()}).T
+    kappas.index.names = ["model", "weights"]
+    text = (f"Cohen's kappa, mean over HAADF and MAADF ({comparison['standins']}; measured {comparison['date']}). "
+            f"Paper-scale weights so far: {', '.join(comparison['models'])}. ")
+    if default_model in comparison["models"]:
+        better = bool((kappas.loc[(default_model, "full")] >= kappas.loc[(default_model, "quick")]).all())
+        text += (f"For {default_model}, the default of `ctxlib classify`, they are "
+                 + ("at least as good on every stand-in and hard case. " if better else "worse on at least one. "))
+    else:
+        text += f"{default_model}, the default of `ctxlib classify`, has none yet. "
+    return kappas, text + ("`ctxlib classify` keeps the quick weights as its default until all six models have finished "
+                           "the paper's schedule (`--weights data/weights-full` chooses the paper-scale ones).")
