@@ -84,13 +84,14 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_stage(stage: str, epochs: int | None) -> dict:
-    """Run one stage; the outcome says, under ``"fresh"``, whether it started over."""
+def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int = 2) -> dict:
+    """Run one stage (a model's on torch ``device``; the features on ``workers`` processes); the outcome says,
+    under ``"fresh"``, whether it started over."""
     from ctxlib.learning.dataset import build_features
     from ctxlib.learning.training import load_checkpoint, schedule, train_models
 
     if stage == "features":
-        run = build_features(FEATURES, "full", 0, workers=2)
+        run = build_features(FEATURES, "full", 0, workers=workers)
         return {"written": len(run.written), "reused": len(run.reused), "missing_library": run.missing_library,
                 "fresh": not run.reused}
     if stage == "export":
@@ -108,12 +109,13 @@ def run_stage(stage: str, epochs: int | None) -> dict:
     before = _history(stage)
     done = len(before)
     stop = target if epochs is None else min(target, done + epochs)
-    trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None)
+    trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None,
+                           device=device)
     history = trained[stage].history
     config = trained[stage].config
     outcome = {"epochs": len(history), "of": target, "first_epoch": history[0] if history else None,
                "last_epoch": history[-1] if history else None,
-               "shuffle": config.shuffle, "pool_rows": config.pool_rows,
+               "shuffle": config.shuffle, "pool_rows": config.pool_rows, "device": device,
                "fresh": not before or history[:done] != before}  # no earlier epochs, or a checkpoint that was not resumed
     if len(history) == target:
         outcome["test"] = test_scores(trained[stage])
@@ -204,11 +206,11 @@ def record_stage(stage: str, outcome: dict, seconds: float, peak: int) -> dict:
         return write_result("full_scale", record, "python benchmarks/full_scale.py")
 
 
-def main(stages: tuple[str, ...], epochs: int | None) -> None:
+def main(stages: tuple[str, ...], epochs: int | None, device: str = "cpu", workers: int = 2) -> None:
     for stage in stages:
         start = time.perf_counter()
         with PeakMemory() as memory:
-            outcome = run_stage(stage, epochs)
+            outcome = run_stage(stage, epochs, device, workers)
         record = record_stage(stage, outcome, time.perf_counter() - start, memory.peak)
         print(stage, json.dumps(record["stages"][stage]))
 
@@ -217,5 +219,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stages", nargs="*", choices=STAGES, help="stages to run (default: all, in order)")
     parser.add_argument("--epochs", type=int, help="at most this many more epochs per model stage in this call")
+    parser.add_argument("--device", default="cpu", help="torch device of the model stages (default: cpu)")
+    parser.add_argument("--workers", type=int, default=2, help="processes of the features stage (default: 2)")
     args = parser.parse_args()
-    main(tuple(args.stages or STAGES), args.epochs)
+    main(tuple(args.stages or STAGES), args.epochs, args.device, args.workers)

@@ -23,25 +23,32 @@ from ctxlib.learning.spec import MODEL_NAMES
 from ctxlib.learning.training import PAPER_TRAIN_ROWS, model_inputs, schedule, torch_threads
 
 
-def steps_per_second(name: str, batch_size: int, steps: int, repeats: int = 3) -> float:
-    """Training steps per second at ``batch_size`` (best of ``repeats`` runs of ``steps`` steps)."""
+def steps_per_second(name: str, batch_size: int, steps: int, repeats: int = 3, device: str = "cpu") -> float:
+    """Training steps per second at ``batch_size`` (best of ``repeats`` runs of ``steps`` steps) on ``device``
+    (the batch already there: the model's arithmetic alone, no data loading)."""
     torch.manual_seed(0)
-    model = build_model(name).train()
+    model = build_model(name).train().to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    X = model_inputs(name, np.random.default_rng(0).normal(size=(batch_size, 31)).astype(np.float32))
-    y = torch.randint(0, 5, (batch_size,))
+    X = model_inputs(name, np.random.default_rng(0).normal(size=(batch_size, 31)).astype(np.float32)).to(device)
+    y = torch.randint(0, 5, (batch_size,), device=device)
 
     def step():
         optimiser.zero_grad()
         torch.nn.functional.cross_entropy(model(X), y).backward()
         optimiser.step()
 
+    def synchronise():
+        if device != "cpu":
+            torch.cuda.synchronize()
+
     step()  # warm-up
+    synchronise()
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(steps):
             step()
+        synchronise()
         best = min(best, (time.perf_counter() - start) / steps)
     return 1 / best
 

@@ -134,3 +134,22 @@ def test_status_command_lists_what_is_missing(capsys):
     present, missing = library_status()
     assert f"{len(present)} of 96 doped hosts present" in out
     assert ("missing: none" in out) if not missing else all(name in out for name in missing)
+
+
+def test_verify_library_re_simulates_on_the_chosen_device_and_times_each_scan(fake, monkeypatch):
+    generate_library([("WSe2", "Ti")], workers=1, processes=False, progress=False, **fake)
+    devices = []
+
+    def fake_motif(host, dopant, motif, energy, settings, device):
+        devices.append(device)
+        images, scale = fake_part(host, dopant, energy, motif, settings, device)[0].images, 1.01 if device == "gpu" else 1
+        return MotifImages(images * scale, (0.27, 0.28), None)
+
+    monkeypatch.setattr(library, "simulate_motif", fake_motif)
+    on_cpu = library.verify_library(3, root=fake["root"])
+    on_gpu = library.verify_library(3, root=fake["root"], device="gpu")
+    assert devices == ["cpu"] * 3 + ["gpu"] * 3 and len(on_cpu) == len(on_gpu) == 6  # both detectors per scan
+    assert (on_cpu["relative_difference"] < 5e-4).all() and (on_gpu["relative_difference"] > 5e-3).all()
+    assert (on_cpu["seconds"] >= 0).all() and list(on_cpu["motif"]) == list(on_gpu["motif"])  # same scans
+    with pytest.raises(ValueError, match="'tpu'"):
+        library.verify_library(1, root=fake["root"], device="tpu")

@@ -1,0 +1,126 @@
+"""What a GPU changes, measured on a machine with CUDA: ``python benchmarks/gpu.py [--model M] [--epochs N]``.
+
+Four parts, each added to ``benchmarks/results/gpu.json`` as it finishes (a part that fails
+or is stopped leaves the earlier ones):
+
+1. ``training_steps``: samples per second of each model's training step at its paper-scale
+   batch, on the GPU and on one CPU thread of the same machine (the arithmetic alone, the
+   batch already in place, as ``training_throughput.py`` measures);
+2. ``library``: seconds per abTEM scan (PRISM, both detectors) on the GPU (CuPy) and on the
+   CPU of the same machine, for the same random scans of the shipped library, and the
+   largest relative difference to the shipped images
+   (:func:`ctxlib.simulation.library.verify_library`);
+3. ``features``: the paper-scale feature files (``full_scale.py features``) with one process
+   per core but two: wall time, rows per second, and the SHA-256 of every file, to compare
+   with the files the 2-core machine makes from the same seed;
+4. ``training``: ``--epochs`` epochs of ``--model`` at the paper's scale on the GPU, streamed
+   from those files as on the CPU (``full_scale.py MODEL --device cuda``; checkpointed in
+   ``data/training-full-seed0`` like the CPU runs): seconds per epoch, samples per second,
+   the GPU's memory peak.
+
+No test depends on this script; the book shows its record where one was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+from full_scale import CHECKPOINTS, FEATURES, _history, run_stage
+from record import RESULTS, write_result
+from training_throughput import steps_per_second
+
+from ctxlib.base.files import sha256
+from ctxlib.learning.spec import MODEL_NAMES
+from ctxlib.learning.training import PAPER_TRAIN_ROWS, schedule, torch_threads
+
+COMMAND = "python benchmarks/gpu.py"
+
+
+def save(part: str, value: dict) -> None:
+    """Add one part to ``gpu.json`` (the machine's facts with the first)."""
+    path = RESULTS / "gpu.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    record = {key: record[key] for key in ("parts",) if key in record}
+    record.setdefault("parts", {})[part] = value
+    record["gpu"] = torch.cuda.get_device_name(0)
+    record["torch"] = torch.__version__
+    write_result("gpu", record, COMMAND)
+    print(part, json.dumps(value)[:2000], flush=True)
+
+
+def training_steps() -> dict:
+    rows = {}
+    for name in MODEL_NAMES:
+        batch = schedule(name, "full").batch_size
+        steps = max(2, min(50, 400_000 // batch))
+        gpu = steps_per_second(name, batch, steps * 4, device="cuda") * batch
+        with torch_threads(1):
+            cpu = steps_per_second(name, batch, steps) * batch
+        rows[name] = {"batch": batch, "gpu_samples_per_s": gpu, "cpu_1_thread_samples_per_s": cpu,
+                      "gpu_paper_schedule_minutes": schedule(name, "full").epochs * PAPER_TRAIN_ROWS / gpu / 60}
+    return rows
+
+
+def library(gpu_scans: int, cpu_scans: int) -> dict:
+    from ctxlib.simulation.library import verify_library
+
+    gpu = verify_library(gpu_scans, seed=0, device="gpu")
+    cpu = verify_library(cpu_scans, seed=0, device="cpu")
+    per_scan = {name: table.drop_duplicates(["host", "dopant", "energy_kev", "motif"])["seconds"].to_numpy()
+                for name, table in (("gpu", gpu), ("cpu", cpu))}
+    return {"gpu_scans": gpu_scans, "cpu_scans": cpu_scans,
+            "gpu_seconds_per_scan": per_scan["gpu"].tolist(), "cpu_seconds_per_scan": per_scan["cpu"].tolist(),
+            "gpu_median_after_first_s": float(np.median(per_scan["gpu"][1:])),
+            "cpu_median_after_first_s": float(np.median(per_scan["cpu"][1:])),
+            "gpu_max_relative_difference": float(gpu["relative_difference"].max()),
+            "cpu_max_relative_difference": float(cpu["relative_difference"].max()),
+            "scans": gpu.drop_duplicates(["host", "dopant", "energy_kev", "motif"])[
+                ["host", "dopant", "energy_kev", "motif"]].to_dict("records")}
+
+
+def features(workers: int) -> dict:
+    start = time.perf_counter()
+    outcome = run_stage("features", None, workers=workers)
+    seconds = time.perf_counter() - start
+    files = sorted(FEATURES.glob("*.npz"))
+    rows = sum(int(np.load(path, mmap_mode="r")["y"].shape[0]) for path in files)
+    return {"workers": workers, "written": outcome["written"], "reused": outcome["reused"], "seconds": seconds,
+            "rows": rows, "rows_per_s": rows / seconds, "sha256": {path.stem: sha256(path) for path in files}}
+
+
+def training(model: str, epochs: int) -> dict:
+    before = len(_history(model))
+    torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    outcome = run_stage(model, epochs, device="cuda")
+    seconds = time.perf_counter() - start
+    history = _history(model)
+    samples = sum(epoch["samples"] for epoch in history[before:])
+    return {"model": model, "epochs_this_call": len(history) - before, "epochs_done": len(history),
+            "of": outcome["of"], "seconds": seconds, "seconds_per_epoch": seconds / max(1, len(history) - before),
+            "samples_per_s": samples / seconds, "gpu_peak_memory_gb": torch.cuda.max_memory_allocated() / 1e9,
+            "history": history, "checkpoint": str(CHECKPOINTS.relative_to(CHECKPOINTS.parents[1]) / f"{model}.pt")}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("parts", nargs="*", default=["training_steps", "library", "features", "training"],
+                        choices=["training_steps", "library", "features", "training"])
+    parser.add_argument("--model", default="attn-4k", choices=MODEL_NAMES)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of --model in this call")
+    parser.add_argument("--gpu-scans", type=int, default=8)
+    parser.add_argument("--cpu-scans", type=int, default=3)
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit("gpu.py measures a CUDA device, and torch sees none here")
+    runs = {"training_steps": training_steps,
+            "library": lambda: library(args.gpu_scans, args.cpu_scans),
+            "features": lambda: features(max(1, (os.cpu_count() or 2) - 2)),
+            "training": lambda: training(args.model, args.epochs)}
+    for part in args.parts:
+        save(part, runs[part]())
