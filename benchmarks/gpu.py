@@ -16,7 +16,9 @@ or is stopped leaves the earlier ones):
 4. ``training``: ``--epochs`` epochs of ``--model`` at the paper's scale on the GPU, streamed
    from those files as on the CPU (``full_scale.py MODEL --device cuda``; checkpointed in
    ``data/training-full-seed0`` like the CPU runs): seconds per epoch, samples per second,
-   the GPU's memory peak.
+   the GPU's memory peak;
+5. ``same_features`` (run on the machine of the earlier feature files, no GPU needed): how
+   many of the files of part 3 are byte for byte those.
 
 No test depends on this script; the book shows its record where one was made.
 """
@@ -27,11 +29,12 @@ import argparse
 import json
 import os
 import time
+from datetime import date
 
 import numpy as np
 import torch
 from full_scale import CHECKPOINTS, FEATURES, _history, run_stage
-from record import RESULTS, write_result
+from record import RESULTS
 from training_throughput import steps_per_second
 
 from ctxlib.base.files import sha256
@@ -42,14 +45,15 @@ COMMAND = "python benchmarks/gpu.py"
 
 
 def save(part: str, value: dict) -> None:
-    """Add one part to ``gpu.json`` (the machine's facts with the first)."""
+    """Add one part to ``gpu.json``, with the machine it was measured on."""
     path = RESULTS / "gpu.json"
-    record = json.loads(path.read_text()) if path.exists() else {}
-    record = {key: record[key] for key in ("parts",) if key in record}
-    record.setdefault("parts", {})[part] = value
-    record["gpu"] = torch.cuda.get_device_name(0)
-    record["torch"] = torch.__version__
-    write_result("gpu", record, COMMAND)
+    record = json.loads(path.read_text()) if path.exists() else {"command": COMMAND, "parts": {}}
+    value = {**value, "cpu_cores": os.cpu_count(), "date": date.today().isoformat()}
+    if torch.cuda.is_available():
+        record.update(gpu=torch.cuda.get_device_name(0), torch=torch.__version__)
+    record["parts"][part] = value
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
     print(part, json.dumps(value)[:2000], flush=True)
 
 
@@ -93,6 +97,14 @@ def features(workers: int) -> dict:
             "rows": rows, "rows_per_s": rows / seconds, "sha256": {path.stem: sha256(path) for path in files}}
 
 
+def same_features() -> dict:
+    """How many of the GPU machine's feature files are, byte for byte, the files made here (run it here, after
+    ``full_scale.py features``: same seed, another number of workers and machine)."""
+    made = json.loads((RESULTS / "gpu.json").read_text())["parts"]["features"]["sha256"]
+    here = {path.stem: sha256(path) for path in sorted(FEATURES.glob("*.npz"))}
+    return {"files": len(made), "files_here": len(here), "same_bytes": sum(here.get(k) == v for k, v in made.items())}
+
+
 def training(model: str, epochs: int) -> dict:
     before = len(_history(model))
     torch.cuda.reset_peak_memory_stats()
@@ -110,15 +122,16 @@ def training(model: str, epochs: int) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", default=["training_steps", "library", "features", "training"],
-                        choices=["training_steps", "library", "features", "training"])
+                        choices=["training_steps", "library", "features", "training", "same_features"])
     parser.add_argument("--model", default="attn-4k", choices=MODEL_NAMES)
     parser.add_argument("--epochs", type=int, default=2, help="epochs of --model in this call")
     parser.add_argument("--gpu-scans", type=int, default=8)
     parser.add_argument("--cpu-scans", type=int, default=3)
     args = parser.parse_args()
-    if not torch.cuda.is_available():
-        raise SystemExit("gpu.py measures a CUDA device, and torch sees none here")
-    runs = {"training_steps": training_steps,
+    if not torch.cuda.is_available() and args.parts != ["same_features"]:
+        raise SystemExit("gpu.py measures a CUDA device, and torch sees none here (only `same_features` runs without)")
+    runs = {"same_features": same_features,
+            "training_steps": training_steps,
             "library": lambda: library(args.gpu_scans, args.cpu_scans),
             "features": lambda: features(max(1, (os.cpu_count() or 2) - 2)),
             "training": lambda: training(args.model, args.epochs)}

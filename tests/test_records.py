@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ctxlib.base.paths import ROOT
-from ctxlib.book.records import anchor_table, dataset_speed_text, full_scale_scores, standin_comparison
+from ctxlib.book.records import anchor_table, dataset_speed_text, full_scale_scores, gpu_comparison, standin_comparison
 
 RECORDS = ROOT / "benchmarks" / "results"
 
@@ -69,3 +69,22 @@ def test_standin_comparison_judges_the_default_model_on_every_stand_in_set():
     empty, how = standin_comparison({"stages": {}}, "MLP-Simple")
     assert empty.empty and "python benchmarks/full_scale.py export standins" in how
 
+
+
+def test_gpu_comparison_puts_each_gpu_figure_beside_the_cpu_one():
+    gpu = {"gpu": "NVIDIA H200", "torch": "2.11", "parts": {
+        "training_steps": {"MLP-Simple": {"gpu_samples_per_s": 8e5, "cpu_1_thread_samples_per_s": 1e5,
+                                          "gpu_paper_schedule_minutes": 9.0}, "cpu_cores": 16, "date": "2026-12-04"},
+        "library": {"gpu_scans": 3, "gpu_seconds_per_scan": [16.0, 0.5, 0.3], "gpu_median_after_first_s": 0.4,
+                    "cpu_median_after_first_s": 4.0, "gpu_max_relative_difference": 2e-4, "cpu_cores": 16,
+                    "date": "2026-12-04"},
+        "features": {"workers": 14, "rows": 3_000_000, "seconds": 10.0, "rows_per_s": 3e5, "cpu_cores": 16}}}
+    cpu = {"date": "2026-11-22", "models": {"MLP-Simple": {"full_samples_per_s": 2e5}}}
+    full = {"cpu_cores": 2, "stages": {"features": {"seconds_total": 100.0}}}
+    steps, text = gpu_comparison(gpu, cpu, full)
+    assert list(steps.index) == ["MLP-Simple"] and steps.iloc[0]["GPU / this machine"] == 4.0
+    assert "0.40 s per scan" in text and "10.0x" in text
+    assert "300 k rows/s" in text and "30 k rows/s" in text and "have not been compared" in text
+    gpu["parts"]["same_features"] = {"same_bytes": 95, "files": 96}
+    assert "95 of 96 files are byte for byte" in gpu_comparison(gpu, cpu, full)[1]
+    assert "streamed onto the GPU" not in text  # no training part, no sentence

@@ -163,3 +163,69 @@ def standin_comparison(record: dict, default_model: str) -> tuple[pd.DataFrame, 
         text += f"{default_model}, the default of `ctxlib classify`, has none yet. "
     return kappas, text + ("`ctxlib classify` keeps the quick weights as its default until all six models have finished "
                            "the paper's schedule (`--weights data/weights-full` chooses the paper-scale ones).")
+
+
+def gpu_comparison(gpu: dict, cpu_throughput: dict, full: dict) -> tuple[pd.DataFrame, str]:
+    """What a GPU changes, from ``benchmarks/gpu.py``'s record beside the CPU records.
+
+    Parameters
+    ----------
+    gpu : dict
+        The record of ``benchmarks/gpu.py`` (``benchmarks/results/gpu.json``).
+    cpu_throughput : dict
+        The record of ``benchmarks/training_throughput.py`` (this project's CPU machine).
+    full : dict
+        The record of ``benchmarks/full_scale.py`` (its features stage: the CPU machine's figure).
+
+    Returns
+    -------
+    steps : pandas.DataFrame
+        Per model, training samples per second at the paper's batch: on the GPU, on one CPU
+        thread of the GPU's machine, on one thread of this project's machine; the GPU's factor
+        over the latter; and the minutes the paper's schedule takes on the GPU by that rate
+        (arithmetic only, no data loading).
+    text : str
+        The library scans, the feature files and the streamed paper-scale epoch on the GPU's
+        machine, each beside the CPU figure, with the commands.
+    """
+    parts = gpu["parts"]
+    steps = pd.DataFrame({name: {
+        "GPU (samples/s)": row["gpu_samples_per_s"],
+        "GPU machine, 1 CPU thread (samples/s)": row["cpu_1_thread_samples_per_s"],
+        f"this machine, 1 CPU thread (samples/s, {cpu_throughput['date']})":
+            cpu_throughput["models"][name]["full_samples_per_s"],
+        "GPU / this machine": row["gpu_samples_per_s"] / cpu_throughput["models"][name]["full_samples_per_s"],
+        "paper schedule on the GPU (min)": row["gpu_paper_schedule_minutes"]}
+        for name, row in parts["training_steps"].items() if name in cpu_throughput["models"]}).T
+    steps.index.name = f"model (batch of the paper's scale; {gpu['gpu']}, torch {gpu['torch']})"
+    text = []
+    if "library" in parts:
+        lib = parts["library"]
+        text.append(
+            f"**Library scans** (`python benchmarks/gpu.py library`, {lib['date']}): {lib['gpu_scans']} random scans of "
+            f"the shipped library re-simulated with abTEM on the GPU (CuPy) took a median "
+            f"{lib['gpu_median_after_first_s']:.2f} s per scan after the first ({lib['gpu_seconds_per_scan'][0]:.0f} s: "
+            f"compiling kernels), against {lib['cpu_median_after_first_s']:.2f} s on the CPU of the same machine "
+            f"({lib['cpu_cores']} cores), {lib['cpu_median_after_first_s'] / lib['gpu_median_after_first_s']:.1f}x; "
+            f"the images differ from the shipped ones by at most {lib['gpu_max_relative_difference']:.1e} of their "
+            f"maximum (the float16 storage alone: 2.4e-4).")
+    if "features" in parts:
+        feat, here = parts["features"], full.get("stages", {}).get("features", {})
+        rate_here = feat["rows"] / here["seconds_total"] if here else float("nan")
+        same = parts.get("same_features")
+        text.append(
+            f"**Paper-scale features** (`full_scale.py features --workers {feat['workers']}`): {feat['rows'] / 1e6:.1f} M "
+            f"rows in {feat['seconds'] / 60:.1f} min on {feat['workers']} processes of the GPU's machine "
+            f"({feat['rows_per_s'] / 1e3:,.0f} k rows/s), against {here.get('seconds_total', float('nan')) / 60:.1f} min "
+            f"on this machine's {full.get('cpu_cores', '?')} cores ({rate_here / 1e3:,.0f} k rows/s); "
+            + (f"{same['same_bytes']} of {same['files']} files are byte for byte the files made here "
+               f"(`python benchmarks/gpu.py same_features`)." if same else "their bytes have not been compared here."))
+    if "training" in parts:
+        run = parts["training"]
+        text.append(
+            f"**A paper-scale epoch streamed onto the GPU** ({run['model']}, batches read from the memory-mapped "
+            f"feature files as on the CPU): {run['seconds_per_epoch']:.0f} s per epoch, "
+            f"{run['samples_per_s'] / 1e3:,.0f} k samples/s, against "
+            f"{parts['training_steps'][run['model']]['gpu_samples_per_s'] / 1e3:,.0f} k samples/s for its arithmetic "
+            f"alone. {run['source'][0].upper() + run['source'][1:]}.")
+    return steps, "\n\n".join(text)
