@@ -20,6 +20,9 @@ def test_dataset_speed_text_reads_the_record_and_judges_the_target():
     assert "is met" in dataset_speed_text(speed, 6)
     speed["features"]["all_cores"]["patches_per_second"] = speed["features"]["target_patches_per_second"] // 4
     assert "not met (25% of it)" in dataset_speed_text(speed, 6)
+    assert "benchmarks/gpu.py" in dataset_speed_text({**speed, "device": "cpu"}, 6)
+    on_gpu = dataset_speed_text({**speed, "device": "gpu"}, 6)
+    assert "Scans timed on the gpu" in on_gpu and "benchmarks/gpu.py" not in on_gpu
 
 
 def test_anchor_table_puts_each_code_beside_ours_and_says_why_one_did_not_run():
