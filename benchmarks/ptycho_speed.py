@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import venv
+from pathlib import Path
 
 import numpy as np
 
@@ -108,6 +109,36 @@ def anchor_python(folder, installs: tuple[list[str], ...], package: str) -> tupl
     return str(python), version
 
 
+def anchor_input(code: str, scale: str) -> tuple[Path, object]:
+    """Case 1 in one file for an anchor's runner (``code``), and the case itself.
+
+    The file holds the patterns, the nominal grid and the truth (Angstrom), the sampling
+    (Angstrom), the nominal probe, the scan (lines, points, step in Angstrom), the beam
+    (energy in keV and eV, semi-angle in mrad, defocus and wavelength in Angstrom) and the
+    patterns' reciprocal pixel ``dk`` (1/Angstrom); each runner reads what it needs.
+    """
+    data = load_case("affine", scale=scale)
+    bench = settings_for(scale)
+    path = ROOT / "_build" / "ptycho" / f"{code}_input_{scale}.npz"
+    atomic_write(path, lambda h: np.savez(
+        h, patterns=data.patterns, nominal=data.nominal, truth=data.truth, sampling=np.asarray(data.sampling),
+        probe=data.probe, lines=data.scan_shape[0], points=data.scan_shape[1], step=bench.step,
+        energy_kev=bench.energy_kev, energy=bench.energy_kev * 1e3, semiangle=bench.semiangle_mrad,
+        defocus=bench.defocus, wavelength=electron_wavelength(bench.energy_kev),
+        dk=1 / (data.patterns.shape[1] * data.sampling[0])))
+    return path, data
+
+
+def run_runner(python: str, script: str, path: Path, options: dict) -> dict:
+    """An anchor's runner ``script`` in its environment's ``python`` (one thread) on the input file ``path``: the
+    JSON of its last line, or RuntimeError with the end of its standard error."""
+    run = subprocess.run([str(python), "-c", script, str(path), json.dumps(options)], capture_output=True, text=True,
+                         check=False, env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    if run.returncode:
+        raise RuntimeError(run.stderr[-2000:])
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def run_py4dstem(scale: str, iterations: int, batch: int = 64) -> dict:
     """py4DSTEM in its own environment, or why it could not run: its fixed-position reconstruction at the
     nominal grid and at the truth (checks of the setup), and its position correction with and without its
@@ -116,20 +147,12 @@ def run_py4dstem(scale: str, iterations: int, batch: int = 64) -> dict:
         python, version = anchor_python(PY4DSTEM_VENV, (["py4DSTEM"],), "py4DSTEM")
     except RuntimeError as error:
         return {"status": "install failed", "why": str(error)}
-    data = load_case("affine", scale=scale)
-    bench = settings_for(scale)
-    path = ROOT / "_build" / "ptycho" / f"py4dstem_input_{scale}.npz"
-    dk = 1 / (data.patterns.shape[1] * data.sampling[0])
-    atomic_write(path, lambda h: np.savez(h, patterns=data.patterns, nominal=data.nominal, truth=data.truth,
-                                          lines=data.scan_shape[0], points=data.scan_shape[1], step=bench.step,
-                                          dk=dk, energy=bench.energy_kev * 1e3, semiangle=bench.semiangle_mrad,
-                                          defocus=bench.defocus))
+    path, data = anchor_input("py4dstem", scale)
     options = {"iterations": iterations, "batch": batch, "runs": PY4DSTEM_RUNS}
-    run = subprocess.run([str(python), "-c", PY4DSTEM_SCRIPT, str(path), json.dumps(options)], capture_output=True,
-                         text=True, check=False, env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    if run.returncode:
-        return {"status": "py4DSTEM run failed", "stderr": run.stderr[-2000:]}
-    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    try:
+        answer = run_runner(python, PY4DSTEM_SCRIPT, path, options)
+    except RuntimeError as error:
+        return {"status": "py4DSTEM run failed", "stderr": str(error)}
     out = {"status": "ran", "version": version, "iterations": iterations, "batch": batch,
            "rmse_pm_nominal": position_rmse(data.nominal, data.truth) * 100}
     for name, found in answer.items():
@@ -237,19 +260,13 @@ def run_ptychi(scale: str, iterations: int, batch: int = 64, counts: float = 1e5
         python, version = anchor_python(PTYCHI_VENV, PTYCHI_INSTALL, "ptychi")
     except RuntimeError as error:
         return {"status": "install failed", "why": str(error)}
-    data = load_case("affine", scale=scale)
-    bench = settings_for(scale)
-    path = ROOT / "_build" / "ptycho" / f"ptychi_input_{scale}.npz"
-    atomic_write(path, lambda h: np.savez(h, patterns=data.patterns, nominal=data.nominal, truth=data.truth,
-                                          sampling=np.asarray(data.sampling), probe=data.probe,
-                                          wavelength=electron_wavelength(bench.energy_kev)))
+    path, data = anchor_input("ptychi", scale)
     runs = PTYCHI_RUNS if runs is None else runs
     options = {"iterations": iterations, "batch": batch, "counts": counts, "axes": list(axes), "runs": runs}
-    run = subprocess.run([str(python), "-c", PTYCHI_SCRIPT, str(path), json.dumps(options)], capture_output=True,
-                         text=True, check=False, env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    if run.returncode:
-        return {"status": "pty-chi run failed", "why": run.stderr[-2000:]}
-    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    try:
+        answer = run_runner(python, PTYCHI_SCRIPT, path, options)
+    except RuntimeError as error:
+        return {"status": "pty-chi run failed", "why": str(error)}
     mean_counts = float(data.patterns.sum(axis=(1, 2)).mean()) * counts
     pixels = data.patterns.shape[1] * data.patterns.shape[2]
     out = {"status": "ran", "version": version, "engine": "LSQML (Gaussian noise model), gradient position correction",
@@ -410,24 +427,13 @@ def run_ptyrad(scale: str, iterations: int, batch: int = 64, axes: tuple[int, in
         python, version = anchor_python(PTYRAD_VENV, PTYRAD_INSTALL, "ptyrad")
     except RuntimeError as error:
         return {"status": "install failed", "why": str(error)}
-    data = load_case("affine", scale=scale)
-    bench = settings_for(scale)
-    path = ROOT / "_build" / "ptycho" / f"ptyrad_input_{scale}.npz"
-    atomic_write(path, lambda h: np.savez(h, patterns=data.patterns, nominal=data.nominal, truth=data.truth,
-                                          sampling=np.asarray(data.sampling), probe=data.probe,
-                                          lines=data.scan_shape[0], points=data.scan_shape[1], step=bench.step,
-                                          energy_kev=bench.energy_kev, semiangle=bench.semiangle_mrad))
+    path, data = anchor_input("ptyrad", scale)
     runs = PTYRAD_RUNS if runs is None else runs
 
     def solve(rates: dict) -> dict:
         options = {"iterations": iterations, "batch": batch, "axes": list(axes), "runs": runs, "learning_rates": rates,
                    "output_dir": str(ROOT / "_build" / "ptycho" / "ptyrad_output")}
-        run = subprocess.run([str(python), "-c", PTYRAD_SCRIPT, str(path), json.dumps(options)], capture_output=True,
-                             text=True, check=False,
-                             env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-        if run.returncode:
-            raise RuntimeError(run.stderr[-2000:])
-        answer = json.loads(run.stdout.strip().splitlines()[-1])
+        answer = run_runner(python, PTYRAD_SCRIPT, path, options)
         for found in answer.values():
             positions = np.asarray(found.pop("positions"))  # Angstrom, (x, y), our scan order
             found["rmse_pm"] = position_rmse(positions, data.truth) * 100
