@@ -26,7 +26,7 @@ from ctxlib.ptycho.data import BenchmarkSettings, ScanErrors, generate, nominal_
 from ctxlib.ptycho.forward import Geometry, check_inputs, exit_waves, intensities
 from ctxlib.ptycho.icgd import ICGDSettings, schedule
 from ctxlib.ptycho.probe import electron_wavelength, probe_wave
-from ctxlib.ptycho.reconstruct import EngineSettings, reconstruct
+from ctxlib.ptycho.reconstruct import EngineSettings, load_checkpoint, reconstruct
 
 abtem = pytest.importorskip("abtem")
 
@@ -221,6 +221,20 @@ def test_resumed_reconstruction_equals_an_uninterrupted_one(tmp_path):
     # a checkpoint of other data is not resumed
     other = reconstruct(patterns * 1.01, nominal, probe, sampling, 6, rule, engine, checkpoint=path, stop_after=1)
     assert other.iteration == 1
+
+
+def test_checkpoints_read_with_weights_only_and_an_old_pickled_one_starts_over(tmp_path):
+    patterns, nominal, _, probe, sampling = _synthetic()
+    rule = lambda it, p: constrain((Free(),), nominal, p, (5, 5))
+    engine = EngineSettings(batch_size=5, probe_from=2)
+    path = tmp_path / "run.pt"
+    reconstruct(patterns, nominal, probe, sampling, 4, rule, engine, checkpoint=path, stop_after=2)
+    saved = torch.load(path, weights_only=True)  # tensors, numbers and strings only
+    assert saved["iteration"] == 2 and saved["history"][1]["positions"].shape == nominal.shape
+    saved["positions"] = saved["positions"].numpy()  # as checkpoints were written before: numpy inside
+    torch.save(saved, path)
+    assert load_checkpoint(path, saved["key"]) is None
+    assert reconstruct(patterns, nominal, probe, sampling, 4, rule, engine, checkpoint=path, stop_after=1).iteration == 1
 
 
 def test_exit_waves_follow_subpixel_positions_continuously():

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,24 +166,45 @@ def _key(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, setting
 
 
 def save_checkpoint(path: Path, state: State, key: str) -> None:
-    """Write ``state`` to ``path`` atomically (a stop mid-write leaves the previous checkpoint)."""
+    """Write ``state`` to ``path`` atomically (a stop mid-write leaves the previous checkpoint).
+
+    Everything is stored as tensors, numbers and strings, so that :func:`load_checkpoint`
+    reads it with ``torch.load(..., weights_only=True)``.
+    """
+    def tensor(array: np.ndarray | None) -> torch.Tensor | None:
+        return None if array is None else torch.from_numpy(np.array(array, dtype=np.float64))
+
     buffer = io.BytesIO()
-    torch.save({"key": key, "obj": state.obj, "probe": state.probe, "positions": state.positions,
-                "origin": state.origin, "iteration": state.iteration, "history": state.history,
-                "velocity": state.velocity}, buffer)
+    torch.save({"key": key, "obj": state.obj, "probe": state.probe, "positions": tensor(state.positions),
+                "origin": tensor(state.origin), "iteration": state.iteration,
+                "history": [{"data_error": float(h["data_error"]), "positions": tensor(h["positions"])}
+                            for h in state.history],
+                "velocity": tensor(state.velocity)}, buffer)
     atomic_write(Path(path), lambda h: h.write(buffer.getvalue()))
 
 
 def load_checkpoint(path: Path, key: str) -> State | None:
-    """The state saved at ``path`` for this run (same data, start and settings), or ``None``."""
+    """The state saved at ``path`` for this run (same data, start and settings), or ``None``.
+
+    Read with ``weights_only=True``; a file written before checkpoints held only tensors
+    (numpy arrays inside) is not unpickled, and the run starts over.
+    """
     path = Path(path)
     if not path.exists():
         return None
-    saved = torch.load(path, weights_only=False)
+    try:
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError:
+        return None
     if saved.get("key") != key:
         return None
-    return State(saved["obj"], saved["probe"], saved["positions"], saved["origin"], saved["iteration"],
-                 saved["history"], saved["velocity"])
+
+    def array(value: torch.Tensor | None) -> np.ndarray | None:
+        return None if value is None else value.numpy()
+
+    history = [{"data_error": h["data_error"], "positions": array(h["positions"])} for h in saved["history"]]
+    return State(saved["obj"], saved["probe"], array(saved["positions"]), array(saved["origin"]), saved["iteration"],
+                 history, array(saved["velocity"]))
 
 
 def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, sampling: tuple[float, float],
