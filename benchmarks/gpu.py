@@ -1,6 +1,6 @@
 """What a GPU changes, measured on a machine with CUDA: ``python benchmarks/gpu.py [--model M] [--epochs N]``.
 
-Four parts, each added to ``benchmarks/results/gpu.json`` as it finishes (a part that fails
+Parts, each added to ``benchmarks/results/gpu.json`` as it finishes (a part that fails
 or is stopped leaves the earlier ones):
 
 1. ``training_steps``: samples per second of each model's training step at its paper-scale
@@ -18,7 +18,11 @@ or is stopped leaves the earlier ones):
    ``data/training-full-seed0`` like the CPU runs): seconds per epoch, samples per second,
    the GPU's memory peak;
 5. ``same_features`` (run on the machine of the earlier feature files, no GPU needed): how
-   many of the files of part 3 are byte for byte those.
+   many of the files of part 3 are byte for byte those;
+6. ``ptycho``: seconds per iteration of the Part II engine (``ptycho_speed.py``'s timing:
+   object only, and with the affine position step) at ``--ptycho-scale`` on the GPU and on
+   one CPU thread of the same machine, and the final position RMSE of each (pm), which
+   should agree to float32 rounding.
 
 No test depends on this script; the book shows its record where one was made.
 """
@@ -35,6 +39,7 @@ import numpy as np
 import torch
 from full_scale import CHECKPOINTS, FEATURES, _history, run_stage
 from record import RESULTS
+from ptycho_speed import time_ours
 from training_throughput import steps_per_second
 
 from ctxlib.base.files import sha256
@@ -119,14 +124,25 @@ def training(model: str, epochs: int) -> dict:
             "history": history, "checkpoint": str(CHECKPOINTS.relative_to(CHECKPOINTS.parents[1]) / f"{model}.pt")}
 
 
+def ptycho(scale: str, iterations: int) -> dict:
+    gpu = time_ours(scale, iterations, device="cuda")
+    with torch_threads(1):
+        cpu = time_ours(scale, iterations, device="cpu")
+    return {"scale": scale, "iterations": iterations, "gpu": gpu, "cpu_1_thread": cpu,
+            "gpu_over_cpu": {m: cpu[m]["seconds_per_iteration"] / gpu[m]["seconds_per_iteration"]
+                             for m in ("oracle", "affine")}}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("parts", nargs="*", default=["training_steps", "library", "features", "training"],
-                        choices=["training_steps", "library", "features", "training", "same_features"])
+    parser.add_argument("parts", nargs="*", default=["training_steps", "library", "features", "training", "ptycho"],
+                        choices=["training_steps", "library", "features", "training", "same_features", "ptycho"])
     parser.add_argument("--model", default="attn-4k", choices=MODEL_NAMES)
     parser.add_argument("--epochs", type=int, default=2, help="epochs of --model in this call")
     parser.add_argument("--gpu-scans", type=int, default=8)
     parser.add_argument("--cpu-scans", type=int, default=3)
+    parser.add_argument("--ptycho-scale", default="quick", choices=["quick", "full"])
+    parser.add_argument("--ptycho-iterations", type=int, default=5)
     args = parser.parse_args()
     if not torch.cuda.is_available() and args.parts != ["same_features"]:
         raise SystemExit("gpu.py measures a CUDA device, and torch sees none here (only `same_features` runs without)")
@@ -134,6 +150,7 @@ if __name__ == "__main__":
             "training_steps": training_steps,
             "library": lambda: library(args.gpu_scans, args.cpu_scans),
             "features": lambda: features(max(1, (os.cpu_count() or 2) - 2)),
-            "training": lambda: training(args.model, args.epochs)}
+            "training": lambda: training(args.model, args.epochs),
+            "ptycho": lambda: ptycho(args.ptycho_scale, args.ptycho_iterations)}
     for part in args.parts:
         save(part, runs[part]())

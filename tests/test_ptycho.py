@@ -260,3 +260,21 @@ def test_truth_drift_stays_at_the_truth_on_data_of_the_model_itself():
     curve = truth_drift(data, ICGDSettings(iterations=14, batch_size=5, probe_from=100), hold=8)
     start = position_rmse(nominal, truth) * 100  # pm
     assert curve[:8].max() == 0.0 and curve[-1] < 0.3 * start, (curve[-1], start)
+
+
+def test_device_is_checked_and_a_checkpoint_resumes_on_another_device(tmp_path):
+    patterns, nominal, _, probe, sampling = _synthetic()
+    engine = EngineSettings(batch_size=5)
+    for bad in ("gpu", "cuda:x", 3.5):
+        with pytest.raises(ValueError, match="is not a torch device"):
+            reconstruct(patterns, nominal, probe, sampling, 1, None, engine, device=bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'cuda' is not available here"):
+            reconstruct(patterns, nominal, probe, sampling, 1, None, engine, device="cuda")
+    straight = reconstruct(patterns, nominal, probe, sampling, 3, None, engine)
+    path = tmp_path / "run.pt"
+    reconstruct(patterns, nominal, probe, sampling, 3, None, engine, checkpoint=path, stop_after=1)
+    other = "cuda" if torch.cuda.is_available() else "cpu"
+    resumed = reconstruct(patterns, nominal, probe, sampling, 3, None, engine, checkpoint=path, device=other)
+    assert resumed.obj.device.type == other and resumed.iteration == 3
+    assert torch.allclose(resumed.obj.cpu(), straight.obj, atol=1e-4)

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 
 from ctxlib.base.paths import ROOT
-from ctxlib.book.records import anchor_table, dataset_speed_text, full_scale_scores, gpu_comparison, standin_comparison
+from ctxlib.book.records import (
+    anchor_table,
+    dataset_speed_text,
+    full_scale_scores,
+    gpu_comparison,
+    ptycho_gpu_text,
+    standin_comparison,
+)
 
 RECORDS = ROOT / "benchmarks" / "results"
 
@@ -91,3 +98,14 @@ def test_gpu_comparison_puts_each_gpu_figure_beside_the_cpu_one():
     gpu["parts"]["same_features"] = {"same_bytes": 95, "files": 96}
     assert "95 of 96 files are byte for byte" in gpu_comparison(gpu, cpu, full)[1]
     assert "streamed onto the GPU" not in text  # no training part, no sentence
+
+
+def test_ptycho_gpu_text_reads_the_gpu_part_or_says_how_to_measure_it():
+    assert "not measured yet" in ptycho_gpu_text(None) and "gpu.py ptycho" in ptycho_gpu_text(None)
+    assert "not measured yet" in ptycho_gpu_text({"gpu": "X", "parts": {"training_steps": {}}})
+    run = {m: {"seconds_per_iteration": s, "rmse_pm": r} for m, s, r in (("oracle", 0.02, 0.0), ("affine", 0.04, 25.6))}
+    slow = {m: {**v, "seconds_per_iteration": 5 * v["seconds_per_iteration"]} for m, v in run.items()}
+    part = {"scale": "quick", "iterations": 5, "date": "2026-12-05", "gpu": {**run, "positions": 1024},
+            "cpu_1_thread": {**slow, "positions": 1024}, "gpu_over_cpu": {"oracle": 5.0, "affine": 5.0}}
+    text = ptycho_gpu_text({"gpu": "NVIDIA H200", "parts": {"ptycho": part}})
+    assert "NVIDIA H200" in text and "0.040 s" in text and "0.200 s" in text and "5.0x" in text and "1,024" in text

@@ -103,6 +103,37 @@ def anchor_table(record: dict, ours: pd.DataFrame, iterations: int) -> pd.DataFr
     return pd.DataFrame(rows).set_index(["code", "run"])
 
 
+def ptycho_gpu_text(gpu: dict | None) -> str:
+    """The Part II engine's seconds per iteration on a GPU beside one CPU thread of the same machine.
+
+    Parameters
+    ----------
+    gpu : dict or None
+        The record of ``benchmarks/gpu.py`` (``benchmarks/results/gpu.json``), or ``None`` where
+        none was made.
+
+    Returns
+    -------
+    str
+        Markdown: the figures of its ``ptycho`` part with the command, or a sentence saying that
+        none was measured and how to measure it.
+    """
+    part = (gpu or {}).get("parts", {}).get("ptycho")
+    if part is None:
+        return ("**On a GPU**: not measured yet. The engine runs on any torch device (`run_method(..., "
+                "device=\"cuda\")`); `python benchmarks/gpu.py ptycho` on a machine with CUDA times it there beside "
+                "one CPU thread of the same machine and adds it to `benchmarks/results/gpu.json`, which this page "
+                "then shows.")
+    gpu_s, cpu_s = part["gpu"], part["cpu_1_thread"]
+    return (f"**On a GPU** ({gpu['gpu']}, `python benchmarks/gpu.py ptycho`, {part['date']}, {part['scale']} scale, "
+            f"{gpu_s['positions']:,} positions): {gpu_s['oracle']['seconds_per_iteration']:.3f} s per iteration "
+            f"object only and {gpu_s['affine']['seconds_per_iteration']:.3f} s with the affine position step, against "
+            f"{cpu_s['oracle']['seconds_per_iteration']:.3f} s and {cpu_s['affine']['seconds_per_iteration']:.3f} s on "
+            f"one CPU thread of the same machine ({part['gpu_over_cpu']['affine']:.1f}x with the position step); "
+            f"final RMSE {gpu_s['affine']['rmse_pm']:.2f} pm on the GPU and {cpu_s['affine']['rmse_pm']:.2f} pm on "
+            f"the CPU after {part['iterations']} iterations.")
+
+
 def full_scale_scores(record: dict) -> pd.DataFrame:
     """Test scores of the models that have finished the paper's schedule in the paper-scale run.
 

@@ -74,26 +74,28 @@ class Geometry:
     bandlimit : float
         The model's patterns are zero beyond this fraction of the window's Nyquist frequency
         (abTEM's 2/3; larger for patterns cropped by :func:`crop_patterns`).
+    device : torch.device or str
+        Where the frequencies, the band limit and the window offsets live (that of the object).
     """
 
     def __init__(self, object_shape: tuple[int, int], window: tuple[int, int], sampling: tuple[float, float],
-                 dtype: torch.dtype = torch.float64, bandlimit: float = BANDLIMIT):
+                 dtype: torch.dtype = torch.float64, bandlimit: float = BANDLIMIT, device: torch.device | str = "cpu"):
         if window[0] > object_shape[0] or window[1] > object_shape[1]:
             raise ValueError(f"pattern grid {window} is larger than the object grid {object_shape}")
         self.object_shape = tuple(int(n) for n in object_shape)
         self.window = tuple(int(n) for n in window)
         self.sampling = (float(sampling[0]), float(sampling[1]))
         kx, ky = spatial_frequencies(self.window, self.sampling)
-        self.kx = torch.as_tensor(np.ascontiguousarray(kx), dtype=dtype)
-        self.ky = torch.as_tensor(np.ascontiguousarray(ky), dtype=dtype)
-        self.mask = torch.as_tensor(bandlimit_mask(self.window, self.sampling, bandlimit), dtype=dtype)
-        ux = torch.arange(self.window[0])[:, None] - self.window[0] // 2
-        uy = torch.arange(self.window[1])[None, :] - self.window[1] // 2
+        self.kx = torch.as_tensor(np.ascontiguousarray(kx), dtype=dtype, device=device)
+        self.ky = torch.as_tensor(np.ascontiguousarray(ky), dtype=dtype, device=device)
+        self.mask = torch.as_tensor(bandlimit_mask(self.window, self.sampling, bandlimit), dtype=dtype, device=device)
+        ux = torch.arange(self.window[0], device=device)[:, None] - self.window[0] // 2
+        uy = torch.arange(self.window[1], device=device)[None, :] - self.window[1] // 2
         self._ux, self._uy = ux, uy
 
     def split(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Flat object indices of each window (N, nx, ny) and the sub-pixel remainders (N, 2), Angstrom."""
-        d = torch.tensor(self.sampling, dtype=positions.dtype)
+        d = torch.tensor(self.sampling, dtype=positions.dtype, device=positions.device)
         pixel = torch.floor(positions.detach() / d)
         remainder = positions - pixel * d
         px, py = pixel[:, 0].long(), pixel[:, 1].long()

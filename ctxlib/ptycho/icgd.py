@@ -137,8 +137,8 @@ class Result:
 
 
 def run_method(data: PtychoData, method: str, settings: ICGDSettings = ICGDSettings(),
-               checkpoint: Path | None = None) -> Result:
-    """Reconstruct ``data`` with ``method`` (see :data:`METHODS`) under ``settings``.
+               checkpoint: Path | None = None, device: str = "cpu") -> Result:
+    """Reconstruct ``data`` with ``method`` (see :data:`METHODS`) under ``settings``, on torch ``device``.
 
     ``errors[i]`` is the data error during iteration ``i``; ``positions[i]`` the positions
     after it (Angstrom), ``positions[-1]`` the final ones.
@@ -152,19 +152,20 @@ def run_method(data: PtychoData, method: str, settings: ICGDSettings = ICGDSetti
 
     state = reconstruct(data.patterns, start, data.probe, data.sampling, settings.iterations,
                         None if method == "oracle" else rule, settings.engine(), checkpoint, tag=f"{method}{settings}",
-                        bandlimit=data.bandlimit)
+                        bandlimit=data.bandlimit, device=device)
     return Result(method, state, final_error(state, data.patterns, data.sampling, data.bandlimit),
                   np.array([h["data_error"] for h in state.history]),
                   np.array([h["positions"] for h in state.history]))
 
 
 def run_methods(data: PtychoData, methods: tuple[str, ...] = METHODS, settings: ICGDSettings = ICGDSettings(),
-                folder: Path | None = None) -> dict[str, Result]:
-    """Run each method on ``data``; with ``folder``, each run checkpoints to (and resumes from) a file there."""
+                folder: Path | None = None, device: str = "cpu") -> dict[str, Result]:
+    """Run each method on ``data`` on torch ``device``; with ``folder``, each run checkpoints to (and resumes from)
+    a file there."""
     out = {}
     for method in methods:
         path = None if folder is None else Path(folder) / f"{data.case}_{dose_tag(data.dose)}_{method}_s{settings.seed}.pt"
-        out[method] = run_method(data, method, settings, path)
+        out[method] = run_method(data, method, settings, path, device)
     return out
 
 

@@ -93,17 +93,29 @@ class State:
     velocity: np.ndarray | None = None
 
 
+def check_device(device: torch.device | str) -> torch.device:
+    """``device`` as a torch device, or a ValueError naming it and what this machine allows."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device {device!r} is not a torch device ('cpu', 'cuda', 'cuda:0', ...): {error}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} is not available here (no CUDA GPU is visible to torch); use 'cpu'")
+    return device
+
+
 def initial_state(patterns_shape: tuple[int, ...], positions: np.ndarray, probe: np.ndarray,
-                  sampling: tuple[float, float], margin: float = 1.0) -> State:
-    """Flat object (1 + 0i) covering every window, the probe padded to the pattern grid, the positions."""
+                  sampling: tuple[float, float], margin: float = 1.0, device: torch.device | str = "cpu") -> State:
+    """Flat object (1 + 0i) covering every window, the probe padded to the pattern grid, the positions;
+    object and probe on ``device``."""
     positions = np.asarray(positions, dtype=np.float64)
     window = np.array(patterns_shape[1:])
     d = np.asarray(sampling)
     low = positions.min(axis=0) - window * d / 2 - margin
     high = positions.max(axis=0) + window * d / 2 + margin
     shape = tuple(int(n) for n in np.ceil((high - low) / d) + 1)
-    obj = torch.ones(shape, dtype=torch.complex64)
-    p = torch.as_tensor(pad_probe(np.asarray(probe), tuple(window)), dtype=torch.complex64)
+    obj = torch.ones(shape, dtype=torch.complex64, device=device)
+    p = torch.as_tensor(pad_probe(np.asarray(probe), tuple(window)), dtype=torch.complex64, device=device)
     return State(obj, p, positions.copy(), low)
 
 
@@ -121,12 +133,14 @@ def iterate(state: State, amplitudes: torch.Tensor, geometry: Geometry, settings
     """
     n = len(amplitudes)
     order = np.random.default_rng([settings.seed, state.iteration]).permutation(n)
-    local = torch.as_tensor(state.positions - state.origin, dtype=torch.float32)
+    device = state.obj.device
+    local = torch.as_tensor(state.positions - state.origin, dtype=torch.float32, device=device)
     steps = np.zeros((n, 2))
     error = 0.0
     obj, probe = state.obj, state.probe
     for start in range(0, n, settings.batch_size):
-        batch = torch.as_tensor(order[start:start + settings.batch_size])
+        rows = order[start:start + settings.batch_size]
+        batch = torch.as_tensor(rows, device=device)
         index, remainder = geometry.split(local[batch])
         p = shifted_probes(probe, remainder, geometry)
         o = obj.reshape(-1)[index]
@@ -144,11 +158,11 @@ def iterate(state: State, amplitudes: torch.Tensor, geometry: Geometry, settings
             ux, uy = (gx.conj() * chi).real.sum((1, 2)), (gy.conj() * chi).real.sum((1, 2))
             det = a * c - b**2
             det = det + 1e-3 * det.max() + 1e-20
-            steps[batch.numpy()] = torch.stack([(c * ux - b * uy) / det, (a * uy - b * ux) / det], 1).numpy()
-        numerator = torch.zeros(obj.numel(), dtype=obj.dtype).index_add_(0, index.reshape(-1),
-                                                                          (p.conj() * chi).reshape(-1))
-        weight = torch.zeros(obj.numel(), dtype=torch.float32).index_add_(0, index.reshape(-1),
-                                                                          (p.abs() ** 2).reshape(-1))
+            steps[rows] = torch.stack([(c * ux - b * uy) / det, (a * uy - b * ux) / det], 1).cpu().numpy()
+        numerator = torch.zeros(obj.numel(), dtype=obj.dtype, device=device).index_add_(
+            0, index.reshape(-1), (p.conj() * chi).reshape(-1))
+        weight = torch.zeros(obj.numel(), dtype=torch.float32, device=device).index_add_(
+            0, index.reshape(-1), (p.abs() ** 2).reshape(-1))
         a_ = settings.object_alpha
         obj += (settings.object_step * numerator / ((1 - a_) * weight + a_ * weight.max() + 1e-12)).reshape(obj.shape)
         if state.iteration >= settings.probe_from:
@@ -183,8 +197,9 @@ def save_checkpoint(path: Path, state: State, key: str) -> None:
     atomic_write(Path(path), lambda h: h.write(buffer.getvalue()))
 
 
-def load_checkpoint(path: Path, key: str) -> State | None:
-    """The state saved at ``path`` for this run (same data, start and settings), or ``None``.
+def load_checkpoint(path: Path, key: str, device: torch.device | str = "cpu") -> State | None:
+    """The state saved at ``path`` for this run (same data, start and settings), or ``None``; object and
+    probe on ``device``.
 
     Read with ``weights_only=True``; a file written before checkpoints held only tensors
     (numpy arrays inside) is not unpickled, and the run starts over.
@@ -203,14 +218,15 @@ def load_checkpoint(path: Path, key: str) -> State | None:
         return None if value is None else value.numpy()
 
     history = [{"data_error": h["data_error"], "positions": array(h["positions"])} for h in saved["history"]]
-    return State(saved["obj"], saved["probe"], array(saved["positions"]), array(saved["origin"]), saved["iteration"],
+    return State(saved["obj"].to(device), saved["probe"].to(device), array(saved["positions"]), array(saved["origin"]), saved["iteration"],
                  history, array(saved["velocity"]))
 
 
 def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, sampling: tuple[float, float],
                 iterations: int, rule: PositionRule | None = None, settings: EngineSettings = EngineSettings(),
                 checkpoint: Path | None = None, checkpoint_every: int = 5, tag: str = "",
-                stop_after: int | None = None, bandlimit: float = BANDLIMIT) -> State:
+                stop_after: int | None = None, bandlimit: float = BANDLIMIT,
+                device: torch.device | str = "cpu") -> State:
     """Reconstruct object, probe and (if ``rule``) positions from centred patterns.
 
     Parameters
@@ -237,6 +253,9 @@ def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, 
     bandlimit : float
         Band limit of the model, fraction of the window's Nyquist frequency (see
         :func:`ctxlib.ptycho.forward.crop_patterns`).
+    device : torch.device or str
+        Where object, probe and patterns live ("cpu", "cuda", ...); the positions and their
+        constraints stay in NumPy. A checkpoint made on one device resumes on another.
 
     Returns
     -------
@@ -247,13 +266,13 @@ def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, 
     check_inputs(patterns, positions, probe)
     if not (isinstance(iterations, int) and iterations >= 0):
         raise ValueError(f"iterations = {iterations!r} must be a non-negative integer")
+    device = check_device(device)
     key = _key(patterns, positions, probe, settings, f"{tag} {bandlimit}")
-    state = load_checkpoint(checkpoint, key) if checkpoint else None
+    state = load_checkpoint(checkpoint, key, device) if checkpoint else None
     if state is None:
-        state = initial_state(patterns.shape, positions, probe, sampling, settings.margin)
-    geometry = Geometry(tuple(state.obj.shape), patterns.shape[1:], sampling, torch.float32, bandlimit)
-    amplitudes = torch.fft.ifftshift(torch.as_tensor(np.sqrt(np.maximum(patterns, 0)), dtype=torch.float32),
-                                     dim=(-2, -1))
+        state = initial_state(patterns.shape, positions, probe, sampling, settings.margin, device)
+    geometry = Geometry(tuple(state.obj.shape), patterns.shape[1:], sampling, torch.float32, bandlimit, device)
+    amplitudes = _amplitudes(patterns, device)
     done = 0
     while state.iteration < iterations and (stop_after is None or done < stop_after):
         error, steps = iterate(state, amplitudes, geometry, settings, rule is not None)
@@ -274,13 +293,19 @@ def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, 
     return state
 
 
+def _amplitudes(patterns: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Measured amplitudes ``sqrt(I)`` of centred patterns, in FFT order, float32 on ``device``."""
+    return torch.fft.ifftshift(torch.as_tensor(np.sqrt(np.maximum(patterns, 0)), dtype=torch.float32, device=device),
+                               dim=(-2, -1))
+
+
 def final_error(state: State, patterns: np.ndarray, sampling: tuple[float, float],
                 bandlimit: float = BANDLIMIT) -> float:
     """Normalised amplitude error of the final object, probe and positions over all patterns (dimensionless)."""
-    geometry = Geometry(tuple(state.obj.shape), np.shape(patterns)[1:], sampling, torch.float32, bandlimit)
-    amplitudes = torch.fft.ifftshift(torch.as_tensor(np.sqrt(np.maximum(patterns, 0)), dtype=torch.float32),
-                                     dim=(-2, -1))
-    local = torch.as_tensor(state.positions - state.origin, dtype=torch.float32)
+    device = state.obj.device
+    geometry = Geometry(tuple(state.obj.shape), np.shape(patterns)[1:], sampling, torch.float32, bandlimit, device)
+    amplitudes = _amplitudes(patterns, device)
+    local = torch.as_tensor(state.positions - state.origin, dtype=torch.float32, device=device)
     total = 0.0
     for start in range(0, len(local), 256):
         index, remainder = geometry.split(local[start:start + 256])
@@ -292,7 +317,7 @@ def final_error(state: State, patterns: np.ndarray, sampling: tuple[float, float
 
 def object_phase(state: State) -> np.ndarray:
     """Phase of the reconstructed object, radians (mean removed)."""
-    phase = np.angle(state.obj.numpy())
+    phase = np.angle(state.obj.cpu().numpy())
     return phase - np.median(phase)
 
 
