@@ -38,8 +38,8 @@ from datetime import date
 import numpy as np
 import torch
 from full_scale import CHECKPOINTS, FEATURES, _history, run_stage
-from record import RESULTS
 from ptycho_speed import time_ours
+from record import RESULTS
 from training_throughput import steps_per_second
 
 from ctxlib.base.files import sha256

@@ -234,7 +234,8 @@ def test_checkpoints_read_with_weights_only_and_an_old_pickled_one_starts_over(t
     saved["positions"] = saved["positions"].numpy()  # as checkpoints were written before: numpy inside
     torch.save(saved, path)
     assert load_checkpoint(path, saved["key"]) is None
-    assert reconstruct(patterns, nominal, probe, sampling, 4, rule, engine, checkpoint=path, stop_after=1).iteration == 1
+    restarted = reconstruct(patterns, nominal, probe, sampling, 4, rule, engine, checkpoint=path, stop_after=1)
+    assert restarted.iteration == 1
 
 
 def test_exit_waves_follow_subpixel_positions_continuously():
@@ -262,7 +263,7 @@ def test_truth_drift_stays_at_the_truth_on_data_of_the_model_itself():
     assert curve[:8].max() == 0.0 and curve[-1] < 0.3 * start, (curve[-1], start)
 
 
-def test_device_is_checked_and_a_checkpoint_resumes_on_another_device(tmp_path):
+def test_device_is_checked_and_a_checkpoint_resumes_on_the_device_asked_for(tmp_path):
     patterns, nominal, _, probe, sampling = _synthetic()
     engine = EngineSettings(batch_size=5)
     for bad in ("gpu", "cuda:x", 3.5):

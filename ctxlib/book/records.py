@@ -48,8 +48,8 @@ def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
         f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
         f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
         f"{verdict} (`{speed['command']} --part features`). "
-        + ("These are CPU figures; what a GPU machine changes (abTEM scans on its GPU, the features on its 16 "
-           "cores) is measured by `python benchmarks/gpu.py` and shown in section 5, *On a GPU*. "
+        + ("These are CPU figures; what a GPU machine changes (abTEM scans on its GPU, the features on all "
+           "its cores) is measured by `python benchmarks/gpu.py` and shown in section 5, *On a GPU*. "
            if speed.get("device", "cpu") == "cpu" else f"Scans timed on the {speed['device']}. ")
         + "Sizes of the whole library and of the features are scaled from the "
         f"{doped_hosts_present} doped hosts present to 96."

@@ -218,8 +218,8 @@ def load_checkpoint(path: Path, key: str, device: torch.device | str = "cpu") ->
         return None if value is None else value.numpy()
 
     history = [{"data_error": h["data_error"], "positions": array(h["positions"])} for h in saved["history"]]
-    return State(saved["obj"].to(device), saved["probe"].to(device), array(saved["positions"]), array(saved["origin"]), saved["iteration"],
-                 history, array(saved["velocity"]))
+    return State(saved["obj"].to(device), saved["probe"].to(device), array(saved["positions"]), array(saved["origin"]),
+                 saved["iteration"], history, array(saved["velocity"]))
 
 
 def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, sampling: tuple[float, float],
