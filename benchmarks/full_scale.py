@@ -21,6 +21,10 @@ Stages, in order (default: all that are not finished):
   stand-in micrographs of section 6 (kappa, interior accuracy), the test of whether
   ``ctxlib classify`` should default to the full-scale weights.
 
+``--rescore MODEL ...`` scores finished models again from their checkpoints, without
+training (:func:`test_scores`: the test rows, and the training rows behind BIC, each in
+random batches that mix every doped host), and replaces their records' scores.
+
 Every stage records its wall time and memory peak (the resident anonymous memory of this
 process and of its cluster's workers, sampled every 0.5 s, see :class:`PeakMemory`) in
 ``benchmarks/results/full_scale.json``, which notebooks 03 and 04 show; ``seconds_total``
@@ -118,30 +122,65 @@ def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int 
                "shuffle": config.shuffle, "pool_rows": config.pool_rows, "device": device,
                "fresh": not before or history[:done] != before}  # no earlier epochs, or a checkpoint that was not resumed
     if len(history) == target:
-        outcome["test"] = test_scores(trained[stage])
+        outcome["test"] = test_scores({stage: trained[stage]})[stage]
     return outcome
 
 
-def test_scores(checkpoint) -> dict:
-    """A finished model's accuracy, mean posterior entropy (nats) and ECE on the test rows (in random batches of
-    its training batch size over all of them, as notebook 03 evaluates), and what BIC needs: its mean
-    cross-entropy on the training rows (nats), streamed one feature file at a time (an attention model's batches
-    are then drawn within one doped host), and its parameter count."""
-    from ctxlib.learning.reading import iter_split_chunks
+def test_scores(checkpoints: dict) -> dict[str, dict]:
+    """Finished models' accuracy, mean posterior entropy (nats) and ECE on the test rows, and what BIC needs: the
+    mean cross-entropy on the training rows (nats) and the parameter count.
+
+    Both parts are scored as notebook 03 evaluates: all their rows in memory, in seeded random batches of each
+    model's training batch size, so an attention model's batch statistics mix every doped host, as in training.
+    (Until 2026-12-04 the training rows were streamed one feature file at a time, so an attention model's batches
+    held one host's rows: attn-200k's cross-entropy read 4.37 nats and its BIC was not comparable.)
+    """
     from ctxlib.learning.evaluation import part_predictions, predict_proba, score_table
     from ctxlib.learning.metrics import mean_cross_entropy
     from ctxlib.learning.models import n_parameters
+    from ctxlib.learning.reading import load_features
 
-    name, batch = checkpoint.config.model, checkpoint.config.batch_size
-    probabilities, y, _ = part_predictions({name: checkpoint.model}, {name: batch}, FEATURES)
-    scores = score_table(probabilities, y).loc[name]
-    total, rows = 0.0, 0
-    for _, arrays in iter_split_chunks(FEATURES, "random", "train"):
-        p = predict_proba(checkpoint.model, name, arrays["X"], batch)
-        total += mean_cross_entropy(p, arrays["y"]) * len(p)
-        rows += len(p)
-    return {"rows": len(y), **{key: float(value) for key, value in scores.items()},
-            "train_rows": rows, "train_cross_entropy_nats": total / rows, "parameters": n_parameters(checkpoint.model)}
+    models = {name: checkpoint.model for name, checkpoint in checkpoints.items()}
+    batches = {name: checkpoint.config.batch_size for name, checkpoint in checkpoints.items()}
+    probabilities, y, _ = part_predictions(models, batches, FEATURES)
+    table = score_table(probabilities, y)
+    del probabilities
+    X, y_train, _ = load_features(FEATURES, split="random", part="train")
+    out = {}
+    for name, model in models.items():
+        cross_entropy = mean_cross_entropy(predict_proba(model, name, X, batches[name]), y_train)
+        out[name] = {"rows": len(y), **{key: float(value) for key, value in table.loc[name].items()},
+                     "train_rows": len(y_train), "train_cross_entropy_nats": float(cross_entropy),
+                     "parameters": n_parameters(model), "scored": date.today().isoformat()}
+    return out
+
+
+def rescore(names: tuple[str, ...]) -> dict[str, dict]:
+    """Score finished models again (:func:`test_scores`) from their checkpoints, without training; each must hold
+    the finished run its stage record names. Returns the new scores by model."""
+    from ctxlib.learning.training import load_checkpoint
+
+    finished = finished_models()
+    unfinished = [name for name in names if name not in finished]
+    if unfinished:
+        raise SystemExit(f"rescore: {', '.join(unfinished)} has no finished, scored run to score again; "
+                         f"finished: {', '.join(finished) or 'none'}")
+    return test_scores({name: load_checkpoint(CHECKPOINTS / f"{name}.pt") for name in names})
+
+
+def record_scores(scores: dict[str, dict], seconds: float, peak: int) -> dict:
+    """Replace the ``test`` entries of the scored models' stage records (training time untouched); the scoring's
+    own wall time and memory peak are kept beside them, under ``scoring``."""
+    path = RESULTS / "full_scale.json"
+    with open(RESULTS / ".full_scale.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = json.loads(path.read_text())
+        for name, test in scores.items():
+            record["stages"][name]["test"] = test
+            record["stages"][name]["scoring"] = {"models": list(scores), "seconds": round(seconds, 1),
+                                                 "peak_memory_gb": round(peak / 1e9, 2),
+                                                 "command": f"python benchmarks/full_scale.py --rescore {' '.join(scores)}"}
+        return write_result("full_scale", record, "python benchmarks/full_scale.py")
 
 
 def standin_comparison() -> dict:
@@ -206,7 +245,15 @@ def record_stage(stage: str, outcome: dict, seconds: float, peak: int) -> dict:
         return write_result("full_scale", record, "python benchmarks/full_scale.py")
 
 
-def main(stages: tuple[str, ...], epochs: int | None, device: str = "cpu", workers: int = 2) -> None:
+def main(stages: tuple[str, ...], epochs: int | None, device: str = "cpu", workers: int = 2,
+         rescored: tuple[str, ...] = ()) -> None:
+    if rescored:
+        start = time.perf_counter()
+        with PeakMemory() as memory:
+            scores = rescore(rescored)
+        record = record_scores(scores, time.perf_counter() - start, memory.peak)
+        for name in rescored:
+            print(name, json.dumps(record["stages"][name]["test"]))
     for stage in stages:
         start = time.perf_counter()
         with PeakMemory() as memory:
@@ -217,9 +264,18 @@ def main(stages: tuple[str, ...], epochs: int | None, device: str = "cpu", worke
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("stages", nargs="*", choices=STAGES, help="stages to run (default: all, in order)")
+    parser.add_argument("stages", nargs="*", metavar="STAGE",
+                        help=f"stages to run, of {', '.join(STAGES)} (default: all, in order)")
     parser.add_argument("--epochs", type=int, help="at most this many more epochs per model stage in this call")
     parser.add_argument("--device", default="cpu", help="torch device of the model stages (default: cpu)")
     parser.add_argument("--workers", type=int, default=2, help="processes of the features stage (default: 2)")
+    parser.add_argument("--rescore", nargs="+", default=(), choices=MODEL_NAMES, metavar="MODEL",
+                        help="score these finished models again from their checkpoints (no training), then stop")
     args = parser.parse_args()
-    main(tuple(args.stages or STAGES), args.epochs, args.device, args.workers)
+    unknown = [stage for stage in args.stages if stage not in STAGES]
+    if unknown:
+        parser.error(f"unknown stage {', '.join(unknown)}; the stages are {', '.join(STAGES)}")
+    if args.rescore:
+        main((), None, rescored=tuple(args.rescore))
+    else:
+        main(tuple(args.stages or STAGES), args.epochs, args.device, args.workers)

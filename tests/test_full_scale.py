@@ -78,3 +78,23 @@ def test_peak_memory_counts_anonymous_memory_not_mapped_files(tmp_path):
         time.sleep(0.3)
     assert mapped.peak - before.peak < 50e6  # the resident set grew by the 200 MB mapped
     assert held.peak - before.peak > 150e6 and copy.nbytes == 200_000_000
+
+
+def test_rescoring_replaces_the_scores_keeps_the_training_time_and_refuses_an_unfinished_model(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.setattr(full_scale, "RESULTS", tmp_path)
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+    monkeypatch.setattr(full_scale, "CHECKPOINTS", tmp_path)
+    old = {"rows": 10, "accuracy": 0.9, "entropy_nats": 0.1, "ece": 0.01, "train_rows": 40,
+           "train_cross_entropy_nats": 4.4, "parameters": 7}
+    full_scale.record_stage("attn-4k", {"epochs": 2, "of": 2, "last_epoch": {"epoch": 2}, "test": old, "fresh": True},
+                            500.0, 2_000_000_000)
+    new = {**old, "train_cross_entropy_nats": 0.02}
+    full_scale.record_scores({"attn-4k": new}, 30.0, 3_000_000_000)
+    stage = json.loads((tmp_path / "full_scale.json").read_text())["stages"]["attn-4k"]
+    assert stage["test"] == new and stage["seconds_total"] == 500.0 and stage["peak_memory_gb"] == 2.0
+    assert stage["scoring"]["seconds"] == 30.0 and stage["scoring"]["peak_memory_gb"] == 3.0
+    assert stage["scoring"]["command"] == "python benchmarks/full_scale.py --rescore attn-4k"
+    with pytest.raises(SystemExit, match="rescore: MLP-Deep has no finished, scored run"):
+        full_scale.rescore(("MLP-Deep",))
