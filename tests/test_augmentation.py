@@ -30,13 +30,13 @@ def test_poisson_noise_keeps_relative_intensities_and_has_shot_noise_variance():
     clean = np.stack([np.full((64, 64), 0.002), np.full((64, 64), 0.006)])
     pixel, dose = (0.25, 0.3), 2e5
     electrons = dose * pixel[0] * pixel[1]  # 15,000 a unit: 30 and 90 expected electrons
-    for exact_below in (1000.0, 30.0):  # every count exact; both drawn from the normal law with Poisson moments
+    for exact_below in (100.0, 30.0):  # every count exact; both drawn from the normal law with Poisson moments
         noisy = degrade(clean, pixel, 80, 0.004, Degradation(**{**OFF, "dose": dose}), np.random.default_rng(1),
                         exact_below=exact_below)
         assert noisy[1].mean() / noisy[0].mean() == pytest.approx(3.0, rel=0.02)
         assert noisy[0].var() == pytest.approx(0.002 / electrons, rel=0.1)
         counts = noisy * electrons
-        assert np.allclose(counts, np.round(counts), atol=1e-3) == (exact_below == 1000.0)  # whole electrons
+        assert np.allclose(counts, np.round(counts), atol=1e-3) == (exact_below == 100.0)  # whole electrons
 
 
 def test_blur_width_follows_the_probe():

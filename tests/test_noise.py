@@ -15,20 +15,43 @@ def _counts(rate, exact_below=EXACT_BELOW, seed=0, read_sigma=0.0):
     return detector_noise(intensity, np.array([1.0]), np.random.default_rng(seed), read_sigma, exact_below)[0]
 
 
-@pytest.mark.parametrize("rate", [0.02, 0.7, 3.2, 12.5, 29.9])
-def test_small_counts_follow_the_poisson_distribution_exactly(rate):
-    counts = _counts(rate)
+def _assert_poisson(counts, rate):
+    """Chi-square of the counts against scipy's Poisson law (cells expecting fewer than 5 pooled)."""
     assert np.array_equal(counts, np.round(counts)) and counts.min() >= 0
+    n = len(counts)
     k = np.arange(int(counts.max()) + 1)
     observed = np.bincount(counts.astype(int), minlength=len(k))
-    expected = stats.poisson.pmf(k, rate) * N
-    expected[-1] += stats.poisson.sf(k[-1], rate) * N
+    expected = stats.poisson.pmf(k, rate) * n
+    expected[-1] += stats.poisson.sf(k[-1], rate) * n
     keep = expected > 5  # chi-square cells; the rest pooled into one
     observed = np.append(observed[keep], observed[~keep].sum())
     expected = np.append(expected[keep], expected[~keep].sum())
     if expected[-1] < 5:
         observed, expected = observed[:-1], expected[:-1] * observed[:-1].sum() / expected[:-1].sum()
     assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+# Rates on the tables' grid of 1/8 electron, just below and above it, and between (float32-exact values).
+@pytest.mark.parametrize("rate", [0.02, 0.124, 0.125, 0.7, 3.2, 7.999, 12.5, 29.9])
+def test_small_counts_follow_the_poisson_distribution_exactly(rate):
+    _assert_poisson(_counts(rate), float(np.float32(rate)))
+
+
+def test_pixels_of_different_rates_in_one_row_each_follow_their_own_law():
+    rates = np.array([0.3, 2.06, 9.51, 17.0, 28.77], np.float32)
+    intensity = np.tile(rates, N // 5)[None] / 4.0
+    counts = detector_noise(intensity, np.array([4.0]), np.random.default_rng(8))[0] * 4.0
+    for k, rate in enumerate(rates):
+        _assert_poisson(np.round(counts[k::5], 3), float(rate))
+
+
+def test_a_larger_exact_range_stays_exact_and_its_tables_hold_the_whole_law():
+    from ctxlib.simulation.noise import EXACT_BELOW_MAX, _poisson_tables
+
+    _assert_poisson(_counts(77.3, exact_below=EXACT_BELOW_MAX), float(np.float32(77.3)))
+    cdf, guide = _poisson_tables(EXACT_BELOW_MAX)
+    assert np.all(cdf[:, -1] == 1) and np.all(cdf[:, -2] > 1 - 1e-15)
+    assert np.all(np.diff(cdf, axis=1) >= 0) and np.all(np.diff(guide, axis=1) >= 0)
 
 
 @pytest.mark.parametrize("rate", [30.0, 250.0, 8e3, 1.5e5])
@@ -65,7 +88,7 @@ def test_the_exact_branch_reaches_the_normal_branch_continuously():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="exact_below must lie in \\[0, 1000\\] electrons, got 2000"):
+    with pytest.raises(ValueError, match="exact_below must lie in \\[0, 100\\] electrons, got 2000"):
         detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), exact_below=2000)
     with pytest.raises(ValueError, match="electrons per unit intensity must be finite and > 0"):
         detector_noise(np.ones((1, 3)), np.zeros(1), np.random.default_rng(0))

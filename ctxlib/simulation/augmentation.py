@@ -30,7 +30,7 @@ from numba import njit
 
 from ctxlib.base.settings import Range, check_number
 from ctxlib.materials.catalog import CONVERGENCE_MRAD
-from ctxlib.simulation.noise import EXACT_BELOW, detector_noise
+from ctxlib.simulation.noise import EXACT_BELOW, EXACT_BELOW_MAX, detector_noise
 from ctxlib.simulation.scans import electron_wavelength
 
 #: The widest range each parameter may be given (a range outside is refused).
@@ -69,7 +69,7 @@ class AugmentationSettings:
             if not isinstance(value, Range):
                 raise TypeError(f"{name} must be a Range, got {value!r}")
             value.check_within(name, lowest, highest)
-        check_number("exact_poisson_below", self.exact_poisson_below, 0, 1000)
+        check_number("exact_poisson_below", self.exact_poisson_below, 0, EXACT_BELOW_MAX)
 
     def ranges(self) -> dict[str, Range]:
         """Parameter name -> its range, in the order of :class:`Degradation`."""
