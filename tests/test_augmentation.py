@@ -60,6 +60,17 @@ def test_row_shift_of_a_linear_ramp_is_exact_away_from_the_edges(shift, nx):
     assert np.allclose(out[:, inside], (np.arange(nx) - shift)[inside], atol=1e-5)  # float32
 
 
+@settings(deadline=None)
+@given(st.integers(2, 30), st.floats(-40, 40, width=32), st.integers(0, 10_000))
+def test_row_shift_is_numpys_interpolation_with_edge_values(nx, shift, seed):
+    rows = np.random.default_rng(seed).random((4, nx)).astype(np.float32)
+    shifts = np.array([shift, np.round(shift), -shift, 0.0], np.float32)
+    out = _shift_rows(rows, shifts)
+    for row, s, got in zip(rows, shifts, out):
+        expected = np.interp(np.arange(nx) - np.float64(s), np.arange(nx), row.astype(np.float64))
+        assert np.allclose(got, expected, rtol=0, atol=1e-6)
+
+
 def test_a_window_is_the_same_pixels_as_the_whole_image():
     """Blur and row shift of a cropped window equal the whole image's, cropped (same draws without jitter)."""
     rng = np.random.default_rng(0)

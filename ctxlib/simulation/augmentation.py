@@ -238,16 +238,20 @@ def _shift_rows(images: np.ndarray, shifts: np.ndarray, keep: slice | None = Non
 
 @njit(cache=True)
 def _shift_kernel(rows, shifts, start, out):  # pragma: no cover - compiled
-    """Linear interpolation of each row at x - shift for x from ``start`` on; outside the row, its edge value."""
+    """Linear interpolation of each row at x - shift for x from ``start`` on; outside the row, its edge value.
+
+    The shift is one per row, so the interpolation weight is too: it is found once a row.
+    """
     nx = rows.shape[1]
     for i in range(rows.shape[0]):
+        offset = start - np.float64(shifts[i])
+        first = int(np.floor(offset))
+        weight = offset - first
         for j in range(out.shape[1]):
-            position = start + j - shifts[i]
-            if position <= 0:
+            left = first + j
+            if left < 0:
                 out[i, j] = rows[i, 0]
-            elif position >= nx - 1:
+            elif left >= nx - 1:
                 out[i, j] = rows[i, nx - 1]
             else:
-                left = int(position)
-                weight = position - left
                 out[i, j] = rows[i, left] * (1 - weight) + rows[i, left + 1] * weight
