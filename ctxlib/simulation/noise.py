@@ -2,9 +2,10 @@
 
 ``numpy.random.Generator.poisson`` costs about 56 ns a pixel here, which alone made the
 paper's scale a two-hour feature run. :func:`detector_noise` takes one 64-bit random
-word per pixel from the generator (``bit_generator.random_raw``) and, in one compiled
-pass (numba), turns intensities into electron counts, draws their shot noise, and adds
-a read noise of standard deviation ``read_sigma``:
+word per pixel (``random_raw`` of numpy's SFC64 generator, seeded by one word of the
+caller's generator: 2.5 times as fast as its PCG64 here) and, in one compiled pass
+(numba), turns intensities into electron counts, draws their shot noise, and adds a
+read noise of standard deviation ``read_sigma``:
 
 * where the expected count ``rate`` is below ``exact_below``, the count is drawn
   **exactly**, in a few steps whatever the rate: ``rate = rate0 + rest``, with ``rate0``
@@ -120,7 +121,7 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     electrons : numpy.ndarray, (R,)
         Electrons a pixel per unit of intensity (dose x pixel area), > 0, one per leading index.
     rng : numpy.random.Generator
-        Gives one 64-bit word per pixel (the same generator state gives the same noise).
+        One 64-bit word of it seeds the pixels' generator (the same state gives the same noise).
     read_sigma : float or numpy.ndarray, (R,)
         Read-noise standard deviation, in units of intensity.
     exact_below : float
@@ -143,6 +144,6 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     if not np.all(np.isfinite(sigma) & (sigma >= 0)):
         raise ValueError(f"read_sigma must be finite and >= 0, got {read_sigma}")
     out = np.empty(rows.shape, np.float32)
-    words = rng.bit_generator.random_raw(rows.size).reshape(rows.shape)
+    words = np.random.SFC64(rng.bit_generator.random_raw()).random_raw(rows.size).reshape(rows.shape)
     _draw(rows, electrons, sigma, words, _QUANTILES, *_poisson_tables(float(exact_below)), float(exact_below), out)
     return out.reshape(intensity.shape)
