@@ -8,6 +8,7 @@ import pandas as pd
 from ctxlib.base.paths import ROOT
 from ctxlib.book.records import (
     anchor_table,
+    checkpoint_provenance,
     dataset_speed_text,
     full_scale_scores,
     gpu_comparison,
@@ -30,6 +31,11 @@ def test_dataset_speed_text_reads_the_record_and_judges_the_target():
     assert "benchmarks/gpu.py" in dataset_speed_text({**speed, "device": "cpu"}, 6)
     on_gpu = dataset_speed_text({**speed, "device": "gpu"}, 6)
     assert "Scans timed on the gpu" in on_gpu and "benchmarks/gpu.py" not in on_gpu
+    previous = {"revision": "abc1234", "one_process": {"patches_per_second": 41_000},
+                "all_cores": {"patches_per_second": 52_000}}
+    beside = dataset_speed_text({**speed, "features": {**speed["features"], "previous": previous}}, 6)
+    assert "41,000 patches/s for the pipeline of the previous figure (revision `abc1234`)" in beside
+    assert "(previous pipeline, same run: 52,000)" in beside
 
 
 def test_anchor_table_puts_each_code_beside_ours_and_says_why_one_did_not_run():
@@ -109,3 +115,18 @@ def test_ptycho_gpu_text_reads_the_gpu_part_or_says_how_to_measure_it():
             "cpu_1_thread": {**slow, "positions": 1024}, "gpu_over_cpu": {"oracle": 5.0, "affine": 5.0}}
     text = ptycho_gpu_text({"gpu": "NVIDIA H200", "parts": {"ptycho": part}})
     assert "NVIDIA H200" in text and "0.040 s" in text and "0.200 s" in text and "5.0x" in text and "1,024" in text
+
+
+def test_checkpoint_provenance_names_each_models_features_and_whether_todays_code_makes_them(tmp_path):
+    from ctxlib.base.files import source_digest
+    from ctxlib.learning.dataset import FEATURE_CODE
+
+    today = source_digest(*FEATURE_CODE)
+    for model, data, code in (("MLP-Simple", "aa" * 32, "bb" * 32), ("attn-4k", "cc" * 32, today)):
+        (tmp_path / f"{model}.json").write_text(json.dumps({
+            "config": {"model": model, "data": data}, "history": [{"epoch": 1}, {"epoch": 2}],
+            "provenance": {"features": {"WSe2-Ti": {"code": code}, "MoS2-V": None}}}))
+    table = checkpoint_provenance(tmp_path)
+    assert table.loc["MLP-Simple", "features digest"] == "aaaaaaaa" and table.loc["attn-4k", "epochs"] == 2
+    assert table.loc["MLP-Simple", "feature code"] == "bbbbbbbb"
+    assert list(table["today's feature code"]) == [False, True]  # rows sorted by file name: MLP-Simple, attn-4k

@@ -3,10 +3,14 @@ and sentences a page shows from a run too long for the page itself, each naming 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from ctxlib.learning.dataset import realisations_for
+from ctxlib.base.files import source_digest
+from ctxlib.learning.dataset import FEATURE_CODE, realisations_for
 from ctxlib.learning.metrics import bic
 
 CONTEXTS = 576
@@ -28,6 +32,7 @@ def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
     prism = np.mean([v for k, v in per_scan.items() if k.startswith("prism")])
     plain = np.mean([v for k, v in per_scan.items() if k.startswith("multislice")])
     fast = features["all_cores"]["patches_per_second"]
+    previous = features.get("previous")
     target = features["target_patches_per_second"]
     full_rows = CONTEXTS * MOTIFS * realisations_for("full")
     verdict = "met" if fast >= target else f"not met ({fast / target:.0%} of it)"
@@ -41,10 +46,14 @@ def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
         "and worker while it shared the machine with other work.\n\n"
         f"Features (measured {features['date']}, {features['realisations']} realisations a context): "
         f"**{features['one_process']['patches_per_second']:,} patches/s** in one process, against "
-        f"{features['baseline']['patches_per_second']:,} patches/s for the previous pipeline (revision "
-        f"`{features['baseline']['revision']}`, same run, same machine: {features['speed_up_one_process']}x). "
-        f"On both cores (two dask workers, {features['all_cores']['doped_hosts']} doped hosts): **{fast:,} "
-        f"patches/s**, so the paper's {full_rows / 1e6:.1f} M patches take about "
+        f"{features['baseline']['patches_per_second']:,} patches/s for the original pipeline (revision "
+        f"`{features['baseline']['revision']}`, same run, same machine: {features['speed_up_one_process']}x)"
+        + (f" and {previous['one_process']['patches_per_second']:,} patches/s for the pipeline of the previous "
+           f"figure (revision `{previous['revision']}`)" if previous else "")
+        + f". On both cores (two dask workers, {features['all_cores']['doped_hosts']} doped hosts): **{fast:,} "
+        f"patches/s**"
+        + (f" (previous pipeline, same run: {previous['all_cores']['patches_per_second']:,})" if previous else "")
+        + f", so the paper's {full_rows / 1e6:.1f} M patches take about "
         f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
         f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
         f"{verdict} (`{speed['command']} --part features`). "
@@ -147,7 +156,7 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
     pandas.DataFrame
         Indexed by model: ``accuracy``, ``entropy_nats``, ``ece`` on the test rows, ``rows``,
         ``bic`` (from the mean cross-entropy on the ``train_rows`` and the parameter count, see
-        :func:`ctxlib.learning.metrics.bic`), ``epochs``, ``hours`` (wall time of training and
+        :func:`ctxlib.learning.metrics.bic`), ``parameters``, ``epochs``, ``hours`` (wall time of training and
         scoring), ``date`` and ``batches`` (how the epochs were streamed: pools of whole feature
         files or of every file, see :func:`ctxlib.learning.reading.stream_batches`); empty when no
         model has finished.
@@ -157,8 +166,36 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
                    "date": stage["date"], "bic": bic(stage["test"]["train_cross_entropy_nats"],
                                                      stage["test"]["train_rows"], stage["test"]["parameters"])}
             for name, stage in record.get("stages", {}).items() if "test" in stage}
-    columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "epochs", "hours", "date", "batches"]
+    columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "parameters", "epochs", "hours", "date",
+               "batches"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")
+
+
+def checkpoint_provenance(folder: str | Path) -> pd.DataFrame:
+    """What the checkpoints in ``folder`` were trained on, beside the feature code of this tree.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A folder of training checkpoints (``<model>.json`` beside each ``<model>.pt``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model: ``epochs`` done, the ``features digest`` and the ``feature code``
+        digest(s) named by the feature files' stamps (first 8 hex digits), and ``today's feature
+        code`` (whether this tree's :data:`ctxlib.learning.dataset.FEATURE_CODE` makes the same
+        features: if not, the next run makes the features again and retrains).
+    """
+    today = source_digest(*FEATURE_CODE)
+    rows = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        meta = json.loads(path.read_text())
+        codes = {stamp["code"] for stamp in meta["provenance"]["features"].values() if stamp}
+        rows[meta["config"]["model"]] = {"epochs": len(meta["history"]), "features digest": meta["config"]["data"][:8],
+                                         "feature code": ", ".join(sorted(code[:8] for code in codes)),
+                                         "today's feature code": codes == {today}}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
 
 
 def standin_comparison(record: dict, default_model: str) -> tuple[pd.DataFrame, str]:
