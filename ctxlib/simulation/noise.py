@@ -83,6 +83,7 @@ def _draw(intensity, electrons, read_sigma, words, quantiles, cdf, guide, exact_
     """Noisy intensities from one random word per pixel; row r has ``electrons[r]`` a unit and read noise ``read_sigma[r]``."""
     for r in range(intensity.shape[0]):
         scale = electrons[r]
+        per_electron = 1.0 / scale
         for i in range(intensity.shape[1]):
             rate = max(intensity[r, i] * scale, 0.0)
             word = words[r, i]
@@ -93,9 +94,10 @@ def _draw(intensity, electrons, read_sigma, words, quantiles, cdf, guide, exact_
                 while uniform >= cdf[g, k]:
                     k += 1
                 lower = cdf[g, k - 1] if k > 0 else 0.0
-                rest_uniform = (uniform - lower) / (cdf[g, k] - lower)
+                step = cdf[g, k] - lower
                 rest = rate - g * 0.125
-                if rest_uniform >= 1.0 - rest:  # else the rest's count is 0 (exp(-rest) >= 1 - rest)
+                if uniform - lower >= (1.0 - rest) * step:  # else the rest's count is 0 (exp(-rest) >= 1 - rest)
+                    rest_uniform = (uniform - lower) / step
                     term = np.exp(-rest)
                     total = term
                     extra = 0
@@ -107,7 +109,7 @@ def _draw(intensity, electrons, read_sigma, words, quantiles, cdf, guide, exact_
                 count = float(k)
             else:
                 count = rate + np.sqrt(rate) * quantiles[(word >> np.uint64(16)) & np.uint64(0xFFFF)]
-            out[r, i] = count / scale + read_sigma[r] * quantiles[word & np.uint64(0xFFFF)]
+            out[r, i] = count * per_electron + read_sigma[r] * quantiles[word & np.uint64(0xFFFF)]
 
 
 def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.Generator,
