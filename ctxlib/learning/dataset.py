@@ -169,9 +169,52 @@ def realise_context(
 _OTHERS = np.delete(np.arange(len(MOTIFS)), PRISTINE)
 
 
+@dataclass(frozen=True)
+class ContextPlan:
+    """What every realisation of one context shares, found once a context.
+
+    Attributes
+    ----------
+    clean : numpy.ndarray, float32, (34, ny, nx)
+        The clean motif windows.
+    flags : numpy.ndarray, (34, 2)
+        Site flags (:func:`context_site_flags`).
+    context : numpy.ndarray, (23,)
+        The context vector.
+    reference_mean : float
+        Mean clean intensity of the pristine motif (scales the read noise).
+    rows, cols : numpy.ndarray, float32, (size, ny) and (size, nx)
+        The patch resampling matrices (:func:`ctxlib.encoding.patches.window_resampling`).
+    window : (slice, slice)
+        The pixels they read.
+    """
+
+    clean: np.ndarray
+    flags: np.ndarray
+    context: np.ndarray
+    reference_mean: float
+    rows: np.ndarray
+    cols: np.ndarray
+    window: tuple[slice, slice]
+
+    @classmethod
+    def of(cls, entry: LibraryEntry, energy_kev: int, detector: str,
+           settings: FeatureSettings = FeatureSettings()) -> "ContextPlan":
+        """The plan of one context (doped host ``entry``, beam energy, detector) at ``settings``'s patch grid."""
+        e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
+        clean = entry.images[e, :, d]
+        a = HOSTS[entry.host].a
+        geometry = settings.pixel_geometry
+        rows, cols = window_resampling(clean.shape[-2:], patch_sides(entry.pixel_size, a, geometry),
+                                       settings.patch_size)
+        return cls(clean, context_site_flags(clean, entry.pixel_size, a, geometry),
+                   encode_context(entry.host, entry.dopant, detector, energy_kev),
+                   float(entry.levels[e, PRISTINE, d, 1]), rows, cols, (footprint(rows), footprint(cols)))
+
+
 def context_features(
     entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator,
-    settings: FeatureSettings = FeatureSettings(),
+    settings: FeatureSettings = FeatureSettings(), plan: ContextPlan | None = None,
 ) -> ContextSample:
     """Features of ``realisations`` degraded copies of the 34 motifs of one context (ranges and grid from ``settings``).
 
@@ -179,29 +222,25 @@ def context_features(
     normalised by itself); of the other 33 only the pixels their patch reads are made.
     All realisations pass through each step at once: blur by matrix products, shot noise
     compiled (:mod:`ctxlib.simulation.noise`), patches by one matrix product per axis.
+    ``plan`` (:meth:`ContextPlan.of`, made here if not given) holds what does not change
+    from one batch of realisations to the next.
     """
-    e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
-    clean = entry.images[e, :, d]
-    a = HOSTS[entry.host].a
-    geometry = settings.pixel_geometry
-    flags = context_site_flags(clean, entry.pixel_size, a, geometry)
-    context = encode_context(entry.host, entry.dopant, detector, energy_kev)
-    reference_mean = entry.levels[e, PRISTINE, d, 1]
-    rows, cols = window_resampling(clean.shape[-2:], patch_sides(entry.pixel_size, a, geometry), settings.patch_size)
-    window = footprint(rows), footprint(cols)
+    plan = plan or ContextPlan.of(entry, energy_kev, detector, settings)
+    clean, window = plan.clean, plan.window
     exact = settings.augmentation.exact_poisson_below
     params = draw_degradations(rng, realisations, settings.augmentation)
-    pristine = degrade(clean[PRISTINE], entry.pixel_size, energy_kev, reference_mean, params, rng, exact_below=exact)
-    others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, reference_mean, params, rng, window, exact)
+    pristine = degrade(clean[PRISTINE], entry.pixel_size, energy_kev, plan.reference_mean, params, rng,
+                       exact_below=exact)
+    others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, plan.reference_mean, params, rng, window, exact)
     crops = np.empty((realisations, len(MOTIFS), *others.shape[-2:]), np.float32)
     crops[:, PRISTINE], crops[:, _OTHERS] = pristine[:, window[0], window[1]], others
     background, mean = IntensityNormaliser().levels(pristine)
     crops -= background.astype(np.float32)[:, None, None, None]
     crops /= (mean - background).astype(np.float32)[:, None, None, None]
     size, (h, w) = settings.patch_size, crops.shape[-2:]
-    along_x = crops.reshape(-1, w) @ cols[:, window[1]].T  # (R * 34 * h, size)
-    patches = rows[:, window[0]] @ along_x.reshape(-1, h, size)
-    X = assemble_features(context, zernike_moments(patches), np.tile(flags, (realisations, 1)))
+    along_x = crops.reshape(-1, w) @ plan.cols[:, window[1]].T  # (R * 34 * h, size)
+    patches = plan.rows[:, window[0]] @ along_x.reshape(-1, h, size)
+    X = assemble_features(plan.context, zernike_moments(patches), np.tile(plan.flags, (realisations, 1)))
     return ContextSample(X, patches, crops.reshape(-1, *crops.shape[-2:]))
 
 
@@ -219,7 +258,8 @@ def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettin
             rng = np.random.default_rng([settings.seed, pair, e, d])
             step = settings.realisation_batch
             batches = [min(step, realisations - start) for start in range(0, realisations, step)]
-            X = np.concatenate([context_features(entry, energy, detector, b, rng, settings).X for b in batches])
+            plan = ContextPlan.of(entry, energy, detector, settings)
+            X = np.concatenate([context_features(entry, energy, detector, b, rng, settings, plan).X for b in batches])
             n = len(X)
             parts["X"].append(X)
             parts["y"].append(np.tile(LABELS, realisations))
