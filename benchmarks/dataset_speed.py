@@ -16,12 +16,13 @@ Features (``--part features``, about a minute): patches per second (degradation,
 Zernike, context) of
 
 * this tree, one process, one doped host at ``--realisations`` realisations;
-* the previous pipeline (``--baseline``, a git revision checked out into a scratch
-  worktree) on the same doped host in the same run, so the two figures share the
-  machine's state;
-* this tree on all cores: ``build_features`` over ``--hosts`` doped hosts on a local
-  dask cluster of two single-threaded processes (started, and the kernels loaded, before
-  the clock starts), and the paper's ~55 M patches extrapolated from it.
+* earlier pipelines (``--baseline``: the original one, and ``--previous``: the tree of the
+  last recorded figure), each a git revision checked out into a scratch worktree, on the
+  same doped host in the same run, so the figures share the machine's state;
+* this tree and the previous one on all cores: ``build_features`` over ``--hosts`` doped
+  hosts on a local dask cluster of two single-threaded processes (started, and the
+  kernels loaded, before the clock starts), and the paper's ~55 M patches extrapolated
+  from this tree's figure.
 
 Writes ``benchmarks/results/dataset_speed.json`` (a part not run keeps its previous
 figures and their date), which notebook 02 shows. A GPU figure is added only where one
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -44,6 +46,8 @@ from record import RESULTS, best_seconds, write_result
 ROOT = Path(__file__).resolve().parents[1]
 #: The pipeline before batched resampling and compiled noise (2026-12-02).
 BASELINE = "c6f0063"
+#: The pipeline of the previous figure (2026-12-02: exact counts summed from 0 at each pixel).
+PREVIOUS = "643c9ca"
 _ONE_HOST = """
 import json, sys, time
 from ctxlib.learning.dataset import FeatureSettings, host_features
@@ -55,60 +59,93 @@ with threadpool_limits(1):
     host_features(entry, FeatureSettings(realisations=1))
     start = time.perf_counter()
     rows = len(host_features(entry, settings)["X"])
-print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start}))
+import ctxlib
+print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "ctxlib": ctxlib.__file__}))
 """
+
+
+_ALL_CORES = """
+import json, sys, tempfile, time
+from pathlib import Path
+from dask.distributed import Client, LocalCluster
+import ctxlib.learning.dataset as dataset
+from ctxlib.learning.dataset import FeatureSettings, build_features
+realisations, hosts = int(sys.argv[1]), int(sys.argv[2])
+present, _ = dataset.library_status()
+chosen = present[:hosts]
+dataset.library_status = lambda: (chosen, [])
+with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \\
+        Client(cluster) as client, tempfile.TemporaryDirectory() as scratch:
+    build_features(Path(scratch) / "warm", progress=False, scheduler=cluster.scheduler_address,
+                   settings=FeatureSettings(realisations=1))  # workers up, numba kernels loaded: not timed
+    start = time.perf_counter()
+    build_features(Path(scratch) / "timed", progress=False, scheduler=cluster.scheduler_address,
+                   settings=FeatureSettings(realisations=realisations))
+    seconds = time.perf_counter() - start
+import ctxlib
+print(json.dumps({"rows": 6 * 34 * realisations * len(chosen), "seconds": seconds, "doped_hosts": len(chosen),
+                  "ctxlib": ctxlib.__file__}))
+"""
+
+
+def _run(script: str, tree: Path, *args) -> dict:
+    """Run ``script`` with the ctxlib of ``tree`` on the path; its last line of output, as JSON."""
+    out = subprocess.run([sys.executable, "-c", script, *map(str, args)], cwd=tree, check=True,
+                         capture_output=True, text=True, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    if not Path(measured.pop("ctxlib")).is_relative_to(tree):
+        raise RuntimeError(f"the run in {tree} imported another ctxlib")
+    return measured
+
+
+def _rate(measured: dict) -> dict:
+    return {**measured, "seconds": round(measured["seconds"], 2),
+            "patches_per_second": round(measured["rows"] / measured["seconds"])}
 
 
 def one_host_rate(tree: Path, realisations: int) -> dict:
     """Patches per second of ``host_features`` in the ctxlib of ``tree``, one process, one BLAS thread."""
-    out = subprocess.run([sys.executable, "-c", _ONE_HOST, str(realisations)], cwd=tree, check=True,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
-    measured = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"rows": measured["rows"], "seconds": round(measured["seconds"], 2),
-            "patches_per_second": round(measured["rows"] / measured["seconds"])}
+    return _rate(_run(_ONE_HOST, tree, realisations))
 
 
-def features(realisations: int, hosts: int, baseline: str) -> dict:
-    from ctxlib.learning.dataset import FeatureSettings, build_features
+def all_cores_rate(tree: Path, realisations: int, hosts: int) -> dict:
+    """Patches per second of ``build_features`` in the ctxlib of ``tree`` on two single-threaded dask workers."""
+    return {"workers": 2, **_rate(_run(_ALL_CORES, tree, realisations, hosts)), "excludes": "the cluster's start"}
+
+
+@contextmanager
+def worktree(revision: str):
+    """A scratch checkout of ``revision`` (removed afterwards)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / revision
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), revision], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
+
+
+def features(realisations: int, hosts: int, baseline: str, previous: str) -> dict:
     from ctxlib.learning.scale import scale_preset
 
     ours = one_host_rate(ROOT, realisations)
-    with tempfile.TemporaryDirectory() as scratch:
-        tree = Path(scratch) / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), baseline], cwd=ROOT, check=True,
-                       capture_output=True)
-        try:
-            previous = one_host_rate(tree, realisations)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
-    from dask.distributed import Client, LocalCluster
-
-    import ctxlib.learning.dataset as dataset
-
-    present, _ = dataset.library_status()
-    chosen = present[:hosts]
-    dataset.library_status = lambda: (chosen, [])
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client, tempfile.TemporaryDirectory() as scratch:
-        client.run(lambda: one_host_rate)  # the workers are up; the cluster's start (a few s, once) is not timed
-        build_features(Path(scratch) / "warm", progress=False, scheduler=cluster.scheduler_address,
-                       settings=FeatureSettings(realisations=1))  # numba kernels loaded on both workers
-        start = time.perf_counter()
-        build_features(Path(scratch) / "timed", progress=False, scheduler=cluster.scheduler_address,
-                       settings=FeatureSettings(realisations=realisations))
-        seconds = time.perf_counter() - start
-    rows = 6 * 34 * realisations * len(chosen)
+    with worktree(baseline) as tree:
+        original = one_host_rate(tree, realisations)
+    with worktree(previous) as tree:
+        before = {"one_process": one_host_rate(tree, realisations),
+                  "all_cores": all_cores_rate(tree, realisations, hosts)}
+    all_cores = all_cores_rate(ROOT, realisations, hosts)
     full_rows = 576 * 34 * scale_preset("full").realisations
-    rate = rows / seconds
+    rate = all_cores["patches_per_second"]
     return {
         "date": date.today().isoformat(),
         "realisations": realisations,
         "one_process": ours,
-        "baseline": {"revision": baseline, **previous},
-        "speed_up_one_process": round(ours["patches_per_second"] / previous["patches_per_second"], 1),
-        "all_cores": {"workers": 2, "doped_hosts": len(chosen), "rows": rows, "seconds": round(seconds, 1),
-                      "excludes": "the cluster's start",
-                      "patches_per_second": round(rate)},
+        "baseline": {"revision": baseline, **original},
+        "speed_up_one_process": round(ours["patches_per_second"] / original["patches_per_second"], 1),
+        "previous": {"revision": previous, **before},
+        "all_cores": all_cores,
         "full_scale_minutes_extrapolated": round(full_rows / rate / 60, 1),
         "target_patches_per_second": 200_000,
     }
@@ -144,14 +181,14 @@ def scans(device: str, repeats: int) -> dict:
 
 
 def main(parts: tuple[str, ...] = ("scans", "features"), device: str = "cpu", repeats: int = 2,
-         realisations: int = 256, hosts: int = 6, baseline: str = BASELINE) -> dict:
+         realisations: int = 256, hosts: int = 6, baseline: str = BASELINE, previous: str = PREVIOUS) -> dict:
     path = RESULTS / "dataset_speed.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     result = {"device": device, "scans": old.get("scans"), "features": old.get("features")}
     if "scans" in parts:
         result["scans"] = scans(device, repeats)
     if "features" in parts:
-        result["features"] = features(realisations, hosts, baseline)
+        result["features"] = features(realisations, hosts, baseline, previous)
     return write_result("dataset_speed", result, "python benchmarks/dataset_speed.py")
 
 
@@ -162,7 +199,9 @@ if __name__ == "__main__":
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--realisations", type=int, default=256, help="realisations per context (default 256)")
     parser.add_argument("--hosts", type=int, default=6, help="doped hosts of the all-cores run (default 6)")
-    parser.add_argument("--baseline", default=BASELINE, help=f"git revision of the previous pipeline (default {BASELINE})")
+    parser.add_argument("--baseline", default=BASELINE, help=f"git revision of the original pipeline (default {BASELINE})")
+    parser.add_argument("--previous", default=PREVIOUS,
+                        help=f"git revision of the previous figure's pipeline (default {PREVIOUS})")
     args = parser.parse_args()
     print(json.dumps(main(tuple(args.part or ("scans", "features")), args.device, realisations=args.realisations,
-                          hosts=args.hosts, baseline=args.baseline), indent=2))
+                          hosts=args.hosts, baseline=args.baseline, previous=args.previous), indent=2))
