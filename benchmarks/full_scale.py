@@ -130,29 +130,35 @@ def test_scores(checkpoints: dict) -> dict[str, dict]:
     """Finished models' accuracy, mean posterior entropy (nats) and ECE on the test rows, and what BIC needs: the
     mean cross-entropy on the training rows (nats) and the parameter count.
 
-    Both parts are scored as notebook 03 evaluates: all their rows in memory, in seeded random batches of each
-    model's training batch size, so an attention model's batch statistics mix every doped host, as in training.
-    (Until 2026-12-04 the training rows were streamed one feature file at a time, so an attention model's batches
-    held one host's rows: attn-200k's cross-entropy read 4.37 nats and its BIC was not comparable.)
+    The test rows are scored as notebook 03 evaluates: all in memory, in seeded random batches of each model's
+    training batch size. The training rows (44 M, too many to hold) are streamed as training streams them
+    (:func:`ctxlib.learning.reading.stream_batches`: pools holding a random share of every file), in batches of
+    the largest batch size, each cut into random batches of each model's own: every batch an attention model sees
+    mixes all doped hosts, as in training. (Until 2026-12-04 the training rows were streamed one feature file at a
+    time, so an attention model's batches held one host's rows: attn-200k's cross-entropy read 4.37 nats and its
+    BIC was not comparable.)
     """
+    import numpy as np
+
     from ctxlib.learning.evaluation import part_predictions, predict_proba, score_table
     from ctxlib.learning.metrics import mean_cross_entropy
     from ctxlib.learning.models import n_parameters
-    from ctxlib.learning.reading import load_features
+    from ctxlib.learning.reading import stream_batches
 
     models = {name: checkpoint.model for name, checkpoint in checkpoints.items()}
     batches = {name: checkpoint.config.batch_size for name, checkpoint in checkpoints.items()}
     probabilities, y, _ = part_predictions(models, batches, FEATURES)
     table = score_table(probabilities, y)
     del probabilities
-    X, y_train, _ = load_features(FEATURES, split="random", part="train")
-    out = {}
-    for name, model in models.items():
-        cross_entropy = mean_cross_entropy(predict_proba(model, name, X, batches[name]), y_train)
-        out[name] = {"rows": len(y), **{key: float(value) for key, value in table.loc[name].items()},
-                     "train_rows": len(y_train), "train_cross_entropy_nats": float(cross_entropy),
-                     "parameters": n_parameters(model), "scored": date.today().isoformat()}
-    return out
+    totals, rows = dict.fromkeys(models, 0.0), 0
+    for X, y_train in stream_batches(FEATURES, max(batches.values()), np.random.default_rng(0)):
+        for name, model in models.items():
+            totals[name] += mean_cross_entropy(predict_proba(model, name, X, batches[name]), y_train) * len(y_train)
+        rows += len(y_train)
+    return {name: {"rows": len(y), **{key: float(value) for key, value in table.loc[name].items()},
+                   "train_rows": rows, "train_cross_entropy_nats": totals[name] / rows,
+                   "parameters": n_parameters(model), "scored": date.today().isoformat()}
+            for name, model in models.items()}
 
 
 def rescore(names: tuple[str, ...]) -> dict[str, dict]:
