@@ -67,15 +67,20 @@ print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "ctxlib"
 _ALL_CORES = """
 import json, sys, tempfile, time
 from pathlib import Path
-from dask.distributed import Client, LocalCluster
+from dask.distributed import Client
 import ctxlib.learning.dataset as dataset
 from ctxlib.learning.dataset import FeatureSettings, build_features
 realisations, hosts = int(sys.argv[1]), int(sys.argv[2])
 present, _ = dataset.library_status()
 chosen = present[:hosts]
 dataset.library_status = lambda: (chosen, [])
-with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \\
-        Client(cluster) as client, tempfile.TemporaryDirectory() as scratch:
+try:
+    from ctxlib.base.cluster import local_cluster
+except ImportError:  # a tree from before the cluster helper: dask's own local cluster
+    from dask.distributed import LocalCluster
+    def local_cluster(workers):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+with local_cluster(2) as cluster, Client(cluster) as client, tempfile.TemporaryDirectory() as scratch:
     build_features(Path(scratch) / "warm", progress=False, scheduler=cluster.scheduler_address,
                    settings=FeatureSettings(realisations=1))  # workers up, numba kernels loaded: not timed
     start = time.perf_counter()

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ctxlib import __version__
+from ctxlib.base.cluster import local_cluster
 from ctxlib.base.files import atomic_write, source_digest, write_npz
 from ctxlib.base.intensity import IntensityNormaliser
 from ctxlib.base.settings import check_number, record
@@ -350,10 +351,9 @@ def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, p
             written.append(write_feature_file(path, settings, stamp))
             bar.update()
     elif todo:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
 
-        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                     dashboard_address=":0")
+        cluster = None if scheduler else local_cluster(workers)
         try:
             with Client(scheduler or cluster) as client:
                 futures = [client.submit(write_feature_file, path, settings, stamp, pure=False) for path, stamp in todo]

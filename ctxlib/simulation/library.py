@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ctxlib.base.cluster import local_cluster
 from ctxlib.base.files import atomic_write, sha256
 from ctxlib.base.paths import LIBRARY, ROOT
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, check_choice, check_detector, check_dopant, check_energy, doped_hosts
@@ -268,7 +269,7 @@ def generate_library(
     list of str
         The doped hosts packed by this call.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
     from tqdm.auto import tqdm
 
     manifest = read_manifest(root)
@@ -291,10 +292,7 @@ def generate_library(
     for name in packed:
         _pack(*name.split("-"), parts, root, settings)
     started = time.perf_counter()
-    cluster = None if scheduler else LocalCluster(
-        processes=processes, n_workers=workers if processes else 1, threads_per_worker=1 if processes else workers,
-        dashboard_address=":0",
-    )
+    cluster = None if scheduler else local_cluster(workers, processes)
     try:
         with Client(scheduler or cluster) as client:
             pending, jobs, futures = iter(todo), {}, as_completed()
