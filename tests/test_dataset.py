@@ -40,6 +40,19 @@ def test_host_features_are_deterministic_and_complete(entry):
     assert np.allclose(a["X"][first][:, :23], encode_context("WSe2", "Ti", "HAADF", 60))
 
 
+def test_features_are_the_moments_of_the_normalised_patches_they_stand_for(entry):
+    """The moments come from the window's pixels through folded weights; the same draws with ``pixels=True`` give
+    the normalised patches, whose moments (ctxlib.encoding.zernike) they must be."""
+    from ctxlib.encoding.zernike import zernike_moments
+    from ctxlib.learning.dataset import context_features
+
+    fast = context_features(entry, 100, "MAADF", 3, np.random.default_rng(2))
+    slow = context_features(entry, 100, "MAADF", 3, np.random.default_rng(2), pixels=True)
+    assert fast.patches is None and np.array_equal(fast.X, slow.X)
+    assert slow.patches.shape == (3 * 34, 32, 32) and slow.crops.shape[0] == 3 * 34
+    assert np.allclose(fast.X[:, 23:29], zernike_moments(slow.patches), rtol=1e-4, atol=1e-5)
+
+
 def test_site_flags_mark_one_sublattice_per_context(entry):
     a = host_features(entry, FeatureSettings(realisations=1, seed=0))
     flags = a["X"][:, 29:]

@@ -144,3 +144,18 @@ def test_benchmark_zernike_throughput(benchmark):
     patches = np.random.default_rng(0).random((20000, SIZE, SIZE), dtype=np.float32)
     result = benchmark(zernike_moments, patches)
     assert result.shape == (20000, 6)
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.integers(20, 40), st.floats(12.0, 26.0), st.floats(12.0, 26.0), st.integers(8, 33), st.integers(0, 1000))
+def test_moments_through_the_resampling_weights_equal_the_moments_of_the_resampled_patches(n, side_y, side_x, size, seed):
+    from ctxlib.encoding.patches import footprint, window_resampling
+    from ctxlib.encoding.zernike import resampled_basis
+
+    rows, cols = window_resampling((n, n + 3), (side_y, side_x), size)
+    window = footprint(rows), footprint(cols)
+    rows, cols = rows[:, window[0]], cols[:, window[1]]
+    windows = np.random.default_rng(seed).random((5, rows.shape[1], cols.shape[1])).astype(np.float32)
+    direct = zernike_moments((rows @ windows @ cols.T).astype(np.float64))
+    folded = windows.reshape(5, -1).astype(np.float64) @ resampled_basis(rows, cols).astype(np.float64)
+    assert np.allclose(folded, direct, rtol=1e-5, atol=1e-6)

@@ -74,6 +74,34 @@ def zernike_basis(size: int, orders: tuple[int, ...] = ZERNIKE_ORDERS, dtype: st
     return basis
 
 
+def resampled_basis(rows: np.ndarray, cols: np.ndarray, orders: tuple[int, ...] = ZERNIKE_ORDERS) -> np.ndarray:
+    """Weights ``K`` such that ``windows.reshape(N, -1) @ K`` are the moments of the patches ``rows @ windows @ cols.T``.
+
+    The moments are linear in the patch and the patch in the window, so the two maps fold
+    into one: ``K[:, k] = vec(rows.T @ W_k @ cols)``, with ``W_k`` the patch-space weights of
+    order ``orders[k]`` (:func:`zernike_basis`). The features of a window stack then cost one
+    small product (``h w x len(orders)`` a row) instead of the patches and their moments.
+
+    Parameters
+    ----------
+    rows, cols : numpy.ndarray, (size, h) and (size, w)
+        The patch resampling matrices (:func:`ctxlib.encoding.patches.window_resampling`,
+        restricted to the window's rows and columns).
+    orders : tuple of int
+        Even radial orders ``n``.
+
+    Returns
+    -------
+    numpy.ndarray, float32, (h * w, len(orders))
+    """
+    size = rows.shape[0]
+    if cols.shape[0] != size:
+        raise ValueError(f"rows and cols must resample to the same patch size, got {rows.shape} and {cols.shape}")
+    weights = zernike_basis(size, tuple(orders), "float64").T.reshape(len(orders), size, size)
+    folded = np.einsum("ia,kij,jb->abk", np.asarray(rows, np.float64), weights, np.asarray(cols, np.float64))
+    return folded.reshape(-1, len(orders)).astype(np.float32)
+
+
 def zernike_moments(patches: np.ndarray, orders: tuple[int, ...] = ZERNIKE_ORDERS) -> np.ndarray:
     """Real m = 0 Zernike moments of a batch of square patches.
 

@@ -42,7 +42,7 @@ from ctxlib.encoding.patches import (
     window_patches,
     window_resampling,
 )
-from ctxlib.encoding.zernike import zernike_moments
+from ctxlib.encoding.zernike import resampled_basis
 from ctxlib.learning.reading import stamp_of
 from ctxlib.learning.scale import scale_preset
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
@@ -147,15 +147,16 @@ class ContextSample:
     Attributes
     ----------
     X : numpy.ndarray, float32, (realisations * 34, 31)
-    patches : numpy.ndarray, float32, (realisations * 34, size, size)
-        Normalised patches.
-    crops : numpy.ndarray, float32, (realisations * 34, h, w)
-        The degraded, normalised pixels the patches were resampled from (the middle of each window).
+    patches : numpy.ndarray, float32, (realisations * 34, size, size), or None
+        Normalised patches (made only when asked for: the features do not need them).
+    crops : numpy.ndarray, float32, (realisations * 34, h, w), or None
+        The degraded, normalised pixels the patches are resampled from (the middle of each
+        window; kept only when asked for).
     """
 
     X: np.ndarray
-    patches: np.ndarray
-    crops: np.ndarray
+    patches: np.ndarray | None = None
+    crops: np.ndarray | None = None
 
 
 def realise_context(
@@ -188,6 +189,9 @@ class ContextPlan:
         The patch resampling matrices (:func:`ctxlib.encoding.patches.window_resampling`).
     window : (slice, slice)
         The pixels they read.
+    moments : numpy.ndarray, float32, (h * w, 6)
+        The Zernike moments of a window's patch as weights on the window's pixels
+        (:func:`ctxlib.encoding.zernike.resampled_basis`).
     """
 
     clean: np.ndarray
@@ -197,6 +201,7 @@ class ContextPlan:
     rows: np.ndarray
     cols: np.ndarray
     window: tuple[slice, slice]
+    moments: np.ndarray
 
     @classmethod
     def of(cls, entry: LibraryEntry, energy_kev: int, detector: str,
@@ -208,40 +213,53 @@ class ContextPlan:
         geometry = settings.pixel_geometry
         rows, cols = window_resampling(clean.shape[-2:], patch_sides(entry.pixel_size, a, geometry),
                                        settings.patch_size)
+        window = footprint(rows), footprint(cols)
         return cls(clean, context_site_flags(clean, entry.pixel_size, a, geometry),
                    encode_context(entry.host, entry.dopant, detector, energy_kev),
-                   float(entry.levels[e, PRISTINE, d, 1]), rows, cols, (footprint(rows), footprint(cols)))
+                   float(entry.levels[e, PRISTINE, d, 1]), rows, cols, window,
+                   resampled_basis(rows[:, window[0]], cols[:, window[1]]))
 
 
 def context_features(
     entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator,
-    settings: FeatureSettings = FeatureSettings(), plan: ContextPlan | None = None,
+    settings: FeatureSettings = FeatureSettings(), plan: ContextPlan | None = None, pixels: bool = False,
 ) -> ContextSample:
     """Features of ``realisations`` degraded copies of the 34 motifs of one context (ranges and grid from ``settings``).
 
     The pristine motif is degraded whole (it normalises the context, as a micrograph is
     normalised by itself); of the other 33 only the pixels their patch reads are made.
     All realisations pass through each step at once: blur by matrix products, shot noise
-    compiled (:mod:`ctxlib.simulation.noise`), patches by one matrix product per axis.
-    ``plan`` (:meth:`ContextPlan.of`, made here if not given) holds what does not change
-    from one batch of realisations to the next.
+    compiled (:mod:`ctxlib.simulation.noise`), and the Zernike moments of the patches by one
+    product with weights on the window's pixels (:attr:`ContextPlan.moments`): the moments,
+    the patch resampling and the normalisation are linear, so the patches themselves are
+    made only with ``pixels=True`` (with the normalised crops they come from). ``plan``
+    (:meth:`ContextPlan.of`, made here if not given) holds what does not change from one
+    batch of realisations to the next.
     """
     plan = plan or ContextPlan.of(entry, energy_kev, detector, settings)
-    clean, window = plan.clean, plan.window
+    clean, (rows, cols) = plan.clean, plan.window
     exact = settings.augmentation.exact_poisson_below
     params = draw_degradations(rng, realisations, settings.augmentation)
     pristine = degrade(clean[PRISTINE], entry.pixel_size, energy_kev, plan.reference_mean, params, rng,
                        exact_below=exact)
-    others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, plan.reference_mean, params, rng, window, exact)
-    crops = np.empty((realisations, len(MOTIFS), *others.shape[-2:]), np.float32)
-    crops[:, PRISTINE], crops[:, _OTHERS] = pristine[:, window[0], window[1]], others
+    others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, plan.reference_mean, params, rng, plan.window,
+                     exact)
     background, mean = IntensityNormaliser().levels(pristine)
+    raw = np.empty((realisations, len(MOTIFS), plan.moments.shape[1]), np.float32)
+    raw[:, _OTHERS] = (others.reshape(realisations * len(_OTHERS), -1) @ plan.moments).reshape(realisations, -1,
+                                                                                                  raw.shape[2])
+    raw[:, PRISTINE] = np.ascontiguousarray(pristine[:, rows, cols]).reshape(realisations, -1) @ plan.moments
+    flat = plan.moments.sum(axis=0, dtype=np.float64)  # the moments of a window of ones
+    moments = (raw - background[:, None, None] * flat) / (mean - background)[:, None, None]
+    X = assemble_features(plan.context, moments.reshape(-1, raw.shape[2]).astype(np.float32),
+                          np.tile(plan.flags, (realisations, 1)))
+    if not pixels:
+        return ContextSample(X)
+    crops = np.empty((realisations, len(MOTIFS), *others.shape[-2:]), np.float32)
+    crops[:, PRISTINE], crops[:, _OTHERS] = pristine[:, rows, cols], others
     crops -= background.astype(np.float32)[:, None, None, None]
     crops /= (mean - background).astype(np.float32)[:, None, None, None]
-    size, (h, w) = settings.patch_size, crops.shape[-2:]
-    along_x = crops.reshape(-1, w) @ plan.cols[:, window[1]].T  # (R * 34 * h, size)
-    patches = plan.rows[:, window[0]] @ along_x.reshape(-1, h, size)
-    X = assemble_features(plan.context, zernike_moments(patches), np.tile(plan.flags, (realisations, 1)))
+    patches = plan.rows[:, rows] @ crops.reshape(-1, *crops.shape[-2:]) @ plan.cols[:, cols].T
     return ContextSample(X, patches, crops.reshape(-1, *crops.shape[-2:]))
 
 
