@@ -186,7 +186,7 @@ def scans(device: str, repeats: int) -> dict:
 
 
 def main(parts: tuple[str, ...] = ("scans", "features"), device: str = "cpu", repeats: int = 2,
-         realisations: int = 256, hosts: int = 6, baseline: str = BASELINE, previous: str = PREVIOUS) -> dict:
+         realisations: int = 256, hosts: int = 12, baseline: str = BASELINE, previous: str = PREVIOUS) -> dict:
     path = RESULTS / "dataset_speed.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     result = {"device": device, "scans": old.get("scans"), "features": old.get("features")}
@@ -203,7 +203,7 @@ if __name__ == "__main__":
                         help="run only this part (repeatable; default both)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--realisations", type=int, default=256, help="realisations per context (default 256)")
-    parser.add_argument("--hosts", type=int, default=6, help="doped hosts of the all-cores run (default 6)")
+    parser.add_argument("--hosts", type=int, default=12, help="doped hosts of the all-cores run (default 12)")
     parser.add_argument("--baseline", default=BASELINE, help=f"git revision of the original pipeline (default {BASELINE})")
     parser.add_argument("--previous", default=PREVIOUS,
                         help=f"git revision of the previous figure's pipeline (default {PREVIOUS})")

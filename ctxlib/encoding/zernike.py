@@ -98,7 +98,8 @@ def resampled_basis(rows: np.ndarray, cols: np.ndarray, orders: tuple[int, ...] 
     if cols.shape[0] != size:
         raise ValueError(f"rows and cols must resample to the same patch size, got {rows.shape} and {cols.shape}")
     weights = zernike_basis(size, tuple(orders), "float64").T.reshape(len(orders), size, size)
-    folded = np.einsum("ia,kij,jb->abk", np.asarray(rows, np.float64), weights, np.asarray(cols, np.float64))
+    rows, cols = np.asarray(rows, np.float64), np.asarray(cols, np.float64)
+    folded = np.stack([rows.T @ w @ cols for w in weights], axis=-1)  # (h, w, orders)
     return folded.reshape(-1, len(orders)).astype(np.float32)
 
 
