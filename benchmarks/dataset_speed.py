@@ -131,6 +131,45 @@ def worktree(revision: str):
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
 
 
+#: The steps of the feature pipeline a profile names: (module, function) -> what it does.
+STEPS = {
+    ("ctxlib/simulation/noise.py", "_draw"): "shot and read noise (compiled kernel)",
+    ("ctxlib/simulation/noise.py", "detector_noise"): "random words (SFC64) and noise set-up",
+    ("ctxlib/simulation/augmentation.py", "degrade"): "blur (matrix products) and degradation set-up",
+    ("ctxlib/simulation/augmentation.py", "_shift_kernel"): "scan-row shift (compiled)",
+}
+
+
+def profile(realisations: int = 256) -> dict:
+    """Microseconds a patch of each step of ``host_features`` (one process, one BLAS thread, cProfile's own time of
+    the functions in :data:`STEPS`; the rest, Zernike moments and normalisation included, as ``other``)."""
+    import cProfile
+    import pstats
+
+    from threadpoolctl import threadpool_limits
+
+    from ctxlib.learning.dataset import FeatureSettings, host_features
+    from ctxlib.simulation.library import load_library
+
+    entry = load_library("WSe2", "Ti")
+    with threadpool_limits(1):
+        host_features(entry, FeatureSettings(realisations=1))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        rows = len(host_features(entry, FeatureSettings(realisations=realisations))["X"])
+        profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = max(cumulative for (_, _, name), (_, _, _, cumulative, _) in stats.items() if name == "host_features")
+    steps = {label: 0.0 for label in STEPS.values()}
+    for (path, _, name), (_, _, own, _, _) in stats.items():
+        for (module, function), label in STEPS.items():
+            if path.endswith(module) and name == function:
+                steps[label] += own
+    steps["other (Zernike moments, normalisation, features)"] = total - sum(steps.values())
+    return {"rows": rows, "microseconds_per_patch": {k: round(v / rows * 1e6, 2) for k, v in steps.items()},
+            "total_microseconds_per_patch": round(total / rows * 1e6, 2), "under": "cProfile (adds a little)"}
+
+
 def features(realisations: int, hosts: int, baseline: str, previous: str) -> dict:
     from ctxlib.learning.scale import scale_preset
 
@@ -153,6 +192,7 @@ def features(realisations: int, hosts: int, baseline: str, previous: str) -> dic
         "all_cores": all_cores,
         "full_scale_minutes_extrapolated": round(full_rows / rate / 60, 1),
         "target_patches_per_second": 200_000,
+        "profile": profile(realisations),
     }
 
 

@@ -36,6 +36,9 @@ def test_dataset_speed_text_reads_the_record_and_judges_the_target():
     beside = dataset_speed_text({**speed, "features": {**speed["features"], "previous": previous}}, 6)
     assert "41,000 patches/s for the pipeline of the previous figure (revision `abc1234`)" in beside
     assert "(previous pipeline, same run: 52,000)" in beside
+    profile = {"total_microseconds_per_patch": 12.8, "microseconds_per_patch": {"noise": 3.47, "blur": 2.9}}
+    profiled = dataset_speed_text({**speed, "features": {**speed["features"], "profile": profile}}, 6)
+    assert "(cProfile, 12.8 µs a patch): noise 3.5 µs; blur 2.9 µs." in profiled
 
 
 def test_anchor_table_puts_each_code_beside_ours_and_says_why_one_did_not_run():

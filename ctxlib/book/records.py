@@ -57,6 +57,10 @@ def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
         f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
         f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
         f"{verdict} (`{speed['command']} --part features`). "
+        + (("Where a patch's time goes in one process (cProfile, "
+            f"{features['profile']['total_microseconds_per_patch']:.1f} µs a patch): "
+            + "; ".join(f"{step} {us:.1f} µs" for step, us in features["profile"]["microseconds_per_patch"].items())
+            + ". ") if "profile" in features else "")
         + ("These are CPU figures; what a GPU machine changes (abTEM scans on its GPU, the features on all "
            "its cores) is measured by `python benchmarks/gpu.py` and shown in section 5, *On a GPU*. "
            if speed.get("device", "cpu") == "cpu" else f"Scans timed on the {speed['device']}. ")
