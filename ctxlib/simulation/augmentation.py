@@ -215,10 +215,18 @@ def _blur_matrices(n: int, sigmas: np.ndarray) -> np.ndarray:
     weights[sigmas == 0] = offsets == 0
     weights /= weights.sum(axis=1, keepdims=True)
     matrices = np.zeros((len(sigmas), n, n))
-    sample = np.arange(n)
-    for j, offset in enumerate(offsets):
-        matrices[:, sample, np.clip(sample + offset, 0, n - 1)] += weights[:, j, None]
+    _fill_blur(weights, offsets, matrices)
     return matrices.astype(np.float32)
+
+
+@njit(cache=True)
+def _fill_blur(weights, offsets, matrices):  # pragma: no cover - compiled
+    """``matrices[r, i, clip(i + offsets[j])] += weights[r, j]``, offsets in order (edges "nearest")."""
+    n = matrices.shape[1]
+    for r in range(matrices.shape[0]):
+        for j in range(offsets.shape[0]):
+            for i in range(n):
+                matrices[r, i, min(max(i + offsets[j], 0), n - 1)] += weights[r, j]
 
 
 def _shift_rows(images: np.ndarray, shifts: np.ndarray, keep: slice | None = None) -> np.ndarray:
