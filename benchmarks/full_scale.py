@@ -45,11 +45,11 @@ from datetime import date
 import psutil
 from record import RESULTS, write_result
 
-from ctxlib.base.paths import DATA, ROOT
+from ctxlib.base.paths import DATA
+from ctxlib.learning.scale import paper_scale_folders
 from ctxlib.learning.spec import MODEL_NAMES
 
-FEATURES = ROOT / "_build" / "data" / "features-full-seed0"
-CHECKPOINTS = DATA / "training-full-seed0"
+FEATURES, CHECKPOINTS = (paper_scale_folders(0)[name] for name in ("features_dir", "weights_dir"))
 STAGES = ("features", *MODEL_NAMES, "export", "standins")
 
 

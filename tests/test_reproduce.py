@@ -57,3 +57,22 @@ def test_bad_scale_and_prefix():
         run_all(scale="huge")
     with pytest.raises(ValueError, match="no notebook matches"):
         notebook_sources(["99"])
+
+
+def test_the_paper_scale_reads_and_writes_the_staged_runs_folders(tmp_path, monkeypatch):
+    """At scale full, features_dir and weights_dir default to benchmarks/full_scale.py's folders (per seed); a
+    parameter given on the command line wins; a notebook gets only what it declares."""
+    import ctxlib.book.reproduce as reproduce
+
+    source = tmp_path / "03_x.md"
+    source.write_text(FAILING.rsplit("```{code-cell}", 2)[0].replace('seed = 0', 'seed = 0\nfeatures_dir = "a"\nweights_dir = "b"'))
+    seen = []
+    monkeypatch.setattr(reproduce, "notebook_sources", lambda only=None: [source])
+    monkeypatch.setattr(reproduce, "execute", lambda src, out, parameters: seen.append(parameters))
+    run_all("full", 3, output_dir=tmp_path)
+    run_all("full", 3, output_dir=tmp_path, extra={"weights_dir": "mine", "unknown": 1})
+    run_all("quick", 3, output_dir=tmp_path)
+    assert seen[0] == {"scale": "full", "seed": 3, "features_dir": "_build/data/features-full-seed3",
+                       "weights_dir": "data/training-full-seed3"}
+    assert seen[1]["weights_dir"] == "mine" and "unknown" not in seen[1]
+    assert seen[2] == {"scale": "quick", "seed": 3}

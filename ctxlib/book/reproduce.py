@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ctxlib.base.paths import ROOT
 from ctxlib.book.settings import settings_markdown
-from ctxlib.learning.scale import SCALE_NAMES
+from ctxlib.learning.scale import SCALE_NAMES, paper_scale_folders
 
 NOTEBOOKS = ROOT / "notebooks"
 OUTPUT = ROOT / "book" / "notebooks"
@@ -128,19 +128,26 @@ def run_all(
         Notebook name prefixes, e.g. ``["01"]``.
     output_dir : pathlib.Path
     extra : dict, optional
-        More papermill parameters, each passed to the notebooks that declare it.
+        More papermill parameters, each passed to the notebooks that declare it. At
+        ``scale="full"``, ``features_dir`` and ``weights_dir`` default to the staged
+        paper-scale run's folders (:func:`ctxlib.learning.scale.paper_scale_folders`).
     """
     if scale not in SCALES:
         raise ValueError(f"scale {scale!r} is not one of {SCALES}")
     from tqdm.auto import tqdm
 
+    # At the paper's scale the notebooks read and write the staged run's folders (benchmarks/full_scale.py), so the
+    # book resumes that run instead of starting another; ``extra`` may name others.
+    folders = ({name: str(path.relative_to(ROOT)) for name, path in paper_scale_folders(seed).items()}
+               if scale == "full" else {})
     runs = []
     sources = notebook_sources(only)
     with tqdm(sources, desc="notebooks", unit="nb") as bar:
         for source in bar:
             bar.set_postfix_str(source.stem)
             declared = declared_parameters(source)
-            parameters = {"scale": scale, "seed": seed, **{k: v for k, v in (extra or {}).items() if k in declared}}
+            given = {**folders, **(extra or {})}
+            parameters = {"scale": scale, "seed": seed, **{k: v for k, v in given.items() if k in declared}}
             runs.append(execute(source, Path(output_dir), parameters))
     return runs
 

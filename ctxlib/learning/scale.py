@@ -9,7 +9,9 @@ it on every page.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from ctxlib.base.paths import DATA, ROOT
 from ctxlib.base.settings import check_number
 from ctxlib.materials.catalog import check_choice
 
@@ -46,3 +48,13 @@ SCALE_NAMES: tuple[str, ...] = tuple(SCALES)
 def scale_preset(name: str) -> Scale:
     """The preset of a scale name, or a ValueError naming the allowed ones."""
     return SCALES[check_choice(name, SCALE_NAMES, "scale")]
+
+
+def paper_scale_folders(seed: int = 0) -> dict[str, Path]:
+    """Where the paper-scale run of ``seed`` keeps its work: ``features_dir`` (the feature files, made again on
+    each machine, under ``_build/``) and ``weights_dir`` (the per-epoch checkpoints, kept in the repository so a
+    run spread over sessions and machines goes on). ``benchmarks/full_scale.py`` and the book at ``scale="full"``
+    share them, so either goes on where the other stopped."""
+    check_number("seed", seed, 0, 2**32 - 1, integer=True)
+    return {"features_dir": ROOT / "_build" / "data" / f"features-full-seed{seed}",
+            "weights_dir": DATA / f"training-full-seed{seed}"}
