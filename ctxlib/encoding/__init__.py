@@ -53,6 +53,7 @@ __getattr__, __dir__, __all__ = attach(
             "disk_coordinates",
             "radial_polynomial",
             "zernike_basis",
+            "resampled_basis",
             "zernike_moments",
         ],
     },

@@ -32,6 +32,7 @@ __getattr__, __dir__, __all__ = attach(
             "pristine_centre_intensities",
             "context_site_flags",
             "ContextSample",
+            "ContextPlan",
             "realise_context",
             "context_features",
             "host_features",
@@ -96,7 +97,7 @@ __getattr__, __dir__, __all__ = attach(
             "build",
         ],
         "representation": ["balanced_sample", "embed"],
-        "scale": ["Scale", "SCALES", "SCALE_NAMES", "scale_preset"],
+        "scale": ["Scale", "SCALES", "SCALE_NAMES", "scale_preset", "paper_scale_folders"],
         "spec": [
             "N_CLASSES",
             "SIMPLE_HIDDEN",
