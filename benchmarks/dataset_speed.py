@@ -133,10 +133,9 @@ def worktree(revision: str):
 
 #: The steps of the feature pipeline a profile names: (module, function) -> what it does.
 STEPS = {
-    ("ctxlib/simulation/noise.py", "_draw"): "shot and read noise (compiled kernel)",
-    ("ctxlib/simulation/noise.py", "detector_noise"): "random words (SFC64) and noise set-up",
+    ("ctxlib/simulation/noise.py", "_draw"): "scan-row shift, random words, shot and read noise (one compiled pass)",
+    ("ctxlib/simulation/noise.py", "detector_noise"): "noise set-up",
     ("ctxlib/simulation/augmentation.py", "degrade"): "blur (matrix products) and degradation set-up",
-    ("ctxlib/simulation/augmentation.py", "_shift_kernel"): "scan-row shift (compiled)",
 }
 
 

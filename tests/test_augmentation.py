@@ -10,13 +10,19 @@ from ctxlib.base.settings import Range
 from ctxlib.simulation.augmentation import (
     AugmentationSettings,
     Degradation,
-    _shift_rows,
     degrade,
     draw_degradations,
     probe_fwhm,
 )
+from ctxlib.simulation.noise import detector_noise
 
 OFF = dict(blur=0.0, jitter=0.0, dose=1e5, read_noise=0.0)
+
+
+def _shift_rows(rows, shifts, columns=None):
+    """Rows read at x - shift by the noise pass, at 1e15 electrons a unit (noise below 2e-7 of a unit)."""
+    rows = np.asarray(rows, np.float32)
+    return detector_noise(rows, np.full(len(rows), 1e15), np.random.default_rng(0), row_shifts=shifts, columns=columns)
 
 
 def test_probe_fwhm_scales_with_wavelength():
@@ -61,13 +67,16 @@ def test_row_shift_of_a_linear_ramp_is_exact_away_from_the_edges(shift, nx):
 
 
 @settings(deadline=None)
-@given(st.integers(2, 30), st.floats(-40, 40, width=32), st.integers(0, 10_000))
-def test_row_shift_is_numpys_interpolation_with_edge_values(nx, shift, seed):
+@given(st.integers(2, 30), st.floats(-40, 40, width=32), st.integers(0, 10_000), st.data())
+def test_row_shift_is_numpys_interpolation_with_edge_values(nx, shift, seed, data):
     rows = np.random.default_rng(seed).random((4, nx)).astype(np.float32)
     shifts = np.array([shift, np.round(shift), -shift, 0.0], np.float32)
-    out = _shift_rows(rows, shifts)
+    start = data.draw(st.integers(0, nx - 1))
+    stop = data.draw(st.integers(start + 1, nx))
+    out = _shift_rows(rows, shifts, slice(start, stop))
+    assert out.shape == (4, stop - start)
     for row, s, got in zip(rows, shifts, out):
-        expected = np.interp(np.arange(nx) - np.float64(s), np.arange(nx), row.astype(np.float64))
+        expected = np.interp(np.arange(start, stop) - np.float64(s), np.arange(nx), row.astype(np.float64))
         assert np.allclose(got, expected, rtol=0, atol=1e-6)
 
 
@@ -85,9 +94,13 @@ def test_a_window_is_the_same_pixels_as_the_whole_image():
     assert np.allclose(whole[..., window[0], window[1]], clean_blur[:, window[0], window[1]], rtol=4e-3, atol=1e-6)
 
 
-def test_zero_shift_is_identity():
+def test_zero_shift_is_no_shift():
     image = np.random.default_rng(0).random((4, 7, 9)).astype(np.float32)
-    assert np.array_equal(_shift_rows(image, np.zeros((4, 7))), image)
+    electrons = np.array([10.0, 100.0, 1e3, 1e4])
+    plain = detector_noise(image, electrons, np.random.default_rng(2), 0.01)
+    assert np.array_equal(detector_noise(image, electrons, np.random.default_rng(2), 0.01, row_shifts=np.zeros((4, 7))),
+                          plain)
+    assert not np.array_equal(detector_noise(image, electrons, np.random.default_rng(2), 0.01, row_shifts=0.5), plain)
 
 
 def test_draws_stay_in_range_and_are_seeded():

@@ -94,3 +94,29 @@ def test_bad_input():
         detector_noise(np.ones((1, 3)), np.zeros(1), np.random.default_rng(0))
     with pytest.raises(ValueError, match="read_sigma must be finite and >= 0"):
         detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), read_sigma=-1.0)
+    with pytest.raises(ValueError, match="row_shifts contain NaN or inf"):
+        detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), row_shifts=np.array([np.nan]))
+    with pytest.raises(ValueError, match="columns must be a non-empty slice of step 1 within 3 columns, got"):
+        detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), columns=slice(0, 3, 2))
+    with pytest.raises(ValueError, match="columns must be a non-empty slice"):
+        detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), columns=slice(2, 2))
+
+
+def test_the_words_are_numpys_sfc64_stream_in_pixel_order():
+    """Above ``exact_below`` a pixel is ``rate + sqrt(rate) q[bits 16-31] + sigma q[bits 0-15]``; rebuilt here from
+    numpy's own ``SFC64(seed).random_raw()``, the noise must match to float32 rounding, row after row."""
+    from ctxlib.simulation.noise import _QUANTILES
+
+    rates = np.random.default_rng(3).uniform(40.0, 900.0, (3, 517))
+    electrons, sigma = np.array([1.0, 2.0, 0.5]), np.array([0.0, 0.3, 1.5])
+    intensity = (rates / electrons[:, None]).astype(np.float32)
+    noisy = detector_noise(intensity, electrons, np.random.default_rng(11), sigma)
+    seed = np.random.default_rng(11).bit_generator.random_raw()
+    words = np.random.SFC64(seed).random_raw(rates.size).reshape(rates.shape)
+    rate = intensity.astype(np.float64) * electrons[:, None]
+    shot = _QUANTILES[((words >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64)]
+    read = _QUANTILES[(words & np.uint64(0xFFFF)).astype(np.int64)]
+    expected = (rate + np.sqrt(rate) * shot) / electrons[:, None] + sigma[:, None] * read
+    np.testing.assert_allclose(noisy, expected, rtol=2e-6, atol=1e-6)
+    assert not np.allclose(noisy, (rate + np.sqrt(rate) * np.roll(shot, 1)) / electrons[:, None]
+                           + sigma[:, None] * np.roll(read, 1), rtol=2e-6, atol=1e-6)

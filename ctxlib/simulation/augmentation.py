@@ -139,12 +139,12 @@ def degrade(
 ) -> np.ndarray:
     """Apply realisations to a stack of clean images of one context.
 
-    Blur and the per-row shift are linear, so they are matrix products and a gather, and
-    only the pixels of ``window`` are made: a patch reads about a third of a motif window,
-    so the noise (the costly step, :func:`ctxlib.simulation.noise.detector_noise`) is drawn
-    for those pixels alone. The blur reads the whole image (edges "nearest", as
-    ``ndimage.gaussian_filter``); the row shift reads up to 8 standard deviations beyond the
-    window's sides.
+    The blur is linear, so it is two matrix products per realisation, and only the pixels
+    of ``window`` are made: a patch reads about a third of a motif window, so the noise
+    (the costly step) is drawn for those pixels alone. The row shift is read in the same
+    compiled pass as the noise (:func:`ctxlib.simulation.noise.detector_noise`). The blur
+    reads the whole image (edges "nearest", as ``ndimage.gaussian_filter``); the row shift
+    reads up to 8 standard deviations beyond the window's sides.
 
     Parameters
     ----------
@@ -192,10 +192,10 @@ def degrade(
         out[r] = blurred.reshape(out.shape[2], len(flat), -1).transpose(1, 0, 2)
     shifts = rng.standard_normal(out.shape[:-1], dtype=np.float32) if margin else np.zeros(out.shape[:-1], np.float32)
     shifts *= jitter_px[:, None, None].astype(np.float32)
-    out = _shift_rows(out, shifts, slice(cols.start - wide.start, cols.stop - wide.start))
     electrons = np.array([p.dose for p in params]) * pixel_size[0] * pixel_size[1]
     read = np.array([p.read_noise for p in params]) * reference_mean
-    out = detector_noise(out, electrons, rng, read, exact_below)
+    out = detector_noise(out, electrons, rng, read, exact_below, shifts,
+                         slice(cols.start - wide.start, cols.stop - wide.start))
     out = out.reshape(len(params), *stack, *out.shape[-2:])
     return out[0] if single else out
 
@@ -227,39 +227,3 @@ def _fill_blur(weights, offsets, matrices):  # pragma: no cover - compiled
         for j in range(offsets.shape[0]):
             for i in range(n):
                 matrices[r, i, min(max(i + offsets[j], 0), n - 1)] += weights[r, j]
-
-
-def _shift_rows(images: np.ndarray, shifts: np.ndarray, keep: slice | None = None) -> np.ndarray:
-    """Shift every row of ``images`` (..., ny, nx) along x by ``shifts`` (..., ny) pixels (linear, edge-clamped).
-
-    ``keep`` selects the output columns to return (default: all).
-    """
-    images = np.ascontiguousarray(images, dtype=np.float32)
-    nx = images.shape[-1]
-    start, stop = (keep or slice(0, nx)).indices(nx)[:2]
-    rows = images.reshape(-1, nx)
-    shifts = np.ascontiguousarray(np.broadcast_to(shifts, images.shape[:-1]), dtype=np.float32).ravel()
-    out = np.empty((len(rows), stop - start), np.float32)
-    _shift_kernel(rows, shifts, start, out)
-    return out.reshape(*images.shape[:-1], stop - start)
-
-
-@njit(cache=True)
-def _shift_kernel(rows, shifts, start, out):  # pragma: no cover - compiled
-    """Linear interpolation of each row at x - shift for x from ``start`` on; outside the row, its edge value.
-
-    The shift is one per row, so the interpolation weight is too: it is found once a row.
-    """
-    nx = rows.shape[1]
-    for i in range(rows.shape[0]):
-        offset = start - np.float64(shifts[i])
-        first = int(np.floor(offset))
-        weight = offset - first
-        for j in range(out.shape[1]):
-            left = first + j
-            if left < 0:
-                out[i, j] = rows[i, 0]
-            elif left >= nx - 1:
-                out[i, j] = rows[i, nx - 1]
-            else:
-                out[i, j] = rows[i, left] * (1 - weight) + rows[i, left + 1] * weight

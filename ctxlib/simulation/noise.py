@@ -2,10 +2,11 @@
 
 ``numpy.random.Generator.poisson`` costs about 56 ns a pixel here, which alone made the
 paper's scale a two-hour feature run. :func:`detector_noise` takes one 64-bit random
-word per pixel (``random_raw`` of numpy's SFC64 generator, seeded by one word of the
-caller's generator: 2.5 times as fast as its PCG64 here) and, in one compiled pass
-(numba), turns intensities into electron counts, draws their shot noise, and adds a
-read noise of standard deviation ``read_sigma``:
+word per pixel from an SFC64 generator seeded by one word of the caller's generator, and,
+in one compiled pass (numba), turns intensities into electron counts, draws their shot
+noise, and adds a read noise of standard deviation ``read_sigma``. The words are those of
+numpy's ``SFC64(seed).random_raw()``, in the pixels' order, but made inside the pass from
+the generator's four-word state (no array of words is written and read back):
 
 * where the expected count ``rate`` is below ``exact_below``, the count is drawn
   **exactly**, in a few steps whatever the rate: ``rate = rate0 + rest``, with ``rate0``
@@ -79,14 +80,43 @@ def _poisson_tables(exact_below: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _draw(intensity, electrons, read_sigma, words, quantiles, cdf, guide, exact_below, out):  # pragma: no cover
-    """Noisy intensities from one random word per pixel; row r has ``electrons[r]`` a unit and read noise ``read_sigma[r]``."""
-    for r in range(intensity.shape[0]):
-        scale = electrons[r]
+def _draw(intensity, shifts, start, electrons, read_sigma, state, quantiles, cdf, guide, exact_below,
+          out):  # pragma: no cover - compiled
+    """Noisy intensities, one random word per pixel, row by row.
+
+    Row ``r`` of ``out`` is row ``r`` of ``intensity`` read at ``x - shifts[r]`` for ``x =
+    start, start + 1, ...`` (linear interpolation, rounded to float32; beyond the row, its
+    edge value); rows ``r`` of one leading index ``r // (rows / len(electrons))`` have
+    ``electrons`` a unit and read noise ``read_sigma`` of that index. ``state`` is the
+    four-word state of numpy's SFC64 (``bit_generator.state``), advanced here as
+    ``sfc64_next`` of numpy's C source does (a, b, c and a counter).
+    """
+    a, b, c, counter = state[0], state[1], state[2], state[3]
+    nx = intensity.shape[1]
+    rows_per_index = out.shape[0] // electrons.shape[0]
+    for r in range(out.shape[0]):
+        scale = electrons[r // rows_per_index]
         per_electron = 1.0 / scale
-        for i in range(intensity.shape[1]):
-            rate = max(intensity[r, i] * scale, 0.0)
-            word = words[r, i]
+        sigma = read_sigma[r // rows_per_index]
+        offset = start - np.float64(shifts[r])
+        first = int(np.floor(offset))
+        weight = offset - first
+        for i in range(out.shape[1]):
+            word = a + b + counter
+            counter += np.uint64(1)
+            a = b ^ (b >> np.uint64(11))
+            b = c + (c << np.uint64(3))
+            c = ((c << np.uint64(24)) | (c >> np.uint64(40))) + word
+            left = first + i
+            if left < 0:
+                value = intensity[r, 0]
+            elif left >= nx - 1:
+                value = intensity[r, nx - 1]
+            elif weight == 0.0:
+                value = intensity[r, left]
+            else:
+                value = np.float32(intensity[r, left] * (1 - weight) + intensity[r, left + 1] * weight)
+            rate = max(value * scale, 0.0)
             if rate < exact_below:
                 uniform = (word >> np.uint64(16)) * (1.0 / 281474976710656.0)
                 g = int(rate * 8.0)
@@ -109,16 +139,21 @@ def _draw(intensity, electrons, read_sigma, words, quantiles, cdf, guide, exact_
                 count = float(k)
             else:
                 count = rate + np.sqrt(rate) * quantiles[(word >> np.uint64(16)) & np.uint64(0xFFFF)]
-            out[r, i] = count * per_electron + read_sigma[r] * quantiles[word & np.uint64(0xFFFF)]
+            out[r, i] = count * per_electron + sigma * quantiles[word & np.uint64(0xFFFF)]
 
 
 def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.Generator,
-                   read_sigma: np.ndarray | float = 0.0, exact_below: float = EXACT_BELOW) -> np.ndarray:
+                   read_sigma: np.ndarray | float = 0.0, exact_below: float = EXACT_BELOW,
+                   row_shifts: np.ndarray | None = None, columns: slice | None = None) -> np.ndarray:
     """Shot noise of ``intensity x electrons`` expected electrons a pixel, plus Gaussian read noise, float32.
+
+    With ``row_shifts``, each row (along the last axis) is first read at ``x - shift``: the
+    scan distortion of a STEM image, whose rows were recorded with the probe displaced
+    (linear interpolation between pixels; beyond the row, its edge value).
 
     Parameters
     ----------
-    intensity : numpy.ndarray, (R, ...)
+    intensity : numpy.ndarray, (R, ..., nx)
         Clean intensities (negative values count as 0).
     electrons : numpy.ndarray, (R,)
         Electrons a pixel per unit of intensity (dose x pixel area), > 0, one per leading index.
@@ -129,23 +164,41 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     exact_below : float
         Expected electrons below which counts are drawn exactly, from it on from the normal
         law with the Poisson's mean and variance; at most :data:`EXACT_BELOW_MAX`.
+    row_shifts : numpy.ndarray, (R, ...), optional
+        Shift of each row along x, pixels (``intensity.shape[:-1]``, or broadcast to it); default none.
+    columns : slice, optional
+        The output columns, of step 1 (default: all).
 
     Returns
     -------
-    numpy.ndarray, float32, the shape of ``intensity``
-        ``counts / electrons + read noise``.
+    numpy.ndarray, float32, (R, ..., columns)
+        ``counts / electrons + read noise``; the shape of ``intensity`` without ``columns``.
     """
     if not 0 <= exact_below <= EXACT_BELOW_MAX:
         raise ValueError(f"exact_below must lie in [0, {EXACT_BELOW_MAX:g}] electrons, got {exact_below}")
     intensity = np.ascontiguousarray(intensity, dtype=np.float32)
-    rows = intensity.reshape(intensity.shape[0] if intensity.ndim else 1, -1)
-    electrons = np.broadcast_to(np.asarray(electrons, dtype=np.float64), rows.shape[:1]).copy()
-    sigma = np.broadcast_to(np.asarray(read_sigma, dtype=np.float64), rows.shape[:1]).copy()
+    shape = intensity.shape if intensity.ndim >= 2 else (intensity.size, 1)
+    rows = intensity.reshape(-1, shape[-1])
+    electrons = np.broadcast_to(np.asarray(electrons, dtype=np.float64), shape[:1]).copy()
+    sigma = np.broadcast_to(np.asarray(read_sigma, dtype=np.float64), shape[:1]).copy()
     if not np.all(np.isfinite(electrons) & (electrons > 0)):
         raise ValueError(f"electrons per unit intensity must be finite and > 0, got {electrons}")
     if not np.all(np.isfinite(sigma) & (sigma >= 0)):
         raise ValueError(f"read_sigma must be finite and >= 0, got {read_sigma}")
-    out = np.empty(rows.shape, np.float32)
-    words = np.random.SFC64(rng.bit_generator.random_raw()).random_raw(rows.size).reshape(rows.shape)
-    _draw(rows, electrons, sigma, words, _QUANTILES, *_poisson_tables(float(exact_below)), float(exact_below), out)
-    return out.reshape(intensity.shape)
+    if row_shifts is None:
+        shifts = np.zeros(len(rows), np.float32)
+    else:
+        shifts = np.ascontiguousarray(np.broadcast_to(row_shifts, shape[:-1]), dtype=np.float32).ravel()
+        if not np.all(np.isfinite(shifts)):
+            raise ValueError("row_shifts contain NaN or inf")
+    first, stop, step = (columns or slice(None)).indices(shape[-1])
+    if step != 1 or (columns is not None and stop <= first):
+        raise ValueError(f"columns must be a non-empty slice of step 1 within {shape[-1]} columns, got {columns}")
+    out = np.empty((len(rows), stop - first), np.float32)
+    state = np.random.SFC64(rng.bit_generator.random_raw()).state["state"]["state"].astype(np.uint64)
+    if out.size:
+        _draw(rows, shifts, first, electrons, sigma, state, _QUANTILES, *_poisson_tables(float(exact_below)),
+              float(exact_below), out)
+    if columns is None:
+        return out.reshape(intensity.shape)
+    return out.reshape(*shape[:-1], stop - first)
