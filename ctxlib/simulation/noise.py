@@ -118,9 +118,9 @@ def _draw(intensity, shifts, start, electrons, read_sigma, state, quantiles, cdf
                 value = np.float32(intensity[r, left] * (1 - weight) + intensity[r, left + 1] * weight)
             rate = max(value * scale, 0.0)
             if rate < exact_below:
-                uniform = (word >> np.uint64(16)) * (1.0 / 281474976710656.0)
+                uniform = np.float64(np.int64(word >> np.uint64(16))) * (1.0 / 281474976710656.0)
                 g = int(rate * 8.0)
-                k = guide[g, int(uniform * 128.0)]
+                k = guide[g, np.int64(word >> np.uint64(57))]  # the top 7 bits: int(uniform * 128)
                 while uniform >= cdf[g, k]:
                     k += 1
                 lower = cdf[g, k - 1] if k > 0 else 0.0
