@@ -56,7 +56,9 @@ def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
         + f", so the paper's {full_rows / 1e6:.1f} M patches take about "
         f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
         f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
-        f"{verdict} (`{speed['command']} --part features`). "
+        f"{verdict} (`{speed['command']} --part features`; each figure the best of a few runs). On this shared "
+        "virtual machine the same pipeline has measured up to a third slower in one run than in another, so compare "
+        "the figures of one run, not figures of different dates. "
         + (("Where a patch's time goes in one process (cProfile, "
             f"{features['profile']['total_microseconds_per_patch']:.1f} µs a patch): "
             + "; ".join(f"{step} {us:.1f} µs" for step, us in features["profile"]["microseconds_per_patch"].items())
