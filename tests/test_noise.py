@@ -50,7 +50,7 @@ def test_a_larger_exact_range_stays_exact_and_its_tables_hold_the_whole_law():
 
     _assert_poisson(_counts(77.3, exact_below=EXACT_BELOW_MAX), float(np.float32(77.3)))
     cdf, guide = _poisson_tables(EXACT_BELOW_MAX)
-    assert np.all(cdf[:, -1] == 1) and np.all(cdf[:, -2] > 1 - 1e-15)
+    assert np.all(cdf[:, 0] == 0) and np.all(cdf[:, -1] == 1) and np.all(cdf[:, -2] > 1 - 1e-15)
     assert np.all(np.diff(cdf, axis=1) >= 0) and np.all(np.diff(guide, axis=1) >= 0)
 
 

@@ -66,17 +66,36 @@ def _poisson_tables(exact_below: float) -> tuple[np.ndarray, np.ndarray]:
 
     Returns
     -------
-    cdf : numpy.ndarray, float64, (rates, K)
-        ``cdf[g, k] = P(count <= k)`` at rate ``g / 8``; the last column is 1 (the mass beyond it is below 2^-53).
+    cdf : numpy.ndarray, float64, (rates, K + 1)
+        ``cdf[g, k + 1] = P(count <= k)`` at rate ``g / 8``, and ``cdf[g, 0] = 0`` (so a count's
+        step of the distribution is ``cdf[g, k]`` to ``cdf[g, k + 1]``, without a branch at 0);
+        the last column is 1 (the mass beyond it is below 2^-53).
     guide : numpy.ndarray, int32, (rates, 128)
-        ``guide[g, j]`` is the smallest ``k`` with ``cdf[g, k] > j / 128``.
+        ``guide[g, j]`` is the smallest ``k`` with ``cdf[g, k + 1] > j / 128``.
     """
     rates = np.arange(int(np.ceil(exact_below / _STEP)) + 1) * _STEP
     width = int(np.ceil(rates[-1] + 14 * np.sqrt(rates[-1]) + 40))
     cdf = stats.poisson.cdf(np.arange(width)[None], rates[:, None])
     cdf[:, -1] = 1.0
     guide = np.stack([np.searchsorted(row, np.arange(_GUIDE) / _GUIDE, side="right") for row in cdf])
-    return cdf, guide.astype(np.int32)
+    return np.concatenate([np.zeros((len(rates), 1)), cdf], axis=1), guide.astype(np.int32)
+
+
+@njit(cache=True, inline="never")
+def _rest_count(rest, uniform):  # pragma: no cover - compiled
+    """The Poisson count of rate ``rest`` at the uniform number ``uniform`` (inverse distribution, from 0).
+
+    Called for about one exact pixel in twenty (where the count may exceed 0); kept out of
+    the pixel loop, which it would otherwise slow for every pixel.
+    """
+    term = np.exp(-rest)
+    total = term
+    extra = 0
+    while uniform >= total and extra < 20:
+        extra += 1
+        term *= rest / extra
+        total += term
+    return extra
 
 
 @njit(cache=True)
@@ -121,21 +140,13 @@ def _draw(intensity, shifts, start, electrons, read_sigma, state, quantiles, cdf
                 uniform = np.float64(np.int64(word >> np.uint64(16))) * (1.0 / 281474976710656.0)
                 g = int(rate * 8.0)
                 k = guide[g, np.int64(word >> np.uint64(57))]  # the top 7 bits: int(uniform * 128)
-                while uniform >= cdf[g, k]:
+                while uniform >= cdf[g, k + 1]:
                     k += 1
-                lower = cdf[g, k - 1] if k > 0 else 0.0
-                step = cdf[g, k] - lower
+                lower = cdf[g, k]
+                step = cdf[g, k + 1] - lower
                 rest = rate - g * 0.125
                 if uniform - lower >= (1.0 - rest) * step:  # else the rest's count is 0 (exp(-rest) >= 1 - rest)
-                    rest_uniform = (uniform - lower) / step
-                    term = np.exp(-rest)
-                    total = term
-                    extra = 0
-                    while rest_uniform >= total and extra < 20:
-                        extra += 1
-                        term *= rest / extra
-                        total += term
-                    k += extra
+                    k += _rest_count(rest, (uniform - lower) / step)
                 count = float(k)
             else:
                 count = rate + np.sqrt(rate) * quantiles[(word >> np.uint64(16)) & np.uint64(0xFFFF)]
