@@ -120,3 +120,28 @@ def test_the_words_are_numpys_sfc64_stream_in_pixel_order():
     np.testing.assert_allclose(noisy, expected, rtol=2e-6, atol=1e-6)
     assert not np.allclose(noisy, (rate + np.sqrt(rate) * np.roll(shot, 1)) / electrons[:, None]
                            + sigma[:, None] * np.roll(read, 1), rtol=2e-6, atol=1e-6)
+
+
+def test_pixels_outside_where_cost_nothing_and_do_not_change_the_others():
+    rng = np.random.default_rng(4)
+    intensity = rng.uniform(0.0, 40.0, (6, 3, 5, 7)).astype(np.float32)
+    electrons, sigma = rng.uniform(0.5, 2.0, 6), rng.uniform(0.0, 0.2, 6)
+    where = rng.random((5, 7)) < 0.6
+    kept = detector_noise(intensity, electrons, np.random.default_rng(9), sigma, where=where, fill=False)
+    full = detector_noise(intensity, electrons, np.random.default_rng(9), sigma, where=where)
+    assert np.array_equal(kept[..., where], full[..., where])
+    assert np.all(kept[..., ~where] == 0) and np.all(full[..., ~where] != 0)
+    everywhere = detector_noise(intensity, electrons, np.random.default_rng(9), sigma, where=np.ones((5, 7), bool))
+    assert np.array_equal(everywhere, detector_noise(intensity, electrons, np.random.default_rng(9), sigma))
+    # a mask of one row applies to every row; the filled pixels follow the same law
+    counts = detector_noise(np.full((1, N // 2, 2), 6.5, np.float32), np.ones(1), np.random.default_rng(1),
+                            where=np.array([[True, False]]))[0]
+    _assert_poisson(counts[:, 0], 6.5)
+    _assert_poisson(counts[:, 1], 6.5)
+
+
+def test_where_must_fit_the_output():
+    with pytest.raises(ValueError, match=r"where must be a boolean \(h, 3\) array with h dividing the 4 rows"):
+        detector_noise(np.ones((2, 4, 3)), np.ones(2), np.random.default_rng(0), where=np.ones((3, 3), bool))
+    with pytest.raises(ValueError, match="where must be a boolean"):
+        detector_noise(np.ones((2, 4, 3)), np.ones(2), np.random.default_rng(0), where=np.ones((2, 3)))

@@ -192,6 +192,9 @@ class ContextPlan:
     moments : numpy.ndarray, float32, (h * w, 6)
         The Zernike moments of a window's patch as weights on the window's pixels
         (:func:`ctxlib.encoding.zernike.resampled_basis`).
+    needed : numpy.ndarray of bool, (h, w)
+        The window's pixels with a weight (about 80 %: the patch's disc and the pixels its
+        resampling reads); only these are given noise for the features.
     """
 
     clean: np.ndarray
@@ -202,6 +205,7 @@ class ContextPlan:
     cols: np.ndarray
     window: tuple[slice, slice]
     moments: np.ndarray
+    needed: np.ndarray
 
     @classmethod
     def of(cls, entry: LibraryEntry, energy_kev: int, detector: str,
@@ -214,10 +218,11 @@ class ContextPlan:
         rows, cols = window_resampling(clean.shape[-2:], patch_sides(entry.pixel_size, a, geometry),
                                        settings.patch_size)
         window = footprint(rows), footprint(cols)
+        moments = resampled_basis(rows[:, window[0]], cols[:, window[1]])
+        needed = (moments != 0).any(axis=1).reshape(window[0].stop - window[0].start, -1)
         return cls(clean, context_site_flags(clean, entry.pixel_size, a, geometry),
                    encode_context(entry.host, entry.dopant, detector, energy_kev),
-                   float(entry.levels[e, PRISTINE, d, 1]), rows, cols, window,
-                   resampled_basis(rows[:, window[0]], cols[:, window[1]]))
+                   float(entry.levels[e, PRISTINE, d, 1]), rows, cols, window, moments, needed)
 
 
 def context_features(
@@ -227,7 +232,9 @@ def context_features(
     """Features of ``realisations`` degraded copies of the 34 motifs of one context (ranges and grid from ``settings``).
 
     The pristine motif is degraded whole (it normalises the context, as a micrograph is
-    normalised by itself); of the other 33 only the pixels their patch reads are made.
+    normalised by itself); of the other 33 only the pixels their patch reads are made, and
+    only those the moments weigh (:attr:`ContextPlan.needed`) are given noise, unless
+    ``pixels`` asks for the crops (the features are the same either way).
     All realisations pass through each step at once: blur by matrix products, shot noise
     compiled (:mod:`ctxlib.simulation.noise`), and the Zernike moments of the patches by one
     product with weights on the window's pixels (:attr:`ContextPlan.moments`): the moments,
@@ -243,7 +250,7 @@ def context_features(
     pristine = degrade(clean[PRISTINE], entry.pixel_size, energy_kev, plan.reference_mean, params, rng,
                        exact_below=exact)
     others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, plan.reference_mean, params, rng, plan.window,
-                     exact)
+                     exact, plan.needed, fill=pixels)
     background, mean = IntensityNormaliser().levels(pristine)
     raw = np.empty((realisations, len(MOTIFS), plan.moments.shape[1]), np.float32)
     raw[:, _OTHERS] = (others.reshape(realisations * len(_OTHERS), -1) @ plan.moments).reshape(realisations, -1,

@@ -136,6 +136,8 @@ def degrade(
     rng: np.random.Generator,
     window: tuple[slice, slice] | None = None,
     exact_below: float = EXACT_BELOW,
+    where: np.ndarray | None = None,
+    fill: bool = True,
 ) -> np.ndarray:
     """Apply realisations to a stack of clean images of one context.
 
@@ -163,6 +165,11 @@ def degrade(
         The rows and columns to return (default: all).
     exact_below : float
         Expected electron counts below which shot noise is drawn exactly (see :mod:`ctxlib.simulation.noise`).
+    where : numpy.ndarray of bool, (h, w), optional
+        The pixels of the window the caller needs; their noise does not depend on ``fill``
+        (:func:`ctxlib.simulation.noise.detector_noise`).
+    fill : bool
+        With ``where``: noise for the other pixels too (else they are 0).
 
     Returns
     -------
@@ -195,7 +202,7 @@ def degrade(
     electrons = np.array([p.dose for p in params]) * pixel_size[0] * pixel_size[1]
     read = np.array([p.read_noise for p in params]) * reference_mean
     out = detector_noise(out, electrons, rng, read, exact_below, shifts,
-                         slice(cols.start - wide.start, cols.stop - wide.start))
+                         slice(cols.start - wide.start, cols.stop - wide.start), where, fill)
     out = out.reshape(len(params), *stack, *out.shape[-2:])
     return out[0] if single else out
 

@@ -99,18 +99,21 @@ def _rest_count(rest, uniform):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _draw(intensity, shifts, start, electrons, read_sigma, state, quantiles, cdf, guide, exact_below,
-          out):  # pragma: no cover - compiled
+def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, other_state, quantiles, cdf, guide,
+          exact_below, out):  # pragma: no cover - compiled
     """Noisy intensities, one random word per pixel, row by row.
 
     Row ``r`` of ``out`` is row ``r`` of ``intensity`` read at ``x - shifts[r]`` for ``x =
     start, start + 1, ...`` (linear interpolation, rounded to float32; beyond the row, its
     edge value); rows ``r`` of one leading index ``r // (rows / len(electrons))`` have
-    ``electrons`` a unit and read noise ``read_sigma`` of that index. ``state`` is the
-    four-word state of numpy's SFC64 (``bit_generator.state``), advanced here as
-    ``sfc64_next`` of numpy's C source does (a, b, c and a counter).
+    ``electrons`` a unit and read noise ``read_sigma`` of that index. Pixel ``(r, x)`` takes
+    its word from ``state`` where ``where[r % len(where), x]``, else from ``other_state`` if
+    ``fill``, else it is 0. A state is the four words of numpy's SFC64
+    (``bit_generator.state``), advanced here as ``sfc64_next`` of numpy's C source does
+    (a, b, c and a counter).
     """
     a, b, c, counter = state[0], state[1], state[2], state[3]
+    a2, b2, c2, counter2 = other_state[0], other_state[1], other_state[2], other_state[3]
     nx = intensity.shape[1]
     rows_per_index = out.shape[0] // electrons.shape[0]
     for r in range(out.shape[0]):
@@ -120,12 +123,23 @@ def _draw(intensity, shifts, start, electrons, read_sigma, state, quantiles, cdf
         offset = start - np.float64(shifts[r])
         first = int(np.floor(offset))
         weight = offset - first
+        mask = where[r % where.shape[0]]
         for i in range(out.shape[1]):
-            word = a + b + counter
-            counter += np.uint64(1)
-            a = b ^ (b >> np.uint64(11))
-            b = c + (c << np.uint64(3))
-            c = ((c << np.uint64(24)) | (c >> np.uint64(40))) + word
+            if mask[i]:
+                word = a + b + counter
+                counter += np.uint64(1)
+                a = b ^ (b >> np.uint64(11))
+                b = c + (c << np.uint64(3))
+                c = ((c << np.uint64(24)) | (c >> np.uint64(40))) + word
+            elif fill:
+                word = a2 + b2 + counter2
+                counter2 += np.uint64(1)
+                a2 = b2 ^ (b2 >> np.uint64(11))
+                b2 = c2 + (c2 << np.uint64(3))
+                c2 = ((c2 << np.uint64(24)) | (c2 >> np.uint64(40))) + word
+            else:
+                out[r, i] = 0.0
+                continue
             left = first + i
             if left < 0:
                 value = intensity[r, 0]
@@ -155,7 +169,8 @@ def _draw(intensity, shifts, start, electrons, read_sigma, state, quantiles, cdf
 
 def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.Generator,
                    read_sigma: np.ndarray | float = 0.0, exact_below: float = EXACT_BELOW,
-                   row_shifts: np.ndarray | None = None, columns: slice | None = None) -> np.ndarray:
+                   row_shifts: np.ndarray | None = None, columns: slice | None = None,
+                   where: np.ndarray | None = None, fill: bool = True) -> np.ndarray:
     """Shot noise of ``intensity x electrons`` expected electrons a pixel, plus Gaussian read noise, float32.
 
     With ``row_shifts``, each row (along the last axis) is first read at ``x - shift``: the
@@ -169,7 +184,8 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     electrons : numpy.ndarray, (R,)
         Electrons a pixel per unit of intensity (dose x pixel area), > 0, one per leading index.
     rng : numpy.random.Generator
-        One 64-bit word of it seeds the pixels' generator (the same state gives the same noise).
+        One 64-bit word of it seeds the pixels' generator (the same state gives the same
+        noise); with ``where``, a second word seeds the other pixels' generator.
     read_sigma : float or numpy.ndarray, (R,)
         Read-noise standard deviation, in units of intensity.
     exact_below : float
@@ -179,6 +195,13 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
         Shift of each row along x, pixels (``intensity.shape[:-1]``, or broadcast to it); default none.
     columns : slice, optional
         The output columns, of step 1 (default: all).
+    where : numpy.ndarray of bool, (h, columns), optional
+        Over the output's last two axes, the pixels whose noise a caller needs: they take
+        the same words whatever ``fill`` is, so what is computed from them does not
+        depend on it. Default: all.
+    fill : bool
+        With ``where``, draw the other pixels too (from the second generator); with
+        ``False`` they are 0 and cost nothing.
 
     Returns
     -------
@@ -207,9 +230,19 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
         raise ValueError(f"columns must be a non-empty slice of step 1 within {shape[-1]} columns, got {columns}")
     out = np.empty((len(rows), stop - first), np.float32)
     state = np.random.SFC64(rng.bit_generator.random_raw()).state["state"]["state"].astype(np.uint64)
+    if where is None:
+        mask, other_state = np.ones((1, out.shape[1]), np.bool_), state
+    else:
+        mask = np.asarray(where)
+        rows_per_index = len(rows) // max(shape[0], 1)
+        if (mask.dtype != np.bool_ or mask.ndim != 2 or mask.shape[1] != out.shape[1]
+                or rows_per_index % max(len(mask), 1) or not len(mask)):
+            raise ValueError(f"where must be a boolean (h, {out.shape[1]}) array with h dividing the "
+                             f"{rows_per_index} rows of a leading index, got {mask.dtype} {mask.shape}")
+        other_state = np.random.SFC64(rng.bit_generator.random_raw()).state["state"]["state"].astype(np.uint64)
     if out.size:
-        _draw(rows, shifts, first, electrons, sigma, state, _QUANTILES, *_poisson_tables(float(exact_below)),
-              float(exact_below), out)
+        _draw(rows, shifts, first, electrons, sigma, mask, bool(fill), state, other_state, _QUANTILES,
+              *_poisson_tables(float(exact_below)), float(exact_below), out)
     if columns is None:
         return out.reshape(intensity.shape)
     return out.reshape(*shape[:-1], stop - first)
