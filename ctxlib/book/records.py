@@ -53,7 +53,10 @@ def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
         + f". On both cores (two dask workers, {features['all_cores']['doped_hosts']} doped hosts): **{fast:,} "
         f"patches/s**"
         + (f" (previous pipeline, same run: {previous['all_cores']['patches_per_second']:,})" if previous else "")
-        + f", so the paper's {full_rows / 1e6:.1f} M patches take about "
+        + (f"; the same doped hosts in one process: {alone:,} patches/s (two workers: {fast / alone:.2f}x; these "
+           "hosts, several with larger windows or fewer counts, are slower per patch than WSe2-Ti)"
+           if (alone := features["all_cores"].get("one_process_patches_per_second")) else "")
+        + f". At that rate the paper's {full_rows / 1e6:.1f} M patches take about "
         f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
         f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
         f"{verdict} (`{speed['command']} --part features`; each figure the best of a few runs). On this shared "
