@@ -133,7 +133,7 @@ def test_pixels_outside_where_cost_nothing_and_do_not_change_the_others():
     assert np.all(kept[..., ~where] == 0) and np.all(full[..., ~where] != 0)
     everywhere = detector_noise(intensity, electrons, np.random.default_rng(9), sigma, where=np.ones((5, 7), bool))
     assert np.array_equal(everywhere, detector_noise(intensity, electrons, np.random.default_rng(9), sigma))
-    # a mask of one row applies to every row; the filled pixels follow the same law
+    # a mask of one row applies to every row (broadcast); the filled pixels follow the same law
     counts = detector_noise(np.full((1, N // 2, 2), 6.5, np.float32), np.ones(1), np.random.default_rng(1),
                             where=np.array([[True, False]]))[0]
     _assert_poisson(counts[:, 0], 6.5)
@@ -141,7 +141,18 @@ def test_pixels_outside_where_cost_nothing_and_do_not_change_the_others():
 
 
 def test_where_must_fit_the_output():
-    with pytest.raises(ValueError, match=r"where must be a boolean \(h, 3\) array with h dividing the 4 rows"):
+    with pytest.raises(ValueError, match=r"broadcasts to the output's last two axes \(4, 3\), got bool \(3, 3\)"):
         detector_noise(np.ones((2, 4, 3)), np.ones(2), np.random.default_rng(0), where=np.ones((3, 3), bool))
     with pytest.raises(ValueError, match="where must be a boolean"):
-        detector_noise(np.ones((2, 4, 3)), np.ones(2), np.random.default_rng(0), where=np.ones((2, 3)))
+        detector_noise(np.ones((2, 4, 3)), np.ones(2), np.random.default_rng(0), where=np.ones((4, 3)))
+
+
+def test_a_transposed_stack_gives_the_noise_of_its_copy():
+    base = np.random.default_rng(6).uniform(0.0, 60.0, (3, 5, 4, 9)).astype(np.float32)
+    view = base.transpose(0, 2, 1, 3)  # (3, 4, 5, 9), not contiguous
+    shifts = np.random.default_rng(7).normal(0, 1.5, view.shape[:-1])
+    args = dict(read_sigma=np.array([0.1, 0.0, 2.0]), row_shifts=shifts, columns=slice(2, 8),
+                where=np.random.default_rng(8).random((5, 6)) < 0.7, fill=False)
+    electrons = np.array([1.0, 3.0, 0.2])
+    assert np.array_equal(detector_noise(view, electrons, np.random.default_rng(1), **args),
+                          detector_noise(np.ascontiguousarray(view), electrons, np.random.default_rng(1), **args))

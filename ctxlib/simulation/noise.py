@@ -103,29 +103,30 @@ def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, o
           exact_below, out):  # pragma: no cover - compiled
     """Noisy intensities, one random word per pixel, row by row.
 
-    Row ``r`` of ``out`` is row ``r`` of ``intensity`` read at ``x - shifts[r]`` for ``x =
-    start, start + 1, ...`` (linear interpolation, rounded to float32; beyond the row, its
-    edge value); rows ``r`` of one leading index ``r // (rows / len(electrons))`` have
-    ``electrons`` a unit and read noise ``read_sigma`` of that index. Pixel ``(r, x)`` takes
-    its word from ``state`` where ``where[r % len(where), x]``, else from ``other_state`` if
-    ``fill``, else it is 0. A state is the four words of numpy's SFC64
-    (``bit_generator.state``), advanced here as ``sfc64_next`` of numpy's C source does
-    (a, b, c and a counter).
+    ``intensity`` is (R, M, H, nx); row ``r`` of ``out`` is its row ``(ri, m,
+    i)`` in C order, read at ``x - shifts[r]`` for ``x = start, start + 1, ...`` (linear
+    interpolation, rounded to float32; beyond the row, its edge value), with
+    ``electrons[ri]`` a unit and read noise ``read_sigma[ri]``. Pixel ``(r, x)`` takes its
+    word from ``state`` where ``where[i, x]``, else from ``other_state`` if ``fill``, else it
+    is 0. A state is the four words of numpy's SFC64 (``bit_generator.state``), advanced
+    here as ``sfc64_next`` of numpy's C source does (a, b, c and a counter).
     """
     a, b, c, counter = state[0], state[1], state[2], state[3]
     a2, b2, c2, counter2 = other_state[0], other_state[1], other_state[2], other_state[3]
-    nx = intensity.shape[1]
-    rows_per_index = out.shape[0] // electrons.shape[0]
+    motifs, height, nx = intensity.shape[1], intensity.shape[2], intensity.shape[3]
     for r in range(out.shape[0]):
-        scale = electrons[r // rows_per_index]
+        index = r // (motifs * height)
+        i = r % height
+        row = intensity[index, (r // height) % motifs, i]
+        scale = electrons[index]
         per_electron = 1.0 / scale
-        sigma = read_sigma[r // rows_per_index]
+        sigma = read_sigma[index]
         offset = start - np.float64(shifts[r])
         first = int(np.floor(offset))
         weight = offset - first
-        mask = where[r % where.shape[0]]
-        for i in range(out.shape[1]):
-            if mask[i]:
+        mask = where[i]
+        for j in range(out.shape[1]):
+            if mask[j]:
                 word = a + b + counter
                 counter += np.uint64(1)
                 a = b ^ (b >> np.uint64(11))
@@ -138,17 +139,17 @@ def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, o
                 b2 = c2 + (c2 << np.uint64(3))
                 c2 = ((c2 << np.uint64(24)) | (c2 >> np.uint64(40))) + word
             else:
-                out[r, i] = 0.0
+                out[r, j] = 0.0
                 continue
-            left = first + i
+            left = first + j
             if left < 0:
-                value = intensity[r, 0]
+                value = row[0]
             elif left >= nx - 1:
-                value = intensity[r, nx - 1]
+                value = row[nx - 1]
             elif weight == 0.0:
-                value = intensity[r, left]
+                value = row[left]
             else:
-                value = np.float32(intensity[r, left] * (1 - weight) + intensity[r, left + 1] * weight)
+                value = np.float32(row[left] * (1 - weight) + row[left + 1] * weight)
             rate = max(value * scale, 0.0)
             if rate < exact_below:
                 uniform = np.float64(np.int64(word >> np.uint64(16))) * (1.0 / 281474976710656.0)
@@ -164,7 +165,7 @@ def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, o
                 count = float(k)
             else:
                 count = rate + np.sqrt(rate) * quantiles[(word >> np.uint64(16)) & np.uint64(0xFFFF)]
-            out[r, i] = count * per_electron + sigma * quantiles[word & np.uint64(0xFFFF)]
+            out[r, j] = count * per_electron + sigma * quantiles[word & np.uint64(0xFFFF)]
 
 
 def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.Generator,
@@ -195,8 +196,8 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
         Shift of each row along x, pixels (``intensity.shape[:-1]``, or broadcast to it); default none.
     columns : slice, optional
         The output columns, of step 1 (default: all).
-    where : numpy.ndarray of bool, (h, columns), optional
-        Over the output's last two axes, the pixels whose noise a caller needs: they take
+    where : numpy.ndarray of bool, broadcast to the output's last two axes, optional
+        The pixels (of every image of the stack) whose noise a caller needs: they take
         the same words whatever ``fill`` is, so what is computed from them does not
         depend on it. Default: all.
     fill : bool
@@ -210,9 +211,16 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     """
     if not 0 <= exact_below <= EXACT_BELOW_MAX:
         raise ValueError(f"exact_below must lie in [0, {EXACT_BELOW_MAX:g}] electrons, got {exact_below}")
-    intensity = np.ascontiguousarray(intensity, dtype=np.float32)
-    shape = intensity.shape if intensity.ndim >= 2 else (intensity.size, 1)
-    rows = intensity.reshape(-1, shape[-1])
+    intensity = np.ascontiguousarray(intensity, dtype=np.float32)  # numba reads C order fastest (a copy is cheaper)
+    original = intensity.shape
+    if intensity.ndim < 2:
+        intensity = intensity.reshape(-1, 1)
+    shape = intensity.shape
+    height, nx = (shape[-2] if intensity.ndim >= 3 else 1), shape[-1]
+    # as (R, M, H, nx)
+    grid = (intensity[:, None, None] if intensity.ndim == 2 else intensity[:, None] if intensity.ndim == 3
+            else intensity if intensity.ndim == 4 else intensity.reshape(shape[0], -1, height, nx))
+    rows = grid.shape[0] * grid.shape[1] * height
     electrons = np.broadcast_to(np.asarray(electrons, dtype=np.float64), shape[:1]).copy()
     sigma = np.broadcast_to(np.asarray(read_sigma, dtype=np.float64), shape[:1]).copy()
     if not np.all(np.isfinite(electrons) & (electrons > 0)):
@@ -220,29 +228,31 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     if not np.all(np.isfinite(sigma) & (sigma >= 0)):
         raise ValueError(f"read_sigma must be finite and >= 0, got {read_sigma}")
     if row_shifts is None:
-        shifts = np.zeros(len(rows), np.float32)
+        shifts = np.zeros(rows, np.float32)
     else:
         shifts = np.ascontiguousarray(np.broadcast_to(row_shifts, shape[:-1]), dtype=np.float32).ravel()
         if not np.all(np.isfinite(shifts)):
             raise ValueError("row_shifts contain NaN or inf")
-    first, stop, step = (columns or slice(None)).indices(shape[-1])
+    first, stop, step = (columns or slice(None)).indices(nx)
     if step != 1 or (columns is not None and stop <= first):
-        raise ValueError(f"columns must be a non-empty slice of step 1 within {shape[-1]} columns, got {columns}")
-    out = np.empty((len(rows), stop - first), np.float32)
+        raise ValueError(f"columns must be a non-empty slice of step 1 within {nx} columns, got {columns}")
+    out = np.empty((rows, stop - first), np.float32)
     state = np.random.SFC64(rng.bit_generator.random_raw()).state["state"]["state"].astype(np.uint64)
     if where is None:
-        mask, other_state = np.ones((1, out.shape[1]), np.bool_), state
+        mask, other_state = np.ones((height, out.shape[1]), np.bool_), state
     else:
         mask = np.asarray(where)
-        rows_per_index = len(rows) // max(shape[0], 1)
-        if (mask.dtype != np.bool_ or mask.ndim != 2 or mask.shape[1] != out.shape[1]
-                or rows_per_index % max(len(mask), 1) or not len(mask)):
-            raise ValueError(f"where must be a boolean (h, {out.shape[1]}) array with h dividing the "
-                             f"{rows_per_index} rows of a leading index, got {mask.dtype} {mask.shape}")
+        try:
+            mask = np.ascontiguousarray(np.broadcast_to(mask, (height, out.shape[1])))
+        except ValueError:
+            mask = None
+        if mask is None or mask.dtype != np.bool_:
+            raise ValueError(f"where must be a boolean array that broadcasts to the output's last two axes "
+                             f"({height}, {out.shape[1]}), got {np.asarray(where).dtype} {np.shape(where)}")
         other_state = np.random.SFC64(rng.bit_generator.random_raw()).state["state"]["state"].astype(np.uint64)
     if out.size:
-        _draw(rows, shifts, first, electrons, sigma, mask, bool(fill), state, other_state, _QUANTILES,
+        _draw(grid, shifts, first, electrons, sigma, mask, bool(fill), state, other_state, _QUANTILES,
               *_poisson_tables(float(exact_below)), float(exact_below), out)
     if columns is None:
-        return out.reshape(intensity.shape)
+        return out.reshape(original)
     return out.reshape(*shape[:-1], stop - first)
