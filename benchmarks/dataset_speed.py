@@ -25,6 +25,11 @@ Zernike, context) of
   in one process (the scaling: these hosts are not all as fast as WSe2-Ti), and the
   paper's ~55 M patches extrapolated from this tree's figure.
 
+The paper's whole feature set (``--part full-features``, minutes, 7 GB of scratch disk):
+the wall time and memory peak of ``build_features`` at scale full on two workers, as the
+features stage of ``benchmarks/full_scale.py`` runs it (into a scratch folder, so the
+staged run's features and records are left as they are).
+
 Writes ``benchmarks/results/dataset_speed.json`` (a part not run keeps its previous
 figures and their date), which notebook 02 shows. A GPU figure is added only where one
 was measured (``--device gpu``).
@@ -241,22 +246,45 @@ def scans(device: str, repeats: int) -> dict:
     }
 
 
+def full_features(workers: int = 2) -> dict:
+    """Wall time and memory peak of the paper's whole feature set (96 doped hosts x 6 contexts x 34 motifs x 2,800
+    realisations) made by ``build_features`` into a scratch folder under ``_build`` (removed after), the local
+    cluster's start included: the features stage of ``benchmarks/full_scale.py`` as this tree runs it."""
+    from full_scale import PeakMemory
+
+    from ctxlib.learning.dataset import build_features
+    from ctxlib.learning.scale import scale_preset
+
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "_build") as scratch, PeakMemory() as memory:
+        start = time.perf_counter()
+        run = build_features(Path(scratch) / "features", "full", 0, workers=workers)
+        seconds = time.perf_counter() - start
+    rows = 6 * 34 * scale_preset("full").realisations * len(run.written)
+    return {"date": date.today().isoformat(), "workers": workers, "doped_hosts": len(run.written), "rows": rows,
+            "seconds": round(seconds, 1), "patches_per_second": round(rows / seconds),
+            "peak_memory_gb": round(memory.peak / 1e9, 2), "includes": "the cluster's start"}
+
+
 def main(parts: tuple[str, ...] = ("scans", "features"), device: str = "cpu", repeats: int = 2,
          realisations: int = 256, hosts: int = 12, baseline: str = BASELINE, previous: str = PREVIOUS) -> dict:
     path = RESULTS / "dataset_speed.json"
     old = json.loads(path.read_text()) if path.exists() else {}
-    result = {"device": device, "scans": old.get("scans"), "features": old.get("features")}
+    result = {"device": device, "scans": old.get("scans"), "features": old.get("features"),
+              "full_features": old.get("full_features")}
     if "scans" in parts:
         result["scans"] = scans(device, repeats)
     if "features" in parts:
         result["features"] = features(realisations, hosts, baseline, previous)
+    if "full-features" in parts:
+        result["full_features"] = full_features()
     return write_result("dataset_speed", result, "python benchmarks/dataset_speed.py")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("scans", "features"), action="append",
-                        help="run only this part (repeatable; default both)")
+    parser.add_argument("--part", choices=("scans", "features", "full-features"), action="append",
+                        help="run only this part (repeatable; default scans and features)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--realisations", type=int, default=256, help="realisations per context (default 256)")
     parser.add_argument("--hosts", type=int, default=12, help="doped hosts of the all-cores run (default 12)")

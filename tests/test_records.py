@@ -39,6 +39,12 @@ def test_dataset_speed_text_reads_the_record_and_judges_the_target():
     profile = {"total_microseconds_per_patch": 12.8, "microseconds_per_patch": {"noise": 3.47, "blur": 2.9}}
     profiled = dataset_speed_text({**speed, "features": {**speed["features"], "profile": profile}}, 6)
     assert "(cProfile, 12.8 µs a patch): noise 3.5 µs; blur 2.9 µs." in profiled
+    whole = {"date": "2026-12-04", "doped_hosts": 96, "rows": 54_835_200, "seconds": 330.0,
+             "patches_per_second": 166_167, "peak_memory_gb": 1.23}
+    made = dataset_speed_text({**speed, "full_features": whole}, 6)
+    assert "made for real (all 96 doped hosts, 54.8 M patches" in made
+    assert "they took **5.5 min** (166,167 patches/s) with a memory peak of 1.2 GB" in made
+    assert "made for real" not in dataset_speed_text({**speed, "full_features": None}, 6)
 
 
 def test_anchor_table_puts_each_code_beside_ours_and_says_why_one_did_not_run():

@@ -58,7 +58,12 @@ def dataset_speed_text(speed: dict, doped_hosts_present: int) -> str:
            if (alone := features["all_cores"].get("one_process_patches_per_second")) else "")
         + f". At that rate the paper's {full_rows / 1e6:.1f} M patches take about "
         f"**{features['full_scale_minutes_extrapolated']:.0f} min** and the quick scale about "
-        f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s. The target of {target:,} patches/s is "
+        f"{CONTEXTS * MOTIFS * realisations_for('quick') / fast:.0f} s"
+        + (f"; made for real (all {whole['doped_hosts']} doped hosts, {whole['rows'] / 1e6:.1f} M patches, two "
+           f"workers, the cluster's start included; `--part full-features`, {whole['date']}) they took "
+           f"**{whole['seconds'] / 60:.1f} min** ({whole['patches_per_second']:,} patches/s) with a memory peak of "
+           f"{whole['peak_memory_gb']:.1f} GB" if (whole := speed.get("full_features")) else "")
+        + f". The target of {target:,} patches/s is "
         f"{verdict} (`{speed['command']} --part features`; each figure the best of a few runs). On this shared "
         "virtual machine the same pipeline has measured up to a third slower in one run than in another, so compare "
         "the figures of one run, not figures of different dates. "
