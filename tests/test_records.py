@@ -11,6 +11,7 @@ from ctxlib.book.records import (
     checkpoint_provenance,
     dataset_speed_text,
     full_scale_scores,
+    full_scale_stages,
     gpu_comparison,
     ptycho_gpu_text,
     standin_comparison,
@@ -79,6 +80,22 @@ def test_full_scale_scores_lists_only_the_models_that_finished():
     assert table.loc["MLP-Simple", "batches"] == "pools of every-file, 8 M rows"
     assert np.isclose(table.loc["MLP-Simple", "bic"], 2 * 100 * 0.1 + 7 * np.log(100))
     assert full_scale_scores({"stages": {}}).empty
+
+
+def test_full_scale_stages_say_how_far_each_stage_got_and_its_memory():
+    record = {"stages": {
+        "features": {"written": 90, "reused": 6, "seconds_total": 900.0, "date": "2026-12-03", "peak_memory_gb": 0.9},
+        "MLP-Deep": {"epochs": 20, "of": 20, "seconds_total": 7709.4, "date": "2026-12-04", "peak_memory_gb": 17.75,
+                     "scoring": {"peak_memory_gb": 4.46}},
+        "export": {"models": ["MLP-Deep"], "seconds_total": 2.0, "date": "2026-12-04", "peak_memory_gb": 0.24},
+        "standins": {"models": {"a": {}, "b": {}}, "seconds_total": 4.0, "date": "2026-12-04", "peak_memory_gb": 0.27},
+    }}
+    table = full_scale_stages(record)
+    assert list(table["done"]) == ["96 feature files", "20 of 20 epochs", "1 models exported", "2 models compared"]
+    assert table.loc["features", "wall time (min)"] == 15.0 and table.loc["MLP-Deep", "wall time (min)"] == 128.49
+    assert table.loc["MLP-Deep", "memory peak, scored again (GB)"] == 4.46
+    assert table.loc["features", "memory peak, scored again (GB)"] == "–"
+    assert full_scale_stages({"stages": {}}).empty and full_scale_stages({}).empty
 
 
 def test_standin_comparison_judges_the_default_model_on_every_stand_in_set():

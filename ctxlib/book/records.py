@@ -157,6 +157,22 @@ def ptycho_gpu_text(gpu: dict | None) -> str:
             f"the CPU after {part['iterations']} iterations.")
 
 
+def full_scale_stages(record: dict) -> pd.DataFrame:
+    """One row per stage of the paper-scale run (``benchmarks/results/full_scale.json``): date, wall time (min),
+    memory peak (GB; and that of a streamed re-scoring, where one ran), and how far it got; "–" where a stage has
+    no such number."""
+    rows = [{"stage": name, "date": r["date"], "wall time (min)": r["seconds_total"] / 60,
+             "memory peak (GB)": r["peak_memory_gb"],
+             "memory peak, scored again (GB)": r.get("scoring", {}).get("peak_memory_gb"),
+             "done": (f"{r['written'] + r['reused']} feature files" if name == "features"
+                      else f"{r['epochs']} of {r['of']} epochs" if "epochs" in r
+                      else f"{len(r['models'])} models " + ("exported" if name == "export" else "compared"))}
+            for name, r in record.get("stages", {}).items()]
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).set_index("stage").round(2).astype(object).fillna("–")
+
+
 def full_scale_scores(record: dict) -> pd.DataFrame:
     """Test scores of the models that have finished the paper's schedule in the paper-scale run.
 
