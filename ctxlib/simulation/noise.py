@@ -98,6 +98,14 @@ def _rest_count(rest, uniform):  # pragma: no cover - compiled
     return extra
 
 
+@njit(cache=True, inline="always")
+def _sfc64_next(a, b, c, counter):  # pragma: no cover - compiled
+    """One step of numpy's SFC64 (``sfc64_next`` of its C source): the word, then the next state."""
+    word = a + b + counter
+    rotated = (c << np.uint64(24)) | (c >> np.uint64(40))
+    return word, b ^ (b >> np.uint64(11)), c + (c << np.uint64(3)), rotated + word, counter + np.uint64(1)
+
+
 @njit(cache=True)
 def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, other_state, quantiles, cdf, guide,
           exact_below, out):  # pragma: no cover - compiled
@@ -108,8 +116,8 @@ def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, o
     interpolation, rounded to float32; beyond the row, its edge value), with
     ``electrons[ri]`` a unit and read noise ``read_sigma[ri]``. Pixel ``(r, x)`` takes its
     word from ``state`` where ``where[i, x]``, else from ``other_state`` if ``fill``, else it
-    is 0. A state is the four words of numpy's SFC64 (``bit_generator.state``), advanced
-    here as ``sfc64_next`` of numpy's C source does (a, b, c and a counter).
+    is 0. A state is the four words of numpy's SFC64 (``bit_generator.state``: a, b, c and a
+    counter), advanced by :func:`_sfc64_next`.
     """
     a, b, c, counter = state[0], state[1], state[2], state[3]
     a2, b2, c2, counter2 = other_state[0], other_state[1], other_state[2], other_state[3]
@@ -127,17 +135,9 @@ def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, o
         mask = where[i]
         for j in range(out.shape[1]):
             if mask[j]:
-                word = a + b + counter
-                counter += np.uint64(1)
-                a = b ^ (b >> np.uint64(11))
-                b = c + (c << np.uint64(3))
-                c = ((c << np.uint64(24)) | (c >> np.uint64(40))) + word
+                word, a, b, c, counter = _sfc64_next(a, b, c, counter)
             elif fill:
-                word = a2 + b2 + counter2
-                counter2 += np.uint64(1)
-                a2 = b2 ^ (b2 >> np.uint64(11))
-                b2 = c2 + (c2 << np.uint64(3))
-                c2 = ((c2 << np.uint64(24)) | (c2 >> np.uint64(40))) + word
+                word, a2, b2, c2, counter2 = _sfc64_next(a2, b2, c2, counter2)
             else:
                 out[r, j] = 0.0
                 continue
@@ -217,9 +217,7 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
         intensity = intensity.reshape(-1, 1)
     shape = intensity.shape
     height, nx = (shape[-2] if intensity.ndim >= 3 else 1), shape[-1]
-    # as (R, M, H, nx)
-    grid = (intensity[:, None, None] if intensity.ndim == 2 else intensity[:, None] if intensity.ndim == 3
-            else intensity if intensity.ndim == 4 else intensity.reshape(shape[0], -1, height, nx))
+    grid = intensity.reshape(shape[0], -1, height, nx)  # (R, M, H, nx), a view
     rows = grid.shape[0] * grid.shape[1] * height
     electrons = np.broadcast_to(np.asarray(electrons, dtype=np.float64), shape[:1]).copy()
     sigma = np.broadcast_to(np.asarray(read_sigma, dtype=np.float64), shape[:1]).copy()
