@@ -52,8 +52,9 @@ from record import RESULTS, best_seconds, write_result
 ROOT = Path(__file__).resolve().parents[1]
 #: The pipeline before batched resampling and compiled noise (2026-12-02).
 BASELINE = "c6f0063"
-#: The pipeline of the previous figure (2026-12-04: random words as an array, the row shift a pass of its own).
-PREVIOUS = "58becad"
+#: The pipeline of the previous figure (2026-12-04: numpy's SFC64 words in pixel order made inside the noise
+#: pass, exact counts through cumulative tables and a guide table; 182,557 patches/s for the whole paper-scale set).
+PREVIOUS = "c1999d5"
 _ONE_HOST = """
 import json, sys, time
 from ctxlib.learning.dataset import FeatureSettings, host_features

@@ -88,9 +88,10 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int = 2) -> dict:
+def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int = 2, score: bool = True) -> dict:
     """Run one stage (a model's on torch ``device``; the features on ``workers`` processes); the outcome says,
-    under ``"fresh"``, whether it started over."""
+    under ``"fresh"``, whether it started over. A model that finishes its schedule is scored on the test rows
+    unless ``score`` is False (a later call of its stage, which has no epoch left to train, scores it)."""
     from ctxlib.learning.dataset import build_features
     from ctxlib.learning.training import load_checkpoint, schedule, train_models
 
@@ -119,9 +120,11 @@ def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int 
     config = trained[stage].config
     outcome = {"epochs": len(history), "of": target, "first_epoch": history[0] if history else None,
                "last_epoch": history[-1] if history else None,
-               "shuffle": config.shuffle, "pool_rows": config.pool_rows, "device": device,
+               "shuffle": config.shuffle, "pool_rows": config.pool_rows,
                "fresh": not before or history[:done] != before}  # no earlier epochs, or a checkpoint that was not resumed
-    if len(history) == target:
+    if len(history) > done or outcome["fresh"]:
+        outcome["device"] = device  # else the record keeps the device that trained it (a call that only scores)
+    if len(history) == target and score:
         outcome["test"] = test_scores({stage: trained[stage]})[stage]
     return outcome
 
@@ -242,6 +245,7 @@ def record_stage(stage: str, outcome: dict, seconds: float, peak: int) -> dict:
         if outcome.pop("fresh") or previous.get("first_epoch") != outcome.get("first_epoch"):
             previous = {}  # a run that started over, or a record of another run (a changed config or data)
         record["stages"][stage] = {
+            **({"device": previous["device"]} if "device" in previous else {}),
             **outcome, "date": date.today().isoformat(),
             "seconds_this_call": round(seconds, 1),
             "seconds_total": round(previous.get("seconds_total", 0) + seconds, 1),

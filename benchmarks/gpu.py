@@ -1,4 +1,4 @@
-"""What a GPU changes, measured on a machine with CUDA: ``python benchmarks/gpu.py [--model M] [--epochs N]``.
+"""What a GPU changes, measured on a machine with CUDA: ``python benchmarks/gpu.py [PART ...] [--model M] [--minutes T]``.
 
 Parts, each added to ``benchmarks/results/gpu.json`` as it finishes (a part that fails
 or is stopped leaves the earlier ones):
@@ -13,10 +13,12 @@ or is stopped leaves the earlier ones):
 3. ``features``: the paper-scale feature files (``full_scale.py features``) with one process
    per core but two: wall time, rows per second, and the SHA-256 of every file, to compare
    with the files the 2-core machine makes from the same seed;
-4. ``training``: ``--epochs`` epochs of ``--model`` at the paper's scale on the GPU, streamed
-   from those files as on the CPU (``full_scale.py MODEL --device cuda``; checkpointed in
-   ``data/training-full-seed0`` like the CPU runs): seconds per epoch, samples per second,
-   the GPU's memory peak;
+4. ``training``: epochs of ``--model`` at the paper's scale on the GPU for about
+   ``--minutes``, streamed from those files as on the CPU (``full_scale.py MODEL --device
+   cuda``; checkpointed in ``data/training-full-seed0`` like the CPU runs, so a schedule
+   begun on one machine goes on on another): seconds per epoch, samples per second, the
+   GPU's memory peak, recorded as the part ``training MODEL`` (several models may train at
+   once, each in its own process: ``--concurrent`` records how many);
 5. ``same_features`` (run on the machine of the earlier feature files, no GPU needed): how
    many of the files of part 3 are byte for byte those;
 6. ``ptycho``: seconds per iteration of the Part II engine (``ptycho_speed.py``'s timing:
@@ -30,6 +32,7 @@ No test depends on this script; the book shows its record where one was made.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import time
@@ -37,7 +40,7 @@ from datetime import date
 
 import numpy as np
 import torch
-from full_scale import CHECKPOINTS, FEATURES, _history, run_stage
+from full_scale import CHECKPOINTS, FEATURES, PeakMemory, _history, record_stage, run_stage
 from ptycho_speed import time_ours
 from record import RESULTS
 from training_throughput import steps_per_second
@@ -50,15 +53,17 @@ COMMAND = "python benchmarks/gpu.py"
 
 
 def save(part: str, value: dict) -> None:
-    """Add one part to ``gpu.json``, with the machine it was measured on."""
+    """Add one part to ``gpu.json``, with the machine it was measured on (under a lock: parts may run in parallel)."""
     path = RESULTS / "gpu.json"
-    record = json.loads(path.read_text()) if path.exists() else {"command": COMMAND, "parts": {}}
-    value = {**value, "cpu_cores": os.cpu_count(), "date": date.today().isoformat()}
-    if torch.cuda.is_available():
-        record.update(gpu=torch.cuda.get_device_name(0), torch=torch.__version__)
-    record["parts"][part] = value
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    value = {**value, "cpu_cores": os.cpu_count(), "date": date.today().isoformat()}
+    with open(RESULTS / ".gpu.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = json.loads(path.read_text()) if path.exists() else {"command": COMMAND, "parts": {}}
+        if torch.cuda.is_available():
+            record.update(gpu=torch.cuda.get_device_name(0), torch=torch.__version__)
+        record["parts"][part] = value
+        path.write_text(json.dumps(record, indent=2) + "\n")
     print(part, json.dumps(value)[:2000], flush=True)
 
 
@@ -110,18 +115,31 @@ def same_features() -> dict:
     return {"files": len(made), "files_here": len(here), "same_bytes": sum(here.get(k) == v for k, v in made.items())}
 
 
-def training(model: str, epochs: int) -> dict:
+def training(model: str, minutes: float, concurrent: int) -> dict:
+    """Epochs of ``model`` at the paper's scale on the GPU, one call of its stage per epoch (each resumes the
+    checkpoint the last one wrote), while another epoch is likely to end within ``minutes``; not scored here (the
+    stage's next call, on any machine, scores it once the schedule is finished). Each epoch goes into the model's
+    stage record in ``full_scale.json`` too, as a CPU epoch would (wall time and host memory peak)."""
     before = len(_history(model))
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    outcome = run_stage(model, epochs, device="cuda")
+    outcome, epoch_seconds = {"of": None}, []
+    while outcome["of"] is None or len(_history(model)) < outcome["of"]:
+        began = time.perf_counter()
+        with PeakMemory() as memory:
+            outcome = run_stage(model, 1, device="cuda", score=False)
+        epoch_seconds.append(round(time.perf_counter() - began, 1))
+        outcome = record_stage(model, outcome, epoch_seconds[-1], memory.peak)["stages"][model]  # full_scale.json
+        if time.perf_counter() - start + max(epoch_seconds) > minutes * 60:
+            break
     seconds = time.perf_counter() - start
     history = _history(model)
     samples = sum(epoch["samples"] for epoch in history[before:])
     return {"model": model, "epochs_this_call": len(history) - before, "epochs_done": len(history),
-            "of": outcome["of"], "seconds": seconds, "seconds_per_epoch": seconds / max(1, len(history) - before),
+            "of": outcome["of"], "seconds": seconds, "seconds_per_epoch": epoch_seconds,
             "samples_per_s": samples / seconds, "gpu_peak_memory_gb": torch.cuda.max_memory_allocated() / 1e9,
-            "history": history, "checkpoint": str(CHECKPOINTS.relative_to(CHECKPOINTS.parents[1]) / f"{model}.pt")}
+            "models_on_the_gpu_at_once": concurrent, "history": history[before:],
+            "checkpoint": str(CHECKPOINTS.relative_to(CHECKPOINTS.parents[1]) / f"{model}.pt")}
 
 
 def ptycho(scale: str, iterations: int) -> dict:
@@ -138,7 +156,10 @@ if __name__ == "__main__":
     parser.add_argument("parts", nargs="*", default=["training_steps", "library", "features", "training", "ptycho"],
                         choices=["training_steps", "library", "features", "training", "same_features", "ptycho"])
     parser.add_argument("--model", default="attn-4k", choices=MODEL_NAMES)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of --model in this call")
+    parser.add_argument("--minutes", type=float, default=5.0,
+                        help="train --model while another epoch is likely to end within this many minutes")
+    parser.add_argument("--concurrent", type=int, default=1,
+                        help="how many models this run trains on the GPU at once (recorded beside the rates)")
     parser.add_argument("--gpu-scans", type=int, default=8)
     parser.add_argument("--cpu-scans", type=int, default=3)
     parser.add_argument("--ptycho-scale", default="quick", choices=["quick", "full"])
@@ -150,7 +171,7 @@ if __name__ == "__main__":
             "training_steps": training_steps,
             "library": lambda: library(args.gpu_scans, args.cpu_scans),
             "features": lambda: features(max(1, (os.cpu_count() or 2) - 2)),
-            "training": lambda: training(args.model, args.epochs),
+            "training": lambda: training(args.model, args.minutes, args.concurrent),
             "ptycho": lambda: ptycho(args.ptycho_scale, args.ptycho_iterations)}
     for part in args.parts:
-        save(part, runs[part]())
+        save(f"training {args.model}" if part == "training" else part, runs[part]())

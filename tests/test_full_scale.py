@@ -61,6 +61,22 @@ def test_a_call_that_resumes_another_run_than_the_recorded_one_does_not_add_to_i
     assert json.loads((tmp_path / "full_scale.json").read_text())["stages"]["MLP-Simple"]["seconds_total"] == 1000.0
 
 
+def test_a_call_that_only_scores_keeps_the_device_that_trained_the_run(tmp_path, monkeypatch):
+    """Epochs trained on a GPU machine and scored by a later call on the CPU: the record names the GPU."""
+    monkeypatch.setattr(full_scale, "RESULTS", tmp_path)
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+    first = {"epoch": 1, "loss": 0.4}
+    full_scale.record_stage("attn-200k", {"epochs": 10, "of": 10, "first_epoch": first, "device": "cuda",
+                                          "fresh": True}, 300.0, 1)
+    full_scale.record_stage("attn-200k", {"epochs": 10, "of": 10, "first_epoch": first, "test": {"accuracy": 0.9},
+                                          "fresh": False}, 200.0, 1)
+    stage = json.loads((tmp_path / "full_scale.json").read_text())["stages"]["attn-200k"]
+    assert (stage["device"], stage["seconds_total"], stage["test"]["accuracy"]) == ("cuda", 500.0, 0.9)
+    full_scale.record_stage("attn-200k", {"epochs": 1, "of": 10, "first_epoch": {"epoch": 1, "loss": 0.6},
+                                          "device": "cpu", "fresh": True}, 50.0, 1)
+    assert json.loads((tmp_path / "full_scale.json").read_text())["stages"]["attn-200k"]["device"] == "cpu"
+
+
 def test_peak_memory_counts_anonymous_memory_not_mapped_files(tmp_path):
     """Mapping and reading a large file raises the resident set, not the measured peak; allocating memory does."""
     import numpy as np

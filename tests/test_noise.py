@@ -45,13 +45,23 @@ def test_pixels_of_different_rates_in_one_row_each_follow_their_own_law():
         _assert_poisson(np.round(counts[k::5], 3), float(rate))
 
 
-def test_a_larger_exact_range_stays_exact_and_its_tables_hold_the_whole_law():
-    from ctxlib.simulation.noise import EXACT_BELOW_MAX, _poisson_tables
+def test_a_larger_exact_range_stays_exact_and_its_alias_tables_hold_the_whole_law():
+    from ctxlib.simulation.noise import _STEP, EXACT_BELOW_MAX, _poisson_tables
 
     _assert_poisson(_counts(77.3, exact_below=EXACT_BELOW_MAX), float(np.float32(77.3)))
-    cdf, guide = _poisson_tables(EXACT_BELOW_MAX)
-    assert np.all(cdf[:, 0] == 0) and np.all(cdf[:, -1] == 1) and np.all(cdf[:, -2] > 1 - 1e-15)
-    assert np.all(np.diff(cdf, axis=1) >= 0) and np.all(np.diff(guide, axis=1) >= 0)
+    for exact_below in (EXACT_BELOW, EXACT_BELOW_MAX):
+        threshold, alias = _poisson_tables(exact_below)
+        buckets = threshold.shape[1]
+        assert buckets & (buckets - 1) == 0 and np.all((threshold >= 0) & (threshold <= 1))
+        # the law an alias table draws: bucket i keeps threshold[i] of its 1/K and gives the rest to alias[i]
+        law = np.zeros_like(threshold)
+        for g in range(len(threshold)):
+            np.add.at(law[g], np.arange(buckets), threshold[g] / buckets)
+            np.add.at(law[g], alias[g], (1 - threshold[g]) / buckets)
+        rates = np.arange(len(threshold)) * _STEP
+        expected = stats.poisson.pmf(np.arange(buckets)[None], rates[:, None])
+        assert np.abs(law - expected).max() < 1e-14
+        assert np.all(stats.poisson.sf(buckets - 1, rates) < 2.0**-53)
 
 
 @pytest.mark.parametrize("rate", [30.0, 250.0, 8e3, 1.5e5])
@@ -102,17 +112,28 @@ def test_bad_input():
         detector_noise(np.ones((1, 3)), np.ones(1), np.random.default_rng(0), columns=slice(2, 2))
 
 
-def test_the_words_are_numpys_sfc64_stream_in_pixel_order():
-    """Above ``exact_below`` a pixel is ``rate + sqrt(rate) q[bits 16-31] + sigma q[bits 0-15]``; rebuilt here from
-    numpy's own ``SFC64(seed).random_raw()``, the noise must match to float32 rounding, row after row."""
+def _splitmix64(state: int) -> int:
+    """Vigna's ``splitmix64.c`` ``next()``, on Python integers: the state's increment, then the output."""
+    mask = 2**64 - 1
+    z = (state + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def test_a_pixels_words_are_splitmix64_at_its_position():
+    """Above ``exact_below`` a pixel is ``rate + sqrt(rate) q[bits 16-31] + sigma q[bits 0-15]`` of its word, and
+    pixel ``p``'s word is SplitMix64's output after ``p + 1`` steps from the first key (rebuilt here in plain
+    Python): the noise must match to float32 rounding, whatever the row."""
     from ctxlib.simulation.noise import _QUANTILES
 
     rates = np.random.default_rng(3).uniform(40.0, 900.0, (3, 517))
     electrons, sigma = np.array([1.0, 2.0, 0.5]), np.array([0.0, 0.3, 1.5])
     intensity = (rates / electrons[:, None]).astype(np.float32)
     noisy = detector_noise(intensity, electrons, np.random.default_rng(11), sigma)
-    seed = np.random.default_rng(11).bit_generator.random_raw()
-    words = np.random.SFC64(seed).random_raw(rates.size).reshape(rates.shape)
+    key = int(np.random.default_rng(11).bit_generator.random_raw())
+    words = np.array([_splitmix64((key + p * 0x9E3779B97F4A7C15) & (2**64 - 1)) for p in range(rates.size)],
+                     np.uint64).reshape(rates.shape)
     rate = intensity.astype(np.float64) * electrons[:, None]
     shot = _QUANTILES[((words >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64)]
     read = _QUANTILES[(words & np.uint64(0xFFFF)).astype(np.int64)]
@@ -120,6 +141,15 @@ def test_the_words_are_numpys_sfc64_stream_in_pixel_order():
     np.testing.assert_allclose(noisy, expected, rtol=2e-6, atol=1e-6)
     assert not np.allclose(noisy, (rate + np.sqrt(rate) * np.roll(shot, 1)) / electrons[:, None]
                            + sigma[:, None] * np.roll(read, 1), rtol=2e-6, atol=1e-6)
+
+
+def test_a_pixels_noise_depends_on_its_position_not_on_the_rest_of_the_stack():
+    intensity = np.random.default_rng(2).uniform(0.0, 60.0, (4, 6, 11)).astype(np.float32)
+    electrons = np.array([1.0, 0.5, 2.0, 3.0])
+    whole = detector_noise(intensity, electrons, np.random.default_rng(5), 0.2)
+    brighter = intensity.copy()
+    brighter[[0, 3]] *= 2  # other images, before and after (other branches, exact or not)
+    assert np.array_equal(detector_noise(brighter, electrons, np.random.default_rng(5), 0.2)[1:3], whole[1:3])
 
 
 def test_pixels_outside_where_cost_nothing_and_do_not_change_the_others():

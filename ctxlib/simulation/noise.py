@@ -1,23 +1,30 @@
 """Shot and read noise at the speed the paper's ~55 M patches need (paper §4, Fig. S8).
 
 ``numpy.random.Generator.poisson`` costs about 56 ns a pixel here, which alone made the
-paper's scale a two-hour feature run. :func:`detector_noise` takes one 64-bit random
-word per pixel from an SFC64 generator seeded by one word of the caller's generator, and,
-in one compiled pass (numba), turns intensities into electron counts, draws their shot
-noise, and adds a read noise of standard deviation ``read_sigma``. The words are those of
-numpy's ``SFC64(seed).random_raw()``, in the pixels' order, but made inside the pass from
-the generator's four-word state (no array of words is written and read back):
+paper's scale a two-hour feature run. :func:`detector_noise` turns intensities into
+electron counts, draws their shot noise and adds a read noise of standard deviation
+``read_sigma``, in one compiled function (numba) of short loops that the compiler turns
+into SIMD code where they have no branch.
+
+Random words are **counter-based**: pixel ``p`` (its index in the C-order output) takes
+the words ``splitmix64(key + (p + 1) g)`` and ``splitmix64(key2 + (p + 1) g)``, with ``g``
+the golden-ratio increment and ``key``, ``key2`` two words of the caller's generator:
+SplitMix64's own output stream (Steele, Lea and Flood 2014; Vigna's reference C code),
+read at the pixel's position. A pixel's noise therefore depends on its position alone,
+not on which other pixels were drawn, and the words of a row are computed eight at a
+time.
 
 * where the expected count ``rate`` is below ``exact_below``, the count is drawn
-  **exactly**, in a few steps whatever the rate: ``rate = rate0 + rest``, with ``rate0``
-  on a grid of step 1/8 electron and ``0 <= rest < 1/8``, and a Poisson count is the sum
-  of independent Poisson counts of ``rate0`` and of ``rest``. The word's top 48 bits are a
-  uniform number ``u``; the count of ``rate0`` is the inverse of its cumulative distribution
-  at ``u``, read from a precomputed table through a guide table (Chen and Asau 1974: about
-  one comparison); where ``u`` fell within that count's step of the distribution, rescaled
-  to [0, 1), is a second uniform number independent of the first count (exact up to the 48
-  bits of ``u``), and it is inverted through the distribution of ``rest``, which is 0 with
-  probability ``exp(-rest) > 0.88``;
+  **exactly**: ``rate = rate0 + rest``, with ``rate0`` on a grid of step 1/8 electron and
+  ``0 <= rest < 1/8``, and a Poisson count is the sum of independent Poisson counts of
+  ``rate0`` and of ``rest``. The count of ``rate0`` is drawn by Walker's alias method
+  (Vose's construction): the top bits of the first word pick one of ``K`` equally likely
+  buckets (``K`` a power of 2 beyond which the law has less than 2^-53 of its mass), and
+  the second word's top 53 bits, a uniform number, choose between the bucket's own count
+  and its alias: one table read and no loop, exact to double rounding. The count of
+  ``rest`` is 0 when bits 16-55 of the first word, a uniform number, lie below
+  ``1 - rest <= exp(-rest)`` (at least 7 pixels in 8), else the inverse of its
+  distribution there;
 * where it is ``exact_below`` or more, the count is ``rate + sqrt(rate) z``, where ``z``
   is one of the 65,536 equal-probability quantiles of the standard normal law (indexed
   by bits 16-31, rescaled to variance 1). This has the Poisson's mean and variance
@@ -26,9 +33,10 @@ the generator's four-word state (no array of words is written and read back):
 * the read noise is ``read_sigma z'`` with ``z'`` the quantile indexed by bits 0-15,
   independent of the bits the count used.
 
-(Before 2026-12-04 the exact branch summed the distribution from 0 at each pixel's own
-rate, ``rate + 1`` steps on average and 25-55 ns a pixel; the counts have the same law, and
-other bytes.) ``tests/test_noise.py`` checks the counts against ``scipy.stats.poisson``.
+(Before 2026-12-04 the words were numpy's SFC64 stream in pixel order and the exact
+counts were read from cumulative distributions through a guide table: the same laws, two
+thirds of the speed, other bytes.) ``tests/test_noise.py`` checks the counts against
+``scipy.stats.poisson`` and the words against a plain-Python SplitMix64.
 """
 
 from __future__ import annotations
@@ -42,12 +50,15 @@ from scipy.special import ndtri
 
 #: Default expected count (electrons a pixel) below which counts are drawn exactly.
 EXACT_BELOW = 30.0
-#: The largest ``exact_below`` allowed (electrons): its tables take about 2 MB.
+#: The largest ``exact_below`` allowed (electrons): its alias tables take about 2.5 MB.
 EXACT_BELOW_MAX = 100.0
 #: Grid step of the tabulated rates, electrons (a power of 2: the grid is exact in binary).
 _STEP = 0.125
-_GUIDE = 128
 _LEVELS = 65536
+#: SplitMix64's increment (the golden ratio x 2^64).
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: Pixels drawn together, about (whole images of the stack): their buffers fit the L1 and L2 caches.
+_BLOCK_PIXELS = 2048
 
 
 def _normal_quantiles(levels: int = _LEVELS) -> np.ndarray:
@@ -61,24 +72,32 @@ _QUANTILES = _normal_quantiles()
 
 @lru_cache(maxsize=4)
 def _poisson_tables(exact_below: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative distributions of Poisson counts at the rates ``0, 1/8, 2/8, ...`` below ``exact_below``, and their
-    guide tables.
+    """Alias tables (Walker 1977, Vose 1991) of the Poisson laws at the rates ``0, 1/8, 2/8, ...`` up to ``exact_below``.
 
     Returns
     -------
-    cdf : numpy.ndarray, float64, (rates, K + 1)
-        ``cdf[g, k + 1] = P(count <= k)`` at rate ``g / 8``, and ``cdf[g, 0] = 0`` (so a count's
-        step of the distribution is ``cdf[g, k]`` to ``cdf[g, k + 1]``, without a branch at 0);
-        the last column is 1 (the mass beyond it is below 2^-53).
-    guide : numpy.ndarray, int32, (rates, 128)
-        ``guide[g, j]`` is the smallest ``k`` with ``cdf[g, k + 1] > j / 128``.
+    threshold : numpy.ndarray, float64, (rates, K)
+        A uniform number ``u`` in bucket ``i`` gives the count ``i`` where ``u <
+        threshold[g, i]``, else ``alias[g, i]``; ``K`` is the smallest power of 2 with
+        ``P(count >= K) < 2^-53`` at the largest rate.
+    alias : numpy.ndarray, int32, (rates, K)
     """
     rates = np.arange(int(np.ceil(exact_below / _STEP)) + 1) * _STEP
-    width = int(np.ceil(rates[-1] + 14 * np.sqrt(rates[-1]) + 40))
-    cdf = stats.poisson.cdf(np.arange(width)[None], rates[:, None])
-    cdf[:, -1] = 1.0
-    guide = np.stack([np.searchsorted(row, np.arange(_GUIDE) / _GUIDE, side="right") for row in cdf])
-    return np.concatenate([np.zeros((len(rates), 1)), cdf], axis=1), guide.astype(np.int32)
+    buckets = 2 ** int(np.ceil(np.log2(stats.poisson.isf(2.0**-53, rates[-1]) + 1)))
+    pmf = stats.poisson.pmf(np.arange(buckets)[None], rates[:, None])
+    pmf /= pmf.sum(axis=1, keepdims=True)
+    threshold = np.ones((len(rates), buckets))
+    alias = np.tile(np.arange(buckets, dtype=np.int32), (len(rates), 1))
+    for g, law in enumerate(pmf * buckets):
+        small = [i for i in range(buckets) if law[i] < 1.0]
+        large = [i for i in range(buckets) if law[i] >= 1.0]
+        while small and large:
+            i, j = small.pop(), large[-1]
+            threshold[g, i], alias[g, i] = law[i], j
+            law[j] -= 1.0 - law[i]
+            if law[j] < 1.0:
+                small.append(large.pop())
+    return threshold, alias
 
 
 @njit(cache=True, inline="never")
@@ -99,73 +118,93 @@ def _rest_count(rest, uniform):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _sfc64_next(a, b, c, counter):  # pragma: no cover - compiled
-    """One step of numpy's SFC64 (``sfc64_next`` of its C source): the word, then the next state."""
-    word = a + b + counter
-    rotated = (c << np.uint64(24)) | (c >> np.uint64(40))
-    return word, b ^ (b >> np.uint64(11)), c + (c << np.uint64(3)), rotated + word, counter + np.uint64(1)
+def _splitmix64(z):  # pragma: no cover - compiled
+    """SplitMix64's output function (Vigna's ``splitmix64.c``) of the state ``z``."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True)
-def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, state, other_state, quantiles, cdf, guide,
+def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, keys, quantiles, threshold, alias,
           exact_below, out):  # pragma: no cover - compiled
-    """Noisy intensities, one random word per pixel, row by row.
+    """Noisy intensities, a few images (of ``H`` rows) at a time.
 
-    ``intensity`` is (R, M, H, nx); row ``r`` of ``out`` is its row ``(ri, m,
-    i)`` in C order, read at ``x - shifts[r]`` for ``x = start, start + 1, ...`` (linear
+    ``intensity`` is (R, M, H, nx); row ``r`` of ``out`` is its row ``(ri, m, i)`` in C
+    order, read at ``x - shifts[r]`` for ``x = start, start + 1, ...`` (linear
     interpolation, rounded to float32; beyond the row, its edge value), with
-    ``electrons[ri]`` a unit and read noise ``read_sigma[ri]``. Pixel ``(r, x)`` takes its
-    word from ``state`` where ``where[i, x]``, else from ``other_state`` if ``fill``, else it
-    is 0. A state is the four words of numpy's SFC64 (``bit_generator.state``: a, b, c and a
-    counter), advanced by :func:`_sfc64_next`.
+    ``electrons[ri]`` a unit and read noise ``read_sigma[ri]``. Pixel ``p`` of ``out``
+    (C order) takes the words ``splitmix64(keys[k] + (p + 1) g)``; where ``where[i, x]`` is
+    False and ``fill`` is too, it is 0.
     """
-    a, b, c, counter = state[0], state[1], state[2], state[3]
-    a2, b2, c2, counter2 = other_state[0], other_state[1], other_state[2], other_state[3]
     motifs, height, nx = intensity.shape[1], intensity.shape[2], intensity.shape[3]
-    for r in range(out.shape[0]):
-        index = r // (motifs * height)
-        i = r % height
-        row = intensity[index, (r // height) % motifs, i]
+    width = out.shape[1]
+    flat = out.reshape(-1)
+    images = max(1, _BLOCK_PIXELS // (height * width))  # images of a block
+    size = images * height * width
+    keep = np.empty(size, np.bool_)
+    for t in range(size):
+        keep[t] = fill or where[(t // width) % height, t % width]
+    rates = np.empty(size, np.float64)
+    roots = np.empty(size, np.float64)
+    words = np.empty(size, np.uint64)
+    second = np.empty(size, np.uint64)
+    shot = np.empty(size, np.float32)
+    read = np.empty(size, np.float32)
+    exact = np.empty(size, np.int64)
+    bucket_shift = np.uint64(64 - int(np.log2(threshold.shape[1])))
+    for index in range(intensity.shape[0]):
         scale = electrons[index]
         per_electron = 1.0 / scale
         sigma = read_sigma[index]
-        offset = start - np.float64(shifts[r])
-        first = int(np.floor(offset))
-        weight = offset - first
-        mask = where[i]
-        for j in range(out.shape[1]):
-            if mask[j]:
-                word, a, b, c, counter = _sfc64_next(a, b, c, counter)
-            elif fill:
-                word, a2, b2, c2, counter2 = _sfc64_next(a2, b2, c2, counter2)
-            else:
-                out[r, j] = 0.0
-                continue
-            left = first + j
-            if left < 0:
-                value = row[0]
-            elif left >= nx - 1:
-                value = row[nx - 1]
-            elif weight == 0.0:
-                value = row[left]
-            else:
-                value = np.float32(row[left] * (1 - weight) + row[left + 1] * weight)
-            rate = max(value * scale, 0.0)
-            if rate < exact_below:
-                uniform = np.float64(np.int64(word >> np.uint64(16))) * (1.0 / 281474976710656.0)
+        for m0 in range(0, motifs, images):
+            r0 = (index * motifs + m0) * height
+            rows = min(images, motifs - m0) * height
+            n = rows * width
+            for b in range(rows):  # the rates, each row read at its shift
+                r = r0 + b
+                row = intensity[index, m0 + b // height, b % height]
+                offset = start - np.float64(shifts[r])
+                first = int(np.floor(offset))
+                weight = offset - first
+                into = rates[b * width:(b + 1) * width]
+                if first >= 0 and first + width < nx:
+                    segment = row[first:first + width + 1]
+                    for j in range(width):
+                        into[j] = max(np.float32(segment[j] * (1 - weight) + segment[j + 1] * weight) * scale, 0.0)
+                else:
+                    for j in range(width):
+                        left, right = min(max(first + j, 0), nx - 1), min(max(first + j + 1, 0), nx - 1)
+                        into[j] = max(np.float32(row[left] * (1 - weight) + row[right] * weight) * scale, 0.0)
+            counter = np.uint64(r0 * width + 1) * _GOLDEN
+            for t in range(n):  # SIMD: words and square roots
+                step = counter + np.uint64(t) * _GOLDEN
+                words[t] = _splitmix64(keys[0] + step)
+                second[t] = _splitmix64(keys[1] + step)
+                roots[t] = np.sqrt(rates[t])
+            found = 0
+            for t in range(n):  # the normal deviates (table reads); the exact pixels listed, without a branch
+                word = words[t]
+                shot[t] = quantiles[(word >> np.uint64(16)) & np.uint64(0xFFFF)]
+                read[t] = quantiles[word & np.uint64(0xFFFF)]
+                exact[found] = t
+                found += (rates[t] < exact_below) & keep[t]
+            target = flat[r0 * width:r0 * width + n]
+            for t in range(n):  # SIMD: the normal branch and the read noise
+                value = (rates[t] + roots[t] * shot[t]) * per_electron + sigma * read[t]
+                target[t] = value if keep[t] else 0.0
+            for e in range(found):  # the exact pixels
+                t = exact[e]
+                rate, word = rates[t], words[t]
                 g = int(rate * 8.0)
-                k = guide[g, np.int64(word >> np.uint64(57))]  # the top 7 bits: int(uniform * 128)
-                while uniform >= cdf[g, k + 1]:
-                    k += 1
-                lower = cdf[g, k]
-                step = cdf[g, k + 1] - lower
+                bucket = np.int64(word >> bucket_shift)
+                uniform = np.float64(np.int64(second[t] >> np.uint64(11))) * (1.0 / 9007199254740992.0)
+                k = bucket if uniform < threshold[g, bucket] else alias[g, bucket]
                 rest = rate - g * 0.125
-                if uniform - lower >= (1.0 - rest) * step:  # else the rest's count is 0 (exp(-rest) >= 1 - rest)
-                    k += _rest_count(rest, (uniform - lower) / step)
-                count = float(k)
-            else:
-                count = rate + np.sqrt(rate) * quantiles[(word >> np.uint64(16)) & np.uint64(0xFFFF)]
-            out[r, j] = count * per_electron + sigma * quantiles[word & np.uint64(0xFFFF)]
+                uniform = np.float64(np.int64((word >> np.uint64(16)) & np.uint64(0xFFFFFFFFFF))) * (1.0 / 1099511627776.0)
+                if uniform >= 1.0 - rest:  # else the rest's count is 0 (exp(-rest) >= 1 - rest)
+                    k += _rest_count(rest, uniform)
+                target[t] = float(k) * per_electron + sigma * read[t]
 
 
 def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.Generator,
@@ -185,8 +224,8 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     electrons : numpy.ndarray, (R,)
         Electrons a pixel per unit of intensity (dose x pixel area), > 0, one per leading index.
     rng : numpy.random.Generator
-        One 64-bit word of it seeds the pixels' generator (the same state gives the same
-        noise); with ``where``, a second word seeds the other pixels' generator.
+        Two 64-bit words of it are the keys of the pixels' words (the same state gives
+        the same noise).
     read_sigma : float or numpy.ndarray, (R,)
         Read-noise standard deviation, in units of intensity.
     exact_below : float
@@ -201,7 +240,7 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
         the same words whatever ``fill`` is, so what is computed from them does not
         depend on it. Default: all.
     fill : bool
-        With ``where``, draw the other pixels too (from the second generator); with
+        With ``where``, draw the other pixels too; with
         ``False`` they are 0 and cost nothing.
 
     Returns
@@ -235,9 +274,9 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
     if step != 1 or (columns is not None and stop <= first):
         raise ValueError(f"columns must be a non-empty slice of step 1 within {nx} columns, got {columns}")
     out = np.empty((rows, stop - first), np.float32)
-    state = np.random.SFC64(rng.bit_generator.random_raw()).state["state"]["state"].astype(np.uint64)
+    keys = rng.bit_generator.random_raw(2).astype(np.uint64)
     if where is None:
-        mask, other_state = np.ones((height, out.shape[1]), np.bool_), state
+        mask = np.ones((height, out.shape[1]), np.bool_)
     else:
         mask = np.asarray(where)
         try:
@@ -247,9 +286,8 @@ def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.
         if mask is None or mask.dtype != np.bool_:
             raise ValueError(f"where must be a boolean array that broadcasts to the output's last two axes "
                              f"({height}, {out.shape[1]}), got {np.asarray(where).dtype} {np.shape(where)}")
-        other_state = np.random.SFC64(rng.bit_generator.random_raw()).state["state"]["state"].astype(np.uint64)
     if out.size:
-        _draw(grid, shifts, first, electrons, sigma, mask, bool(fill), state, other_state, _QUANTILES,
+        _draw(grid, shifts, first, electrons, sigma, mask, bool(fill), keys, _QUANTILES,
               *_poisson_tables(float(exact_below)), float(exact_below), out)
     if columns is None:
         return out.reshape(original)
