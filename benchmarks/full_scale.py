@@ -235,22 +235,31 @@ def _history(model: str) -> list[dict]:
     return load_checkpoint(path).history if path.exists() and path.with_suffix(".json").exists() else []
 
 
-def record_stage(stage: str, outcome: dict, seconds: float, peak: int) -> dict:
-    """Add one stage's outcome to ``full_scale.json``, read and written under a lock (stages may run in parallel)."""
+def record_stage(stage: str, outcome: dict, seconds: float, peak: int | None) -> dict:
+    """Add one stage's outcome to ``full_scale.json``, read and written under a lock (stages may run in parallel).
+
+    A model's record of a finished, scored run that a new run replaces (changed data or config) is kept under
+    ``finished_earlier`` until the new run is scored, so the last finished scores stay on record. ``peak`` is
+    None where the memory was not measured (kept as null)."""
     path = RESULTS / "full_scale.json"
     with open(RESULTS / ".full_scale.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         record = json.loads(path.read_text()) if path.exists() else {"stages": {}}
         previous = record["stages"].get(stage, {})
         if outcome.pop("fresh") or previous.get("first_epoch") != outcome.get("first_epoch"):
+            if "test" in previous:
+                record.setdefault("finished_earlier", {})[stage] = previous
             previous = {}  # a run that started over, or a record of another run (a changed config or data)
+        if "test" in outcome:
+            record.get("finished_earlier", {}).pop(stage, None)
+        peaks = [p for p in (peak, previous.get("peak_memory_bytes")) if p is not None]
         record["stages"][stage] = {
             **({"device": previous["device"]} if "device" in previous else {}),
             **outcome, "date": date.today().isoformat(),
             "seconds_this_call": round(seconds, 1),
             "seconds_total": round(previous.get("seconds_total", 0) + seconds, 1),
-            "peak_memory_gb": round(max(peak, previous.get("peak_memory_bytes", 0)) / 1e9, 2),
-            "peak_memory_bytes": max(peak, previous.get("peak_memory_bytes", 0)),
+            "peak_memory_gb": round(max(peaks) / 1e9, 2) if peaks else None,
+            "peak_memory_bytes": max(peaks) if peaks else None,
         }
         return write_result("full_scale", record, "python benchmarks/full_scale.py")
 

@@ -120,7 +120,7 @@ def training(model: str, minutes: float, concurrent: int) -> dict:
     checkpoint the last one wrote), while another epoch is likely to end within ``minutes``; not scored here (the
     stage's next call, on any machine, scores it once the schedule is finished). Each epoch goes into the model's
     stage record in ``full_scale.json`` too, as a CPU epoch would (wall time and host memory peak)."""
-    before = len(_history(model))
+    before = _history(model)
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     outcome, epoch_seconds = {"of": None}, []
@@ -134,11 +134,12 @@ def training(model: str, minutes: float, concurrent: int) -> dict:
             break
     seconds = time.perf_counter() - start
     history = _history(model)
-    samples = sum(epoch["samples"] for epoch in history[before:])
-    return {"model": model, "epochs_this_call": len(history) - before, "epochs_done": len(history),
+    trained = history[len(before):] if history[:len(before)] == before else history  # or the run started over
+    samples = sum(epoch["samples"] for epoch in trained)
+    return {"model": model, "epochs_this_call": len(trained), "epochs_done": len(history),
             "of": outcome["of"], "seconds": seconds, "seconds_per_epoch": epoch_seconds,
             "samples_per_s": samples / seconds, "gpu_peak_memory_gb": torch.cuda.max_memory_allocated() / 1e9,
-            "models_on_the_gpu_at_once": concurrent, "history": history[before:],
+            "models_on_the_gpu_at_once": concurrent, "history": trained,
             "checkpoint": str(CHECKPOINTS.relative_to(CHECKPOINTS.parents[1]) / f"{model}.pt")}
 
 

@@ -77,6 +77,23 @@ def test_a_call_that_only_scores_keeps_the_device_that_trained_the_run(tmp_path,
     assert json.loads((tmp_path / "full_scale.json").read_text())["stages"]["attn-200k"]["device"] == "cpu"
 
 
+def test_a_finished_run_that_a_new_run_replaces_stays_on_record_until_the_new_one_is_scored(tmp_path, monkeypatch):
+    monkeypatch.setattr(full_scale, "RESULTS", tmp_path)
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+    old, new = {"epoch": 1, "loss": 0.4}, {"epoch": 1, "loss": 0.5}
+    full_scale.record_stage("MLP-Simple", {"epochs": 20, "of": 20, "first_epoch": old, "test": {"accuracy": 0.99},
+                                           "fresh": True}, 3000.0, 5)
+    full_scale.record_stage("MLP-Simple", {"epochs": 6, "of": 20, "first_epoch": new, "fresh": True}, 400.0, None)
+    saved = json.loads((tmp_path / "full_scale.json").read_text())
+    assert saved["finished_earlier"]["MLP-Simple"]["test"]["accuracy"] == 0.99
+    assert saved["stages"]["MLP-Simple"]["epochs"] == 6 and saved["stages"]["MLP-Simple"]["peak_memory_gb"] is None
+    full_scale.record_stage("MLP-Simple", {"epochs": 20, "of": 20, "first_epoch": new, "test": {"accuracy": 0.98},
+                                           "fresh": False}, 100.0, 7)
+    saved = json.loads((tmp_path / "full_scale.json").read_text())
+    assert "MLP-Simple" not in saved["finished_earlier"]
+    assert (saved["stages"]["MLP-Simple"]["seconds_total"], saved["stages"]["MLP-Simple"]["peak_memory_bytes"]) == (500.0, 7)
+
+
 def test_peak_memory_counts_anonymous_memory_not_mapped_files(tmp_path):
     """Mapping and reading a large file raises the resident set, not the measured peak; allocating memory does."""
     import numpy as np

@@ -79,7 +79,15 @@ def test_full_scale_scores_lists_only_the_models_that_finished():
     assert table.loc["MLP-Simple", "hours"] == 2.0 and table.loc["MLP-Simple", "accuracy"] == 0.98
     assert table.loc["MLP-Simple", "batches"] == "pools of every-file, 8 M rows"
     assert np.isclose(table.loc["MLP-Simple", "bic"], 2 * 100 * 0.1 + 7 * np.log(100))
+    assert table.loc["MLP-Simple", "run"] == "current"
     assert full_scale_scores({"stages": {}}).empty
+    # a model retraining on new features shows its last finished run, labelled, until the new one is scored
+    earlier = {**record["stages"]["MLP-Simple"], "test": {**record["stages"]["MLP-Simple"]["test"], "accuracy": 0.97}}
+    record["finished_earlier"] = {"MLP-Deep": {**earlier, "date": "2026-12-01"}, "MLP-Simple": earlier}
+    table = full_scale_scores(record)
+    assert list(table.index) == ["MLP-Simple", "MLP-Deep"]
+    assert table.loc["MLP-Deep", "run"] == "earlier" and table.loc["MLP-Deep", "accuracy"] == 0.97
+    assert table.loc["MLP-Simple", "run"] == "current" and table.loc["MLP-Simple", "accuracy"] == 0.98
 
 
 def test_full_scale_stages_say_how_far_each_stage_got_and_its_memory():
@@ -95,6 +103,10 @@ def test_full_scale_stages_say_how_far_each_stage_got_and_its_memory():
     assert table.loc["features", "wall time (min)"] == 15.0 and table.loc["MLP-Deep", "wall time (min)"] == 128.49
     assert table.loc["MLP-Deep", "memory peak, scored again (GB)"] == 4.46
     assert table.loc["features", "memory peak, scored again (GB)"] == "–"
+    assert table.loc["features", "device"] == "–"
+    record["stages"]["MLP-Deep"].update(device="cuda", peak_memory_gb=None)  # epochs on a GPU machine, memory unknown
+    table = full_scale_stages(record)
+    assert table.loc["MLP-Deep", "device"] == "cuda" and table.loc["MLP-Deep", "memory peak (GB)"] == "–"
     assert full_scale_stages({"stages": {}}).empty and full_scale_stages({}).empty
 
 
@@ -129,7 +141,14 @@ def test_gpu_comparison_puts_each_gpu_figure_beside_the_cpu_one():
     assert "300 k rows/s" in text and "30 k rows/s" in text and "have not been compared" in text
     gpu["parts"]["same_features"] = {"same_bytes": 95, "files": 96}
     assert "95 of 96 files are byte for byte" in gpu_comparison(gpu, cpu, full)[1]
-    assert "streamed onto the GPU" not in text  # no training part, no sentence
+    assert "training on the GPU" not in text and steps.shape[1] == 5  # no training part: no columns, no sentence
+    gpu["parts"]["training MLP-Simple"] = {"epochs_this_call": 6, "of": 20, "samples_per_s": 6.7e5,
+                                           "models_on_the_gpu_at_once": 6, "date": "2026-12-04",
+                                           "source": "stopped by the time limit during epoch 7"}
+    steps, text = gpu_comparison(gpu, cpu, full)
+    assert steps.loc["MLP-Simple", "paper-scale epochs trained on the GPU (6 models at once)"] == "6 of 20"
+    assert steps.loc["MLP-Simple", "streamed (samples/s)"] == 6.7e5
+    assert "--concurrent 6" in text and "Stopped by the time limit during epoch 7." in text
 
 
 def test_ptycho_gpu_text_reads_the_gpu_part_or_says_how_to_measure_it():

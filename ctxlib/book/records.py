@@ -158,10 +158,10 @@ def ptycho_gpu_text(gpu: dict | None) -> str:
 
 
 def full_scale_stages(record: dict) -> pd.DataFrame:
-    """One row per stage of the paper-scale run (``benchmarks/results/full_scale.json``): date, wall time (min),
-    memory peak (GB; and that of a streamed re-scoring, where one ran), and how far it got; "–" where a stage has
-    no such number."""
-    rows = [{"stage": name, "date": r["date"], "wall time (min)": r["seconds_total"] / 60,
+    """One row per stage of the paper-scale run (``benchmarks/results/full_scale.json``): date, the torch device
+    a model's epochs ran on, wall time (min), memory peak (GB; and that of a streamed re-scoring, where one ran),
+    and how far it got; "–" where a stage has no such number (or it was not measured)."""
+    rows = [{"stage": name, "date": r["date"], "device": r.get("device"), "wall time (min)": r["seconds_total"] / 60,
              "memory peak (GB)": r["peak_memory_gb"],
              "memory peak, scored again (GB)": r.get("scoring", {}).get("peak_memory_gb"),
              "done": (f"{r['written'] + r['reused']} feature files" if name == "features"
@@ -174,7 +174,7 @@ def full_scale_stages(record: dict) -> pd.DataFrame:
 
 
 def full_scale_scores(record: dict) -> pd.DataFrame:
-    """Test scores of the models that have finished the paper's schedule in the paper-scale run.
+    """Test scores of the latest run of each model that finished the paper's schedule in the paper-scale run.
 
     Parameters
     ----------
@@ -187,18 +187,24 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
         Indexed by model: ``accuracy``, ``entropy_nats``, ``ece`` on the test rows, ``rows``,
         ``bic`` (from the mean cross-entropy on the ``train_rows`` and the parameter count, see
         :func:`ctxlib.learning.metrics.bic`), ``parameters``, ``epochs``, ``hours`` (wall time of training and
-        scoring), ``date`` and ``batches`` (how the epochs were streamed: pools of whole feature
-        files or of every file, see :func:`ctxlib.learning.reading.stream_batches`); empty when no
-        model has finished.
+        scoring), ``date``, ``batches`` (how the epochs were streamed: pools of whole feature
+        files or of every file, see :func:`ctxlib.learning.reading.stream_batches`) and ``run``:
+        "current", or "earlier" where the model's current run (on other features) has not
+        finished yet and its last finished run is shown; empty when no model has finished.
     """
+    finished = {**{name: (stage, "earlier") for name, stage in record.get("finished_earlier", {}).items()},
+                **{name: (stage, "current") for name, stage in record.get("stages", {}).items() if "test" in stage}}
     rows = {name: {**stage["test"], "epochs": stage["epochs"], "hours": stage["seconds_total"] / 3600,
                    "batches": f"pools of {stage['shuffle']}, {stage['pool_rows'] / 1e6:g} M rows",
-                   "date": stage["date"], "bic": bic(stage["test"]["train_cross_entropy_nats"],
-                                                     stage["test"]["train_rows"], stage["test"]["parameters"])}
-            for name, stage in record.get("stages", {}).items() if "test" in stage}
+                   "date": stage["date"], "run": run, "bic": bic(stage["test"]["train_cross_entropy_nats"],
+                                                                  stage["test"]["train_rows"],
+                                                                  stage["test"]["parameters"])}
+            for name, (stage, run) in finished.items()}
     columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "parameters", "epochs", "hours", "date",
-               "batches"]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")
+               "batches", "run"]
+    order = [name for name in record.get("stages", {}) if name in rows] + [n for n in rows if n not in record.get("stages", {})]
+    return pd.DataFrame.from_dict({name: rows[name] for name in order}, orient="index",
+                                  columns=columns).rename_axis("model")
 
 
 def checkpoint_provenance(folder: str | Path) -> pd.DataFrame:
@@ -286,7 +292,7 @@ def gpu_comparison(gpu: dict, cpu_throughput: dict, full: dict) -> tuple[pd.Data
         over the latter; and the minutes the paper's schedule takes on the GPU by that rate
         (arithmetic only, no data loading).
     text : str
-        The library scans, the feature files and the streamed paper-scale epoch on the GPU's
+        The library scans, the feature files and the paper-scale training on the GPU's
         machine, each beside the CPU figure, with the commands.
     """
     parts = gpu["parts"]
@@ -321,12 +327,17 @@ def gpu_comparison(gpu: dict, cpu_throughput: dict, full: dict) -> tuple[pd.Data
             f"on this machine's {full.get('cpu_cores', '?')} cores ({rate_here / 1e3:,.0f} k rows/s); "
             + (f"{same['same_bytes']} of {same['files']} files are byte for byte the files made here "
                f"(`python benchmarks/gpu.py same_features`)." if same else "their bytes have not been compared here."))
-    if "training" in parts:
-        run = parts["training"]
+    runs = {part[len("training "):]: run for part, run in parts.items() if part.startswith("training ")}
+    if runs:
+        at_once = max(run["models_on_the_gpu_at_once"] for run in runs.values())
+        steps[f"paper-scale epochs trained on the GPU ({at_once} models at once)"] = pd.Series(
+            {name: f"{run['epochs_this_call']} of {run['of']}" for name, run in runs.items()})
+        steps["streamed (samples/s)"] = pd.Series({name: run["samples_per_s"] for name, run in runs.items()})
         text.append(
-            f"**A paper-scale epoch streamed onto the GPU** ({run['model']}, batches read from the memory-mapped "
-            f"feature files as on the CPU): {run['seconds_per_epoch']:.0f} s per epoch, "
-            f"{run['samples_per_s'] / 1e3:,.0f} k samples/s, against "
-            f"{parts['training_steps'][run['model']]['gpu_samples_per_s'] / 1e3:,.0f} k samples/s for its arithmetic "
-            f"alone. {run['source'][0].upper() + run['source'][1:]}.")
+            f"**Paper-scale training on the GPU** (`python benchmarks/gpu.py training --model MODEL --concurrent "
+            f"{at_once}`, {min(run['date'] for run in runs.values())}): the last two columns above. Each model trained "
+            "in its own process, its batches streamed from the memory-mapped feature files as on the CPU, into the "
+            "checkpoints of `data/training-full-seed0`, which `python benchmarks/full_scale.py` resumes on any machine. "
+            + " ".join(sorted({run["source"][0].upper() + run["source"][1:] + "."
+                               for run in runs.values() if "source" in run})))
     return steps, "\n\n".join(text)
