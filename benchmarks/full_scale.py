@@ -253,8 +253,9 @@ def record_stage(stage: str, outcome: dict, seconds: float, peak: int | None) ->
         if "test" in outcome:
             record.get("finished_earlier", {}).pop(stage, None)
         peaks = [p for p in (peak, previous.get("peak_memory_bytes")) if p is not None]
+        devices = [*previous.get("device", "").split(", "), outcome.pop("device", "")]  # e.g. "cuda, cpu"
         record["stages"][stage] = {
-            **({"device": previous["device"]} if "device" in previous else {}),
+            **({"device": ", ".join(dict.fromkeys(d for d in devices if d))} if any(devices) else {}),
             **outcome, "date": date.today().isoformat(),
             "seconds_this_call": round(seconds, 1),
             "seconds_total": round(previous.get("seconds_total", 0) + seconds, 1),

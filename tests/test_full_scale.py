@@ -62,7 +62,8 @@ def test_a_call_that_resumes_another_run_than_the_recorded_one_does_not_add_to_i
 
 
 def test_a_call_that_only_scores_keeps_the_device_that_trained_the_run(tmp_path, monkeypatch):
-    """Epochs trained on a GPU machine and scored by a later call on the CPU: the record names the GPU."""
+    """Epochs trained on a GPU machine and scored by a later call on the CPU: the record names the GPU; a run
+    that moved between devices names each."""
     monkeypatch.setattr(full_scale, "RESULTS", tmp_path)
     monkeypatch.setattr(record, "RESULTS", tmp_path)
     first = {"epoch": 1, "loss": 0.4}
@@ -75,6 +76,12 @@ def test_a_call_that_only_scores_keeps_the_device_that_trained_the_run(tmp_path,
     full_scale.record_stage("attn-200k", {"epochs": 1, "of": 10, "first_epoch": {"epoch": 1, "loss": 0.6},
                                           "device": "cpu", "fresh": True}, 50.0, 1)
     assert json.loads((tmp_path / "full_scale.json").read_text())["stages"]["attn-200k"]["device"] == "cpu"
+    # a run whose epochs moved from one device to another names both, in order
+    full_scale.record_stage("attn-200k", {"epochs": 2, "of": 10, "first_epoch": {"epoch": 1, "loss": 0.6},
+                                          "device": "cuda", "fresh": False}, 50.0, 1)
+    full_scale.record_stage("attn-200k", {"epochs": 3, "of": 10, "first_epoch": {"epoch": 1, "loss": 0.6},
+                                          "device": "cuda", "fresh": False}, 50.0, 1)
+    assert json.loads((tmp_path / "full_scale.json").read_text())["stages"]["attn-200k"]["device"] == "cpu, cuda"
 
 
 def test_a_finished_run_that_a_new_run_replaces_stays_on_record_until_the_new_one_is_scored(tmp_path, monkeypatch):
