@@ -98,7 +98,8 @@ def test_a_finished_run_that_a_new_run_replaces_stays_on_record_until_the_new_on
                                            "fresh": False}, 100.0, 7)
     saved = json.loads((tmp_path / "full_scale.json").read_text())
     assert "MLP-Simple" not in saved["finished_earlier"]
-    assert (saved["stages"]["MLP-Simple"]["seconds_total"], saved["stages"]["MLP-Simple"]["peak_memory_bytes"]) == (500.0, 7)
+    stage = saved["stages"]["MLP-Simple"]
+    assert (stage["seconds_total"], stage["peak_memory_bytes"]) == (500.0, 7)
 
 
 def test_peak_memory_counts_anonymous_memory_not_mapped_files(tmp_path):

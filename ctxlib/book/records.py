@@ -202,7 +202,8 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
             for name, (stage, run) in finished.items()}
     columns = ["accuracy", "entropy_nats", "ece", "rows", "bic", "train_rows", "parameters", "epochs", "hours", "date",
                "batches", "run"]
-    order = [name for name in record.get("stages", {}) if name in rows] + [n for n in rows if n not in record.get("stages", {})]
+    stages = record.get("stages", {})
+    order = [name for name in stages if name in rows] + [name for name in rows if name not in stages]
     return pd.DataFrame.from_dict({name: rows[name] for name in order}, orient="index",
                                   columns=columns).rename_axis("model")
 
