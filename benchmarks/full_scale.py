@@ -111,7 +111,7 @@ def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int 
     if stage == "standins":
         return {**standin_comparison(), "fresh": True}
     target = schedule(stage, "full").epochs
-    before = _history(stage)
+    before = _resumed_history(stage)
     done = len(before)
     stop = target if epochs is None else min(target, done + epochs)
     trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None,
@@ -233,6 +233,22 @@ def _history(model: str) -> list[dict]:
 
     path = CHECKPOINTS / f"{model}.pt"
     return load_checkpoint(path).history if path.exists() and path.with_suffix(".json").exists() else []
+
+
+def _resumed_history(model: str) -> list[dict]:
+    """The epochs of ``model``'s checkpoint that its next training call goes on from: none where the checkpoint
+    is of other features or another config (that call starts the run over, so ``--epochs N`` counts from 0)."""
+    from dataclasses import replace
+
+    from ctxlib.learning.reading import features_digest
+    from ctxlib.learning.training import load_checkpoint, schedule
+
+    history = _history(model)
+    if not history:
+        return []
+    config = replace(schedule(model, "full"), data=features_digest(FEATURES))
+    saved = load_checkpoint(CHECKPOINTS / f"{model}.pt").config
+    return history if replace(saved, epochs=config.epochs) == config else []
 
 
 def record_stage(stage: str, outcome: dict, seconds: float, peak: int | None) -> dict:

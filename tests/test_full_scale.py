@@ -102,6 +102,26 @@ def test_a_finished_run_that_a_new_run_replaces_stays_on_record_until_the_new_on
     assert (stage["seconds_total"], stage["peak_memory_bytes"]) == (500.0, 7)
 
 
+def test_epochs_asked_for_count_from_the_start_of_a_run_that_starts_over(tmp_path, monkeypatch):
+    """A checkpoint of other features is not resumed, so it has no epochs to go on from (``--epochs 1`` then trains
+    one epoch of the new run, not the whole schedule)."""
+    from dataclasses import replace
+
+    import ctxlib.learning.reading as reading
+    from ctxlib.learning.models import build_model
+    from ctxlib.learning.training import save_checkpoint, schedule
+
+    monkeypatch.setattr(full_scale, "CHECKPOINTS", tmp_path)
+    history = [{"epoch": 1, "loss": 0.5, "accuracy": 0.5, "samples": 40}]
+    save_checkpoint(build_model("MLP-Simple"), replace(schedule("MLP-Simple", "full"), data="features-a"), history,
+                    tmp_path / "MLP-Simple.pt")
+    monkeypatch.setattr(reading, "features_digest", lambda folder: "features-a")
+    assert full_scale._resumed_history("MLP-Simple") == history
+    monkeypatch.setattr(reading, "features_digest", lambda folder: "features-b")
+    assert full_scale._resumed_history("MLP-Simple") == [] and full_scale._history("MLP-Simple") == history
+    assert full_scale._resumed_history("MLP-Deep") == []
+
+
 def test_peak_memory_counts_anonymous_memory_not_mapped_files(tmp_path):
     """Mapping and reading a large file raises the resident set, not the measured peak; allocating memory does."""
     import numpy as np
