@@ -223,11 +223,11 @@ def finished_models() -> dict[str, dict]:
     return {name: {"test_accuracy": stages[name]["test"]["accuracy"], "test_rows": stages[name]["test"]["rows"],
                    "test_entropy_nats": stages[name]["test"]["entropy_nats"], "test_ece": stages[name]["test"]["ece"]}
             for name in MODEL_NAMES
-            if "test" in stages.get(name, {}) and _history(name)[-1:] == [stages[name]["last_epoch"]]
-            and len(_history(name)) == stages[name]["of"]}
+            if "test" in stages.get(name, {}) and checkpoint_history(name)[-1:] == [stages[name]["last_epoch"]]
+            and len(checkpoint_history(name)) == stages[name]["of"]}
 
 
-def _history(model: str) -> list[dict]:
+def checkpoint_history(model: str) -> list[dict]:
     """The epochs of ``model``'s checkpoint so far (none: no checkpoint)."""
     from ctxlib.learning.training import load_checkpoint
 
@@ -241,14 +241,11 @@ def _resumed_history(model: str) -> list[dict]:
     from dataclasses import replace
 
     from ctxlib.learning.reading import features_digest
-    from ctxlib.learning.training import load_checkpoint, schedule
+    from ctxlib.learning.training import resume_point, schedule
 
-    history = _history(model)
-    if not history:
-        return []
     config = replace(schedule(model, "full"), data=features_digest(FEATURES))
-    saved = load_checkpoint(CHECKPOINTS / f"{model}.pt").config
-    return history if replace(saved, epochs=config.epochs) == config else []
+    saved, _ = resume_point(config, CHECKPOINTS / f"{model}.pt")
+    return saved.history if saved is not None else []
 
 
 def record_stage(stage: str, outcome: dict, seconds: float, peak: int | None) -> dict:

@@ -40,7 +40,7 @@ from datetime import date
 
 import numpy as np
 import torch
-from full_scale import CHECKPOINTS, FEATURES, PeakMemory, _history, record_stage, run_stage
+from full_scale import CHECKPOINTS, FEATURES, PeakMemory, checkpoint_history, record_stage, run_stage
 from ptycho_speed import time_ours
 from record import RESULTS
 from training_throughput import steps_per_second
@@ -120,11 +120,11 @@ def training(model: str, minutes: float, concurrent: int) -> dict:
     checkpoint the last one wrote), while another epoch is likely to end within ``minutes``; not scored here (the
     stage's next call, on any machine, scores it once the schedule is finished). Each epoch goes into the model's
     stage record in ``full_scale.json`` too, as a CPU epoch would (wall time and host memory peak)."""
-    before = _history(model)
+    before = checkpoint_history(model)
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     outcome, epoch_seconds = {"of": None}, []
-    while outcome["of"] is None or len(_history(model)) < outcome["of"]:
+    while outcome["of"] is None or len(checkpoint_history(model)) < outcome["of"]:
         began = time.perf_counter()
         with PeakMemory() as memory:
             outcome = run_stage(model, 1, device="cuda", score=False)
@@ -133,7 +133,7 @@ def training(model: str, minutes: float, concurrent: int) -> dict:
         if time.perf_counter() - start + max(epoch_seconds) > minutes * 60:
             break
     seconds = time.perf_counter() - start
-    history = _history(model)
+    history = checkpoint_history(model)
     trained = history[len(before):] if history[:len(before)] == before else history  # or the run started over
     samples = sum(epoch["samples"] for epoch in trained)
     return {"model": model, "epochs_this_call": len(trained), "epochs_done": len(history),

@@ -229,3 +229,16 @@ def test_stream_batches_mix_every_file_into_every_batch(tmp_path):
     assert np.array_equal(whole, rows[rng.permutation(len(rows))])
     with pytest.raises(ValueError, match="buffer_rows must be a positive number of rows, got 0"):
         next(stream_batches(tmp_path, 48, np.random.default_rng(3), buffer_rows=0))
+
+
+def test_the_features_digest_is_hashed_once_for_the_same_files_and_again_for_a_rewritten_one(tmp_path, monkeypatch):
+    import ctxlib.learning.reading as reading
+    from ctxlib.base.files import atomic_write, write_npz
+
+    hashed = []
+    monkeypatch.setattr(reading, "sha256", lambda path: hashed.append(path.name) or path.read_bytes().hex())
+    atomic_write(tmp_path / "a-b.npz", lambda handle: write_npz(handle, X=np.zeros(4, np.float32)))
+    first = features_digest(tmp_path)
+    assert features_digest(tmp_path) == first and hashed == ["a-b.npz"]
+    atomic_write(tmp_path / "a-b.npz", lambda handle: write_npz(handle, X=np.ones(4, np.float32)))  # same size
+    assert features_digest(tmp_path) != first and hashed == ["a-b.npz", "a-b.npz"]

@@ -118,7 +118,7 @@ def test_epochs_asked_for_count_from_the_start_of_a_run_that_starts_over(tmp_pat
     monkeypatch.setattr(reading, "features_digest", lambda folder: "features-a")
     assert full_scale._resumed_history("MLP-Simple") == history
     monkeypatch.setattr(reading, "features_digest", lambda folder: "features-b")
-    assert full_scale._resumed_history("MLP-Simple") == [] and full_scale._history("MLP-Simple") == history
+    assert full_scale._resumed_history("MLP-Simple") == [] and full_scale.checkpoint_history("MLP-Simple") == history
     assert full_scale._resumed_history("MLP-Deep") == []
 
 

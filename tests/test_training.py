@@ -12,6 +12,7 @@ from ctxlib.learning.training import (
     TrainingConfig,
     batches,
     load_checkpoint,
+    resume_point,
     save_checkpoint,
     schedule,
     train,
@@ -105,6 +106,21 @@ def test_a_changed_config_trains_afresh_and_says_which_entry_changed(tmp_path, c
     _, history = train(changed, epochs_of(X, y, changed.batch_size), checkpoint=path, progress=False)
     assert f"training from scratch, the checkpoint's {next(iter(change))} changed" in capsys.readouterr().out
     assert len(history) == 1 and load_checkpoint(path).config == changed
+
+
+def test_resume_point_goes_on_from_the_same_config_only(tmp_path):
+    """The one rule behind resuming: same config (data digest included) and no more epochs than asked for."""
+    from dataclasses import replace
+
+    X, y = toy(200)
+    path = tmp_path / "mlp.pt"
+    config = TrainingConfig("MLP-Simple", epochs=2, batch_size=64, data="features-a")
+    assert resume_point(config, path) == (None, [])  # no checkpoint yet
+    train(config, epochs_of(X, y, 64), checkpoint=path, progress=False)
+    saved, changed = resume_point(replace(config, epochs=5), path)
+    assert saved.epoch == 2 and changed == []
+    assert resume_point(replace(config, data="features-b"), path) == (None, ["data"])
+    assert resume_point(replace(config, epochs=1), path) == (None, ["epochs"])
 
 
 def test_a_checkpoint_from_before_the_streaming_was_recorded_loads_as_whole_file_pools_and_is_not_resumed(

@@ -9,6 +9,7 @@ the doped host, so they are the same however the files are read.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -30,13 +31,27 @@ def stamp_of(path: Path) -> dict | None:
 
 
 def features_digest(directory: str | Path) -> str:
-    """SHA-256 over the names, stamps and bytes of the feature files: which data a model was trained on."""
-    import hashlib
+    """SHA-256 over the names, stamps and bytes of the feature files: which data a model was trained on.
 
+    Hashed once a process for the same files (the same inode, size and modification time:
+    the paper's ~7 GB take seconds to hash); a file written again is read again.
+    """
     paths = sorted(Path(directory).glob("*.npz"))
     if not paths:
         raise FileNotFoundError(f"no feature files in {directory}; run ctxlib.learning.dataset.build_features first")
-    lines = [f"{p.stem}:{json.dumps(stamp_of(p), sort_keys=True)}:{sha256(p)}\n" for p in paths]
+    return _digest(tuple((p, *_identity(p.stat())) for p in paths))
+
+
+def _identity(stat) -> tuple[int, int, int]:
+    """What tells a file written again from the one hashed before: inode, size, modification time (ns)."""
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+@lru_cache(maxsize=8)
+def _digest(files: tuple[tuple, ...]) -> str:
+    import hashlib
+
+    lines = [f"{p.stem}:{json.dumps(stamp_of(p), sort_keys=True)}:{sha256(p)}\n" for p, *_ in files]
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 

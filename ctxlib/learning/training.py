@@ -136,14 +136,40 @@ def load_checkpoint(path: Path) -> Checkpoint:
     return Checkpoint(model.eval(), config, record["history"], state["optimiser"], record.get("provenance", {}))
 
 
-def _resumable(checkpoint: Path | None) -> Checkpoint | None:
-    """The checkpoint to resume from, or None when there is none or it is inconsistent (start afresh)."""
+def resume_point(config: TrainingConfig, checkpoint: Path | None) -> tuple[Checkpoint | None, list[str]]:
+    """The checkpoint that training ``config`` goes on from, and why it does not where it does not.
+
+    A checkpoint of the same config (training data digest included) with at most
+    ``config.epochs`` epochs goes on from its last epoch; one of another config, or with
+    more epochs, starts the run over.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        The run about to be trained.
+    checkpoint : Path, optional
+        Its checkpoint (``<model>.pt`` beside ``<model>.json``).
+
+    Returns
+    -------
+    saved : Checkpoint or None
+        The checkpoint to go on from; None where there is none, where the pair is
+        inconsistent (a run stopped between its two writes) or where it is of another run.
+    changed : list of str
+        The config entries that differ from the checkpoint's (``["epochs"]`` where only the
+        checkpoint's epochs exceed ``config.epochs``); empty where ``saved`` is not None or
+        there is no consistent checkpoint.
+    """
     if checkpoint is None or not Path(checkpoint).with_suffix(".json").exists() or not Path(checkpoint).exists():
-        return None
+        return None, []
     try:
-        return load_checkpoint(checkpoint)
+        saved = load_checkpoint(checkpoint)
     except CheckpointError:
-        return None
+        return None, []
+    if replace(saved.config, epochs=config.epochs) == config and saved.epoch <= config.epochs:
+        return saved, []  # a longer run goes on
+    changed = [k for k, v in asdict(config).items() if k != "epochs" and asdict(saved.config)[k] != v]
+    return None, changed or ["epochs"]  # more epochs alone resume; fewer than the checkpoint's start over
 
 
 def train(
@@ -188,14 +214,11 @@ def train(
     """
     torch.manual_seed(config.seed)
     model, history, optimiser_state = build_model(config.model), [], {}
-    saved = _resumable(checkpoint)
+    saved, changed = resume_point(config, checkpoint)
     if saved is not None:
-        if replace(saved.config, epochs=config.epochs) == config and saved.epoch <= config.epochs:
-            model, history, optimiser_state = saved.model, saved.history, saved.optimiser_state  # a longer run goes on
-        else:
-            changed = [k for k, v in asdict(config).items() if k != "epochs" and asdict(saved.config)[k] != v]
-            changed = changed or ["epochs"]  # more epochs alone resume; fewer than the checkpoint's start over
-            _say(f"{config.model}: training from scratch, the checkpoint's {', '.join(changed)} changed")
+        model, history, optimiser_state = saved.model, saved.history, saved.optimiser_state
+    elif changed:
+        _say(f"{config.model}: training from scratch, the checkpoint's {', '.join(changed)} changed")
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     if optimiser_state:
