@@ -111,7 +111,7 @@ def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int 
     if stage == "standins":
         return {**standin_comparison(), "fresh": True}
     target = schedule(stage, "full").epochs
-    before = _resumed_history(stage)
+    before = resumed_history(stage)
     done = len(before)
     stop = target if epochs is None else min(target, done + epochs)
     trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None,
@@ -235,7 +235,7 @@ def checkpoint_history(model: str) -> list[dict]:
     return load_checkpoint(path).history if path.exists() and path.with_suffix(".json").exists() else []
 
 
-def _resumed_history(model: str) -> list[dict]:
+def resumed_history(model: str) -> list[dict]:
     """The epochs of ``model``'s checkpoint that its next training call goes on from: none where the checkpoint
     is of other features or another config (that call starts the run over, so ``--epochs N`` counts from 0)."""
     from dataclasses import replace

@@ -40,7 +40,15 @@ from datetime import date
 
 import numpy as np
 import torch
-from full_scale import CHECKPOINTS, FEATURES, PeakMemory, checkpoint_history, record_stage, run_stage
+from full_scale import (
+    CHECKPOINTS,
+    FEATURES,
+    PeakMemory,
+    checkpoint_history,
+    record_stage,
+    resumed_history,
+    run_stage,
+)
 from ptycho_speed import time_ours
 from record import RESULTS
 from training_throughput import steps_per_second
@@ -120,7 +128,7 @@ def training(model: str, minutes: float, concurrent: int) -> dict:
     checkpoint the last one wrote), while another epoch is likely to end within ``minutes``; not scored here (the
     stage's next call, on any machine, scores it once the schedule is finished). Each epoch goes into the model's
     stage record in ``full_scale.json`` too, as a CPU epoch would (wall time and host memory peak)."""
-    before = checkpoint_history(model)
+    before = resumed_history(model)  # none where this call starts the run over
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     outcome, epoch_seconds = {"of": None}, []
@@ -134,7 +142,7 @@ def training(model: str, minutes: float, concurrent: int) -> dict:
             break
     seconds = time.perf_counter() - start
     history = checkpoint_history(model)
-    trained = history[len(before):] if history[:len(before)] == before else history  # or the run started over
+    trained = history[len(before):]
     samples = sum(epoch["samples"] for epoch in trained)
     return {"model": model, "epochs_this_call": len(trained), "epochs_done": len(history),
             "of": outcome["of"], "seconds": seconds, "seconds_per_epoch": epoch_seconds,

@@ -116,10 +116,10 @@ def test_epochs_asked_for_count_from_the_start_of_a_run_that_starts_over(tmp_pat
     save_checkpoint(build_model("MLP-Simple"), replace(schedule("MLP-Simple", "full"), data="features-a"), history,
                     tmp_path / "MLP-Simple.pt")
     monkeypatch.setattr(reading, "features_digest", lambda folder: "features-a")
-    assert full_scale._resumed_history("MLP-Simple") == history
+    assert full_scale.resumed_history("MLP-Simple") == history
     monkeypatch.setattr(reading, "features_digest", lambda folder: "features-b")
-    assert full_scale._resumed_history("MLP-Simple") == [] and full_scale.checkpoint_history("MLP-Simple") == history
-    assert full_scale._resumed_history("MLP-Deep") == []
+    assert full_scale.resumed_history("MLP-Simple") == [] and full_scale.checkpoint_history("MLP-Simple") == history
+    assert full_scale.resumed_history("MLP-Deep") == []
 
 
 def test_peak_memory_counts_anonymous_memory_not_mapped_files(tmp_path):
