@@ -15,7 +15,9 @@ from ctxlib.book.records import (
     gpu_comparison,
     ptycho_gpu_text,
     standin_comparison,
+    worse_standins,
 )
+from ctxlib.learning.spec import MODEL_NAMES
 
 RECORDS = ROOT / "benchmarks" / "results"
 
@@ -118,10 +120,27 @@ def test_standin_comparison_judges_the_default_model_on_every_stand_in_set():
     assert list(kappas.columns) == ["stand-ins", "twin"] and kappas.loc[("MLP-Simple", "full"), "twin"] == 0.92
     assert "at least as good on every stand-in and hard case" in text
     scores["full"]["twin kappa"] = 0.89
-    assert "worse on at least one" in standin_comparison(record, "MLP-Simple")[1]
+    assert "worse on twin" in standin_comparison(record, "MLP-Simple")[1]
     assert "has none yet" in standin_comparison(record, "attn-4k")[1]
+    assert "until all six models have finished" in standin_comparison(record, "MLP-Simple")[1]
+    record["stages"]["standins"]["models"] = {name: scores for name in MODEL_NAMES}
+    assert "keeps the quick weights as its default" in standin_comparison(record, "MLP-Simple")[1]
+    scores["full"]["twin kappa"] = 0.90
+    assert "takes the paper-scale weights as its default" in standin_comparison(record, "MLP-Simple")[1]
     empty, how = standin_comparison({"stages": {}}, "MLP-Simple")
     assert empty.empty and "python benchmarks/full_scale.py export standins" in how
+
+
+def test_the_default_weights_of_classify_follow_the_shipped_stand_in_comparison():
+    """The paper-scale weights are ``ctxlib classify``'s default exactly where all six have finished and the default
+    model's are at least as good as its quick ones on every stand-in set of the shipped record."""
+    from ctxlib.micrographs.cli import DEFAULT_MODEL
+    from ctxlib.micrographs.classify import DEFAULT_WEIGHTS_SCALE
+
+    record = json.loads((RECORDS / "full_scale.json").read_text())
+    compared = record["stages"].get("standins", {}).get("models", {})
+    full = set(compared) == set(MODEL_NAMES) and worse_standins(record, DEFAULT_MODEL) == []
+    assert DEFAULT_WEIGHTS_SCALE == ("full" if full else "quick")
 
 
 

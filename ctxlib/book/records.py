@@ -12,6 +12,7 @@ import pandas as pd
 from ctxlib.base.files import source_digest
 from ctxlib.learning.dataset import FEATURE_CODE, realisations_for
 from ctxlib.learning.metrics import bic
+from ctxlib.learning.spec import MODEL_NAMES
 
 CONTEXTS = 576
 MOTIFS = 34
@@ -263,14 +264,43 @@ def standin_comparison(record: dict, default_model: str) -> tuple[pd.DataFrame, 
     kappas.index.names = ["model", "weights"]
     text = (f"Cohen's kappa, mean over HAADF and MAADF ({comparison['standins']}; measured {comparison['date']}). "
             f"Paper-scale weights so far: {', '.join(comparison['models'])}. ")
-    if default_model in comparison["models"]:
-        better = bool((kappas.loc[(default_model, "full")] >= kappas.loc[(default_model, "quick")]).all())
-        text += (f"For {default_model}, the default of `ctxlib classify`, they are "
-                 + ("at least as good on every stand-in and hard case. " if better else "worse on at least one. "))
-    else:
+    worse = worse_standins(record, default_model)
+    if worse is None:
         text += f"{default_model}, the default of `ctxlib classify`, has none yet. "
-    return kappas, text + ("`ctxlib classify` keeps the quick weights as its default until all six models have finished "
-                           "the paper's schedule (`--weights data/weights-full` chooses the paper-scale ones).")
+    else:
+        text += (f"For {default_model}, the default of `ctxlib classify`, they are "
+                 + (f"worse on {', '.join(worse)}. " if worse else "at least as good on every stand-in and hard case. "))
+    if set(comparison["models"]) != set(MODEL_NAMES):
+        return kappas, text + ("`ctxlib classify` keeps the quick weights as its default until all six models have "
+                               "finished the paper's schedule (`--weights data/weights-full` chooses the paper-scale "
+                               "ones).")
+    return kappas, text + (f"All six have finished, so by the rule (the paper-scale weights become the default only "
+                           f"where they are at least as good on every set) `ctxlib classify` "
+                           + ("takes the paper-scale weights as its default." if worse == [] else
+                              "keeps the quick weights as its default (`--weights data/weights-full` chooses the "
+                              "paper-scale ones)."))
+
+
+def worse_standins(record: dict, model: str) -> list[str] | None:
+    """The stand-in sets on which ``model``'s paper-scale weights have a lower kappa than its quick ones.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/full_scale.py``.
+    model : str
+
+    Returns
+    -------
+    list of str or None
+        The sets (e.g. ``"twin"``), empty where the paper-scale weights are at least as good on
+        every one; None where the stand-in comparison has not run for ``model``.
+    """
+    scores = record.get("stages", {}).get("standins", {}).get("models", {}).get(model)
+    if scores is None:
+        return None
+    return [where.removesuffix(" kappa") for where, value in scores["full"].items()
+            if where.endswith(" kappa") and value < scores["quick"][where]]
 
 
 def gpu_comparison(gpu: dict, cpu_throughput: dict, full: dict) -> tuple[pd.DataFrame, str]:

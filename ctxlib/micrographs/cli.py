@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help=".npz only: the array's key, or KEY:INDEX for one image of a stack (default: the only "
                                "2-D array; for the shipped test micrographs, the degraded image of --detector)")
     classify.add_argument("--weights", type=Path, default=None,
-                          help="folder of trained models (default: the shipped data/weights)")
+                          help="folder of trained models (default: the shipped data/weights, the quick scale's; "
+                               "data/weights-full holds the paper scale's)")
     classify.add_argument("-o", "--output", default="classified", help="output folder")
     classify.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-image lines")
     return parser
