@@ -269,7 +269,8 @@ def standin_comparison(record: dict, default_model: str) -> tuple[pd.DataFrame, 
         text += f"{default_model}, the default of `ctxlib classify`, has none yet. "
     else:
         text += (f"For {default_model}, the default of `ctxlib classify`, they are "
-                 + (f"worse on {', '.join(worse)}. " if worse else "at least as good on every stand-in and hard case. "))
+                 + (f"worse on {', '.join(worse)}. " if worse
+                    else "at least as good on every stand-in and hard case. "))
     if set(comparison["models"]) != set(MODEL_NAMES):
         return kappas, text + ("`ctxlib classify` keeps the quick weights as its default until all six models have "
                                "finished the paper's schedule (`--weights data/weights-full` chooses the paper-scale "
