@@ -9,13 +9,13 @@ from ctxlib.base.paths import ROOT
 from ctxlib.book.records import (
     anchor_table,
     checkpoint_provenance,
+    default_weights_scale,
     dataset_speed_text,
     full_scale_scores,
     full_scale_stages,
     gpu_comparison,
     ptycho_gpu_text,
     standin_comparison,
-    worse_standins,
 )
 from ctxlib.learning.spec import MODEL_NAMES
 
@@ -138,9 +138,7 @@ def test_the_default_weights_of_classify_follow_the_shipped_stand_in_comparison(
     from ctxlib.micrographs.classify import DEFAULT_WEIGHTS_SCALE
 
     record = json.loads((RECORDS / "full_scale.json").read_text())
-    compared = record["stages"].get("standins", {}).get("models", {})
-    full = set(compared) == set(MODEL_NAMES) and worse_standins(record, DEFAULT_MODEL) == []
-    assert DEFAULT_WEIGHTS_SCALE == ("full" if full else "quick")
+    assert DEFAULT_WEIGHTS_SCALE == default_weights_scale(record, DEFAULT_MODEL)
 
 
 

@@ -277,9 +277,21 @@ def standin_comparison(record: dict, default_model: str) -> tuple[pd.DataFrame, 
                                "ones).")
     return kappas, text + (f"All six have finished, so by the rule (the paper-scale weights become the default only "
                            f"where they are at least as good on every set) `ctxlib classify` "
-                           + ("takes the paper-scale weights as its default." if worse == [] else
+                           + ("takes the paper-scale weights as its default."
+                              if default_weights_scale(record, default_model) == "full" else
                               "keeps the quick weights as its default (`--weights data/weights-full` chooses the "
                               "paper-scale ones)."))
+
+
+def default_weights_scale(record: dict, model: str) -> str:
+    """The shipped weights ``ctxlib classify`` should use by default for ``model``, by the stand-in rule.
+
+    "full" where all six models have finished the paper's schedule and ``model``'s paper-scale
+    weights are at least as good as its quick ones on every stand-in set of ``record`` (the
+    record of ``benchmarks/full_scale.py``, see :func:`worse_standins`); else "quick".
+    """
+    compared = record.get("stages", {}).get("standins", {}).get("models", {})
+    return "full" if set(compared) == set(MODEL_NAMES) and worse_standins(record, model) == [] else "quick"
 
 
 def worse_standins(record: dict, model: str) -> list[str] | None:

@@ -27,7 +27,7 @@ from ctxlib.materials.motifs import CLASS_NAMES
 #: The shipped weights used unless others are named: "quick" (``data/weights``) or "full"
 #: (``data/weights-full``). The paper-scale weights become the default only where they are at
 #: least as good as the quick ones on every stand-in set of section 6
-#: (:func:`ctxlib.book.records.worse_standins`; ``tests/test_records.py`` holds this to the
+#: (:func:`ctxlib.book.records.default_weights_scale`; ``tests/test_records.py`` holds this to the
 #: shipped record of ``benchmarks/full_scale.py``).
 DEFAULT_WEIGHTS_SCALE = "quick"
 
