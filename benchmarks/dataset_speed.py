@@ -81,9 +81,12 @@ from dask.distributed import Client
 import ctxlib.learning.dataset as dataset
 from ctxlib.learning.dataset import FeatureSettings, build_features
 realisations, hosts = int(sys.argv[1]), int(sys.argv[2])
-present, _ = dataset.library_status()
+from ctxlib.simulation.library import library_status
+present, _ = library_status()  # doped hosts alone, in every tree compared
 chosen = present[:hosts]
-dataset.library_status = lambda: (chosen, [])
+for status in ("library_status", "trained_status"):  # trained_status: trees with the undoped hosts
+    if hasattr(dataset, status):
+        setattr(dataset, status, lambda: (chosen, []))
 try:
     from ctxlib.base.cluster import local_cluster
 except ImportError:  # a tree from before the cluster helper: dask's own local cluster

@@ -70,7 +70,7 @@ def test_site_flags_mark_one_sublattice_per_context(entry):
 def test_build_features_writes_resumable_chunks(tmp_path, monkeypatch):
     import ctxlib.learning.dataset as dataset
 
-    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], ["WSe2-V"]))
+    monkeypatch.setattr(dataset, "trained_status", lambda: (["WSe2-Ti"], ["WSe2-V"]))
     manifest = dataset.read_manifest()
     one = FeatureSettings(realisations=1, seed=0)
     run = build_features(tmp_path, progress=False, workers=1, settings=one)
@@ -117,8 +117,8 @@ def test_splits():
 def test_every_setting_is_in_the_stamp_and_forces_a_rebuild(tmp_path, monkeypatch, change, key):
     import ctxlib.learning.dataset as dataset
 
-    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], []))
-    monkeypatch.setattr(dataset, "host_features", lambda entry, settings: {"X": np.zeros((1, 31), np.float32)})
+    monkeypatch.setattr(dataset, "trained_status", lambda: (["WSe2-Ti"], []))
+    monkeypatch.setattr(dataset, "host_features", lambda entry, settings, undoped=False: {"X": np.zeros((1, 31), np.float32)})
     base = FeatureSettings(realisations=1)
     build_features(tmp_path, progress=False, workers=1, settings=base)
     digest = features_digest(tmp_path)
@@ -131,8 +131,8 @@ def test_every_setting_is_in_the_stamp_and_forces_a_rebuild(tmp_path, monkeypatc
 def test_a_change_of_code_or_version_forces_a_rebuild(tmp_path, monkeypatch, stamp_entry):
     import ctxlib.learning.dataset as dataset
 
-    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], []))
-    monkeypatch.setattr(dataset, "host_features", lambda entry, settings: {"X": np.zeros((1, 31), np.float32)})
+    monkeypatch.setattr(dataset, "trained_status", lambda: (["WSe2-Ti"], []))
+    monkeypatch.setattr(dataset, "host_features", lambda entry, settings, undoped=False: {"X": np.zeros((1, 31), np.float32)})
     build_features(tmp_path, progress=False, workers=1, settings=FeatureSettings(realisations=1))
     if stamp_entry == "code":
         monkeypatch.setattr(dataset, "source_digest", lambda *modules: "0" * 64)
@@ -145,7 +145,7 @@ def test_a_change_of_code_or_version_forces_a_rebuild(tmp_path, monkeypatch, sta
 def test_the_bytes_do_not_depend_on_the_number_of_workers(tmp_path, monkeypatch):
     import ctxlib.learning.dataset as dataset
 
-    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti", "MoS2-V"], []))
+    monkeypatch.setattr(dataset, "trained_status", lambda: (["WSe2-Ti", "MoS2-V"], []))
     one = FeatureSettings(realisations=1, seed=2)
     build_features(tmp_path / "one", progress=False, workers=1, settings=one)
     build_features(tmp_path / "two", progress=False, workers=2, settings=one)
@@ -242,3 +242,30 @@ def test_the_features_digest_is_hashed_once_for_the_same_files_and_again_for_a_r
     assert features_digest(tmp_path) == first and hashed == ["a-b.npz"]
     atomic_write(tmp_path / "a-b.npz", lambda handle: write_npz(handle, X=np.ones(4, np.float32)))  # same size
     assert features_digest(tmp_path) != first and hashed == ["a-b.npz", "a-b.npz"]
+
+
+def test_an_undoped_host_has_the_motifs_without_a_dopant_and_a_zero_dopant_block(entry):
+    """``WSe2-none`` rows: only the 14 motifs with no D anywhere (so no class D), the context of WSe2 without a
+    dopant, and the same moments as the doped host's file would give those motifs' images (the images are shared)."""
+    from ctxlib.materials.motifs import UNDOPED_MOTIFS
+
+    a = host_features(entry, FeatureSettings(realisations=2, seed=5), undoped=True)
+    assert len(UNDOPED_MOTIFS) == 14 and a["X"].shape == (6 * 2 * 14, 31)
+    assert set(np.unique(a["motif"])) == set(UNDOPED_MOTIFS) and 4 not in set(a["y"])
+    first = (a["energy"] == 60) & (a["detector"] == 0)
+    assert np.allclose(a["X"][first][:, :23], encode_context("WSe2", None, "HAADF", 60))
+    assert not a["X"][:, 12:18].any()  # the dopant's shell block
+
+
+def test_undoped_pairs_are_named_seeded_and_sourced_after_the_doped_ones():
+    from ctxlib.materials.catalog import doped_hosts, pair_name, parse_pair_name, trained_pairs
+    from ctxlib.simulation.library import library_source, read_manifest
+
+    pairs = trained_pairs()
+    assert pairs[:96] == doped_hosts() and len(pairs) == 109 and all(d is None for _, d in pairs[96:])
+    assert all(parse_pair_name(pair_name(h, d)) == (h, d) for h, d in pairs)
+    files = read_manifest()["files"]
+    assert library_source("WSe2-none", files) == next(f"WSe2-{d}" for h, d in doped_hosts() if h == "WSe2")
+    assert library_source("WSe2-Ti", files) == "WSe2-Ti"
+    with pytest.raises(ValueError, match="HOST-DOPANT"):
+        parse_pair_name("WSe2")

@@ -150,7 +150,7 @@ def test_a_change_of_the_training_data_retrains_and_says_why(tmp_path, monkeypat
     from ctxlib.learning.dataset import FeatureSettings, build_features
     from ctxlib.learning.training import train_models
 
-    monkeypatch.setattr(dataset, "library_status", lambda: (["WSe2-Ti"], []))
+    monkeypatch.setattr(dataset, "trained_status", lambda: (["WSe2-Ti"], []))
     features, checkpoints = tmp_path / "features", tmp_path / "models"
     build_features(features, progress=False, workers=1, settings=FeatureSettings(realisations=1))
     first = train_models(features, checkpoint_dir=checkpoints, models=("MLP-Simple",), epochs=1, progress=False)

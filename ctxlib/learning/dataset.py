@@ -45,10 +45,10 @@ from ctxlib.encoding.patches import (
 from ctxlib.encoding.zernike import resampled_basis
 from ctxlib.learning.reading import stamp_of
 from ctxlib.learning.scale import scale_preset
-from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, doped_hosts
-from ctxlib.materials.motifs import MOTIFS, PRISTINE
+from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, parse_pair_name, trained_pairs
+from ctxlib.materials.motifs import MOTIFS, PRISTINE, UNDOPED_MOTIFS
 from ctxlib.simulation.augmentation import AugmentationSettings, Degradation, degrade, draw_degradations
-from ctxlib.simulation.library import LibraryEntry, library_status, load_library, read_manifest
+from ctxlib.simulation.library import LibraryEntry, library_source, load_library, read_manifest, trained_status
 from ctxlib.simulation.noise import EXACT_BELOW
 
 #: Sublattice of each motif's centre: 0 chalcogen site, 1 metal site.
@@ -209,8 +209,9 @@ class ContextPlan:
 
     @classmethod
     def of(cls, entry: LibraryEntry, energy_kev: int, detector: str,
-           settings: FeatureSettings = FeatureSettings()) -> "ContextPlan":
-        """The plan of one context (doped host ``entry``, beam energy, detector) at ``settings``'s patch grid."""
+           settings: FeatureSettings = FeatureSettings(), *, undoped: bool = False) -> "ContextPlan":
+        """The plan of one context (doped host ``entry``, beam energy, detector) at ``settings``'s patch grid;
+        ``undoped`` makes it the context of ``entry``'s host without a dopant (the dopant block of the context zero)."""
         e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
         clean = entry.images[e, :, d]
         a = HOSTS[entry.host].a
@@ -221,7 +222,7 @@ class ContextPlan:
         moments = resampled_basis(rows[:, window[0]], cols[:, window[1]])
         needed = (moments != 0).any(axis=1).reshape(window[0].stop - window[0].start, -1)
         return cls(clean, context_site_flags(clean, entry.pixel_size, a, geometry),
-                   encode_context(entry.host, entry.dopant, detector, energy_kev),
+                   encode_context(entry.host, None if undoped else entry.dopant, detector, energy_kev),
                    float(entry.levels[e, PRISTINE, d, 1]), rows, cols, window, moments, needed)
 
 
@@ -270,13 +271,17 @@ def context_features(
     return ContextSample(X, patches, crops.reshape(-1, *crops.shape[-2:]))
 
 
-def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettings()) -> dict[str, np.ndarray]:
+def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettings(), *,
+                  undoped: bool = False) -> dict[str, np.ndarray]:
     """All 6 contexts of one doped host: arrays ``X``, ``y``, ``energy``, ``detector``, ``motif``, ``realisation``.
 
     Realisations are degraded ``settings.realisation_batch`` at a time, so memory stays bounded at the
-    full scale (2,800 realisations: 571,200 rows, 71 MB of features per doped host).
+    full scale (2,800 realisations: 571,200 rows, 71 MB of features per doped host). With
+    ``undoped``, the contexts of ``entry``'s host without a dopant: the dopant block of the
+    context is zero and only the 14 motifs without a dopant
+    (:data:`~ctxlib.materials.motifs.UNDOPED_MOTIFS`) are kept, so no row is of class D.
     """
-    pair = doped_hosts().index((entry.host, entry.dopant))
+    pair = trained_pairs().index((entry.host, None if undoped else entry.dopant))
     realisations = settings.realisations
     parts = {k: [] for k in ("X", "y", "energy", "detector", "motif", "realisation")}
     for e, energy in enumerate(ENERGIES_KEV):
@@ -284,7 +289,7 @@ def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettin
             rng = np.random.default_rng([settings.seed, pair, e, d])
             step = settings.realisation_batch
             batches = [min(step, realisations - start) for start in range(0, realisations, step)]
-            plan = ContextPlan.of(entry, energy, detector, settings)
+            plan = ContextPlan.of(entry, energy, detector, settings, undoped=undoped)
             X = np.concatenate([context_features(entry, energy, detector, b, rng, settings, plan).X for b in batches])
             n = len(X)
             parts["X"].append(X)
@@ -293,7 +298,11 @@ def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettin
             parts["detector"].append(np.full(n, d, np.int8))
             parts["motif"].append(np.tile(np.arange(len(MOTIFS), dtype=np.int8), realisations))
             parts["realisation"].append(np.repeat(np.arange(realisations, dtype=np.int32), len(MOTIFS)))
-    return {k: np.concatenate(v) for k, v in parts.items()}
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    if undoped:
+        keep = np.isin(arrays["motif"], UNDOPED_MOTIFS)
+        arrays = {k: v[keep] for k, v in arrays.items()}
+    return arrays
 
 
 @dataclass(frozen=True)
@@ -317,18 +326,23 @@ FEATURE_CODE = (
 
 
 def feature_stamp(name: str, settings: FeatureSettings, library_files: dict) -> dict:
-    """Everything a doped host's feature file is made from: settings, library file SHA-256, code digest, version."""
-    return {"settings": record(settings), "library_sha256": library_files[f"{name}.npz"]["sha256"],
-            "code": source_digest(*FEATURE_CODE), "ctxlib": __version__}
+    """Everything a trained pair's feature file is made from: settings, the library file (name and SHA-256,
+    :func:`~ctxlib.simulation.library.library_source`), code digest, version."""
+    source = library_source(name, library_files)
+    stamp = {"settings": record(settings), "library_sha256": library_files[f"{source}.npz"]["sha256"],
+             "code": source_digest(*FEATURE_CODE), "ctxlib": __version__}
+    return stamp if source == name else {**stamp, "library_file": source}
 
 
 def write_feature_file(path: Path, settings: FeatureSettings, stamp: dict) -> str:
-    """Compute one doped host's features (``path.stem`` is ``host-dopant``) and write them with ``stamp``, atomically."""
+    """Compute one trained pair's features (``path.stem`` is a pair name, ``WSe2-Ti`` or ``WSe2-none``) and write
+    them with ``stamp``, atomically."""
     from threadpoolctl import threadpool_limits
 
-    host, dopant = path.stem.split("-")
+    host, dopant = parse_pair_name(path.stem)
+    source = stamp.get("library_file", path.stem)
     with threadpool_limits(1):  # one BLAS thread, as on a dask worker: the same sums in the same order, the same bytes
-        arrays = host_features(load_library(host, dopant), settings)
+        arrays = host_features(load_library(*parse_pair_name(source)), settings, undoped=dopant is None)
     text = np.array(json.dumps(stamp, sort_keys=True))
     atomic_write(path, lambda h: write_npz(h, stamp=text, **arrays))
     return path.stem
@@ -337,7 +351,8 @@ def write_feature_file(path: Path, settings: FeatureSettings, stamp: dict) -> st
 def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, progress: bool = True,
                    settings: FeatureSettings | None = None, workers: int = 2,
                    scheduler: str | None = None) -> FeatureRun:
-    """Write the feature files of every doped host present in the library (resumable).
+    """Write the feature files of every trained pair present in the library (resumable): the doped hosts and the
+    hosts without a dopant (:func:`~ctxlib.materials.catalog.trained_pairs`).
 
     Each file is stamped with everything it was made from (:func:`feature_stamp`):
     ``settings`` (default: the preset of ``scale`` with ``seed``), the library file's
@@ -356,7 +371,7 @@ def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, p
     check_number("workers", workers, 1, 1024, integer=True)
     settings = settings or FeatureSettings.at_scale(scale, seed)
     directory = Path(directory)
-    present, missing = library_status()
+    present, missing = trained_status()
     files = read_manifest()["files"]
     todo, reused, rebuilt = [], [], {}
     for name in present:

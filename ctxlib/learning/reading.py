@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ctxlib.base.files import npz_memmap, sha256
-from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, check_choice, doped_hosts
+from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, UNDOPED, check_choice, parse_pair_name, trained_pairs
 from ctxlib.materials.motifs import CLASS_NAMES
 
 
@@ -113,11 +113,11 @@ def load_features(
     """
     X, y, meta = [], [], []
     for name, arrays in iter_split_chunks(directory, split, part, seed, **split_options):
-        host, dopant = name.split("-")
+        host, dopant = parse_pair_name(name)
         X.append(arrays["X"])
         y.append(arrays["y"])
         meta.append(pd.DataFrame({
-            "host": host, "dopant": dopant, "energy": arrays["energy"],
+            "host": host, "dopant": dopant or UNDOPED, "energy": arrays["energy"],
             "detector": np.array(list(DETECTORS))[arrays["detector"]],
             "motif": arrays["motif"], "realisation": arrays["realisation"],
         }))
@@ -182,17 +182,17 @@ def chunk_splits(
     name: str, arrays: dict[str, np.ndarray], seed: int = 0, test_fraction: float = 0.2,
     holdout_host: str = "MoS2", holdout_energy_kev: int = 100,
 ) -> dict[str, np.ndarray]:
-    """Test masks of one feature file (``host-dopant``) for the three splits.
+    """Test masks of one feature file (a pair name, ``host-dopant`` or ``host-none``) for the three splits.
 
     ``random`` draws ``test_fraction`` of the file's rows with a seed derived from
     ``seed`` and the doped host, so a split is the same whether the files are read one at
     a time (paper scale) or together; ``host`` holds out every row of one host material;
     ``energy`` every row at one beam energy.
     """
-    host, dopant = name.split("-")
+    host, dopant = parse_pair_name(name)
     n = len(arrays["y"])
     return {
-        "random": random_split(n, test_fraction, [seed, doped_hosts().index((host, dopant))]),
+        "random": random_split(n, test_fraction, [seed, trained_pairs().index((host, dopant))]),
         "host": np.full(n, host == holdout_host),
         "energy": arrays["energy"] == check_choice(holdout_energy_kev, ENERGIES_KEV, "held-out energy (keV)"),
     }

@@ -10,6 +10,9 @@ Everything the paper fixes about *what* is simulated lives here, once:
   height, each with its source in ``data/sources.csv``) x 10 dopants, minus every pairing whose
   dopant shares a period with the host metal (their Z are too close for Z-contrast),
   leaves 96 doped hosts. The pairing rule is applied in code (:func:`doped_hosts`).
+* trained pairs (:func:`trained_pairs`): the 96 doped hosts and the 13 hosts without a
+  dopant (``dopant=None``, named ``"WSe2-none"``), the commonest real sample; an undoped
+  host has no D class.
 """
 
 from __future__ import annotations
@@ -156,6 +159,45 @@ def dopant_is_visible(host: Host, dopant: str) -> bool:
 def doped_hosts() -> list[tuple[str, str]]:
     """All (host formula, dopant) pairings that survive the same-period rule (96)."""
     return [(h.formula, d) for h in HOSTS.values() for d in DOPANTS if dopant_is_visible(h, d)]
+
+
+#: The dopant token of an undoped host in pair names and on the command line.
+UNDOPED = "none"
+
+
+def undoped_hosts() -> list[tuple[str, None]]:
+    """Every host without a dopant (13): ``(host formula, None)``."""
+    return [(formula, None) for formula in HOSTS]
+
+
+def trained_pairs() -> list[tuple[str, str | None]]:
+    """The (host, dopant) pairs the classifiers are trained on: the 96 doped hosts, then the 13 undoped ones.
+
+    The doped hosts keep their indices (0-95) whether or not the undoped ones follow, so a
+    doped host's seed and features do not change.
+    """
+    return doped_hosts() + undoped_hosts()
+
+
+def pair_name(host: str, dopant: str | None) -> str:
+    """The file and record name of a pair, ``"WSe2-Ti"`` or ``"WSe2-none"``.
+
+    >>> pair_name("WSe2", None)
+    'WSe2-none'
+    """
+    return f"{host}-{UNDOPED if dopant is None else dopant}"
+
+
+def parse_pair_name(name: str) -> tuple[str, str | None]:
+    """``(host, dopant)`` of a pair name (:func:`pair_name`), ``dopant=None`` for ``"-none"``.
+
+    >>> parse_pair_name("MoS2-none"), parse_pair_name("WSe2-Ti")
+    (('MoS2', None), ('WSe2', 'Ti'))
+    """
+    host, sep, dopant = name.partition("-")
+    if not sep or not host or not dopant or "-" in dopant:
+        raise ValueError(f"{name!r} is not a pair name; expected HOST-DOPANT, e.g. 'WSe2-Ti' or 'WSe2-{UNDOPED}'")
+    return host, None if dopant == UNDOPED else dopant
 
 
 def check_host(host: str) -> Host:

@@ -92,6 +92,9 @@ MOTIFS: tuple[Motif, ...] = tuple(
 MOTIF_NAMES: tuple[str, ...] = tuple(m.name for m in MOTIFS)
 #: Motif whose full cell is the pristine lattice: the intensity reference of a context.
 PRISTINE = MOTIF_NAMES.index("M[X2,X2,X2]")
+#: The 14 motifs of an undoped host (no D at the centre or among the neighbours), by index;
+#: their images do not depend on the dopant of the library file they are taken from.
+UNDOPED_MOTIFS: tuple[int, ...] = tuple(k for k, m in enumerate(MOTIFS) if "D" not in (m.centre, *m.neighbours))
 
 
 def host_cell(host: str, height: float | None = None) -> Atoms:

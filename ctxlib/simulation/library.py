@@ -34,7 +34,8 @@ import pandas as pd
 from ctxlib.base.cluster import local_cluster
 from ctxlib.base.files import atomic_write, sha256
 from ctxlib.base.paths import LIBRARY, ROOT
-from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, check_choice, check_detector, check_dopant, check_energy, doped_hosts
+from ctxlib.materials.catalog import (DETECTORS, ENERGIES_KEV, check_choice, check_detector, check_dopant, check_energy,
+                                     doped_hosts, pair_name, parse_pair_name, trained_pairs)
 from ctxlib.materials.motifs import MOTIF_NAMES, resolve_motif
 from ctxlib.simulation.scans import MotifSimulation, simulate_motif
 
@@ -169,14 +170,43 @@ def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY, device: st
 def library_status(root: Path = LIBRARY) -> tuple[list[str], list[str]]:
     """(present, missing) doped hosts, as ``"host-dopant"``, judged by the manifest."""
     files = read_manifest(root)["files"]
-    names = [f"{h}-{d}" for h, d in doped_hosts()]
+    names = [pair_name(h, d) for h, d in doped_hosts()]
     return [n for n in names if f"{n}.npz" in files], [n for n in names if f"{n}.npz" not in files]
 
 
 def first_present(host: str, root: Path = LIBRARY) -> LibraryEntry | None:
     """The library entry of the first doped ``host`` present in the library (catalog order), or None."""
-    names = [n for n in library_status(root)[0] if n.split("-")[0] == host]
-    return load_library(*names[0].split("-"), root=root) if names else None
+    name = library_source(pair_name(host, None), read_manifest(root)["files"])
+    return None if name is None else load_library(*parse_pair_name(name), root=root)
+
+
+def library_source(name: str, files: dict) -> str | None:
+    """The library file (a doped host's name) whose images make a trained pair's features, or None if absent.
+
+    A doped host's own file; for an undoped host (``"WSe2-none"``) the first doped host of
+    the same host in catalog order, since the 14 motifs without a dopant are the same
+    images in every doped host's file (:data:`ctxlib.materials.motifs.UNDOPED_MOTIFS`).
+
+    Parameters
+    ----------
+    name : str
+        A pair name (:func:`ctxlib.materials.catalog.pair_name`).
+    files : dict
+        The library manifest's ``files`` (:func:`read_manifest`).
+    """
+    host, dopant = parse_pair_name(name)
+    candidates = [pair_name(host, dopant)] if dopant is not None else [pair_name(h, d) for h, d in doped_hosts()
+                                                                      if h == host]
+    return next((n for n in candidates if f"{n}.npz" in files), None)
+
+
+def trained_status(root: Path = LIBRARY) -> tuple[list[str], list[str]]:
+    """(present, missing) trained pairs (:func:`ctxlib.materials.catalog.trained_pairs`), as pair names: a pair is
+    present when its :func:`library_source` is."""
+    files = read_manifest(root)["files"]
+    names = [pair_name(h, d) for h, d in trained_pairs()]
+    return ([n for n in names if library_source(n, files) is not None],
+            [n for n in names if library_source(n, files) is None])
 
 
 def _part_path(parts: Path, host: str, dopant: str, energy: int, motif: int) -> Path:
