@@ -5,6 +5,7 @@ import pytest
 from conftest import honeycomb_sites, render
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ctxlib.base.intensity import IntensityNormaliser
@@ -108,6 +109,33 @@ def test_a_hole_gets_no_sites_and_the_crystal_around_it_keeps_all():
     in_hole = np.hypot(*(sites.positions * PIXEL - centre[::-1]).T) < radius - 1.5
     assert not in_hole.any() and spurious <= 20  # a few sites on the rim, where the hole edge cuts a column
     assert not mask[tuple((centre[::-1] / PIXEL).astype(int))]
+
+
+_VACUUM_SHAPES = {  # (x, y) Angstrom -> True in vacuum, on the 39 A square of SHAPE x PIXEL
+    "half": lambda x, y: x > 19.5,
+    "hole": lambda x, y: np.hypot(x - 19.5, y - 19.5) < 9.0,
+    "strip": lambda x, y: np.abs(y - 19.5) < 5.0,
+}
+
+
+@pytest.mark.parametrize("shape", list(_VACUUM_SHAPES))
+@pytest.mark.parametrize("dose, background", [(5.0, 2.0), (5.0, 3.0), (8.0, 3.0)])
+def test_low_dose_vacuum_with_a_few_counts_of_noise_gets_no_sites(shape, dose, background):
+    """Columns of ``dose`` counts at their peak on ``background`` counts of shot noise a pixel, beside vacuum of the
+    same noise: at these doses the noise maxima in vacuum form translation pairs, so periodicity alone called 50-100 %
+    of a half-vacuum image's vacuum crystal; the lattice contrast keeps the mask to the crystal (all but < 1 % of the
+    vacuum farther than one lattice constant from the crystal, the reach of its edge columns), no site lies there, and
+    every crystal site is found."""
+    vacuum = _VACUUM_SHAPES[shape]
+    metal, chalcogen = (s[~vacuum(*s.T)] for s in honeycomb_sites(A, SHAPE * PIXEL))
+    image = render([metal, chalcogen], [1.0, 0.7], SHAPE, PIXEL, 0.35)
+    _, sites, mask, _ = locate_sites(np.random.default_rng(0).poisson(image * dose + background).astype(float))
+    y, x = (np.mgrid[:SHAPE, :SHAPE] + 0.0) * PIXEL
+    deep = vacuum(x, y) & ~ndimage.binary_dilation(~vacuum(x, y), iterations=int(A / PIXEL))
+    assert mask[deep].mean() < 0.01  # without the lattice contrast: 0.5-1 for the half image
+    assert not deep[tuple(np.clip(np.rint(sites.positions).astype(int), 0, SHAPE - 1).T)].any()
+    found, same, _ = _score(sites, metal, chalcogen)
+    assert found > 0.97 and same == 1.0
 
 
 def test_vacuum_and_lattice_free_images_are_refused_with_the_share_found():

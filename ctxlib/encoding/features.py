@@ -176,7 +176,7 @@ def locate_sites(image: np.ndarray, settings: EncodingSettings = EncodingSetting
     """
     lattice = estimate_lattice_constant(image)
     peaks = find_columns(image, lattice.a_px, settings.peak_threshold)  # scale-free: no normalisation needed
-    mask = crystal_mask(image.shape, peaks, lattice.a_px, settings.mask)
+    mask = crystal_mask(image.shape, peaks, lattice.a_px, settings.mask, image=image)
     normalised = IntensityNormaliser().fit(image, mask).transform(image)
     return lattice, find_sites(normalised, lattice.a_px, peaks, mask, settings.sites), mask, normalised
 
