@@ -1,5 +1,7 @@
 """Full-field classification: sites with no peak are placed by the lattice model; every column gets a class."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import honeycomb_sites, render
@@ -9,7 +11,10 @@ from ctxlib.encoding.columns import find_columns
 from ctxlib.encoding.features import locate_sites
 from ctxlib.learning.pretrained import export_weights
 from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
-from ctxlib.micrographs.classify import UntrainedContextWarning, classify_image
+from ctxlib.learning.spec import CONTEXT_MODELS
+from ctxlib.materials.motifs import CLASS_NAMES
+from ctxlib.micrographs.classify import (ENSEMBLE, UNCERTAIN, TrustSettings, UncertainImageWarning,
+                                         UntrainedContextWarning, classify_image)
 
 PIXEL, A = 0.15, 3.282
 
@@ -34,20 +39,90 @@ def test_removed_columns_are_placed_by_the_lattice_model_and_nothing_else_is_add
     assert empty.sum() == 2 and cKDTree(sites.positions[empty]).query(removed)[0].max() < 0.5  # pixels
 
 
-def test_classify_image_gives_every_column_a_class_with_probabilities(tmp_path):
+@pytest.fixture(scope="module")
+def random_weights(tmp_path_factory):
+    """The five context-aware models, each trained for one epoch on random features (fast; they disagree)."""
+    directory = tmp_path_factory.mktemp("weights")
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(300, 31)).astype(np.float32), rng.integers(0, 5, 300)
-    config = TrainingConfig("MLP-Simple", epochs=1, batch_size=50)
-    model, history = train(config, lambda r: batches(X, y, 50, r), progress=False)
-    export_weights({"MLP-Simple": Checkpoint(model, config, history, {})}, "quick", 0, {}, tmp_path)
+    trained = {}
+    for name in CONTEXT_MODELS:
+        config = TrainingConfig(name, epochs=1, batch_size=50)
+        model, history = train(config, lambda r: batches(X, y, 50, r), progress=False)
+        trained[name] = Checkpoint(model, config, history, {})
+    export_weights(trained, "quick", 0, {}, directory)
+    return directory
+
+
+def test_classify_image_gives_every_column_a_class_with_probabilities(random_weights):
     image, removed = _image_without(missing=1)
-    result = classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=PIXEL, weights_dir=tmp_path)
+    result = classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-Simple", pixel_size=PIXEL,
+                            weights_dir=random_weights, trust=TrustSettings(warn_share=1.0))
     table = result.table
-    assert result.in_training_set and result.model == "MLP-Simple"
+    assert result.in_training_set and result.model == "MLP-Simple" and list(result.members) == ["MLP-Simple"]
     probabilities = table[[c for c in table if c.startswith("p_")]].to_numpy()
     assert np.allclose(probabilities.sum(axis=1), 1) and (table["entropy"] >= 0).all()
-    assert set(table["class"]) <= {"X2", "VacX", "VacX2", "M", "D"} and (~table["has_peak"] & ~table["edge"]).sum() == 1
-    with pytest.warns(UntrainedContextWarning, match="WSe2 with dopant None is not one of the 96"):
-        assert not classify_image(image, "WSe2", None, "HAADF", 80, weights_dir=tmp_path).in_training_set
+    assert set(table["vote"]) <= set(CLASS_NAMES) and (~table["has_peak"] & ~table["edge"]).sum() == 1
+    assert (table["agreement"] == 1).all() and set(table["class"]) <= {*CLASS_NAMES, UNCERTAIN}
+    assert np.array_equal(table["class"] == UNCERTAIN, table["outlier"])  # one model: only the outlier test
     with pytest.raises(ValueError, match="does not match WSe2's 3.282 A"):
-        classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=0.3, weights_dir=tmp_path)
+        classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=0.3, weights_dir=random_weights)
+    with pytest.raises(ValueError, match="'MLP-NoContext' is not"):
+        classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-NoContext", pixel_size=PIXEL, weights_dir=random_weights)
+
+
+def test_the_ensemble_votes_and_a_column_it_disagrees_on_is_uncertain(random_weights):
+    image, _ = _image_without(missing=1)
+    result = classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
+                            trust=TrustSettings(min_agreement=1.0, warn_share=1.0))
+    table = result.table
+    assert result.model == ENSEMBLE and list(result.members) == list(CONTEXT_MODELS)
+    mean = np.mean([p for p in result.members.values()], axis=0)
+    assert np.allclose(table[[f"p_{n}" for n in CLASS_NAMES]].to_numpy(), mean)
+    own = np.array([p.argmax(axis=1) for p in result.members.values()])
+    assert np.allclose(table["agreement"], (own == table["label"].to_numpy()).mean(axis=0))
+    split = (own != own[0]).any(axis=0)
+    assert split.any() and (table["class"][split] == UNCERTAIN).all()  # random models disagree somewhere
+    assert np.array_equal(table["uncertain"], split | table["outlier"].to_numpy())
+    summary = result.summary()
+    assert summary[UNCERTAIN] == table["uncertain"].sum() and summary["columns"] == len(table)
+    with pytest.warns(UncertainImageWarning, match="of the columns are uncertain"):
+        classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
+                       trust=TrustSettings(min_agreement=1.0, warn_share=0.0))
+
+
+def test_an_undoped_host_is_a_trained_context_without_a_dopant_class(random_weights):
+    image, _ = _image_without(missing=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UntrainedContextWarning)
+        result = classify_image(image, "WSe2", None, "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
+                                trust=TrustSettings(warn_share=1.0))
+    assert result.in_training_set and (result.table["p_D"] == 0).all() and "D" not in set(result.table["vote"])
+    assert all((p[:, CLASS_NAMES.index("D")] == 0).all() for p in result.members.values())
+
+
+def test_a_pair_outside_the_training_set_is_warned_about_and_every_column_is_an_outlier(random_weights):
+    image, _ = _image_without(missing=1)
+    with pytest.warns(UntrainedContextWarning, match="WSe2 with dopant Re is not one of the 109"):
+        result = classify_image(image, "WSe2", "Re", "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
+                                trust=TrustSettings(warn_share=1.0))
+    assert not result.in_training_set and result.table["outlier"].all() and (result.table["class"] == UNCERTAIN).all()
+
+
+def test_outlier_distances_follow_the_training_features_of_the_context():
+    """Training-like rows (a third, independent draw) are seldom outliers; the same rows shifted by five standard
+    deviations of a moment always are; rows are compared with the motifs of their own sublattice only."""
+    from ctxlib.learning.dataset import context_features
+    from ctxlib.learning.outliers import _MOMENTS, ReferenceSettings, context_reference
+    from ctxlib.simulation.library import load_library
+
+    reference = context_reference("WSe2", "Ti", "HAADF", 80, ReferenceSettings(quantile=0.999))
+    X = context_features(load_library("WSe2", "Ti"), 80, "HAADF", 64, np.random.default_rng(99)).X
+    assert (reference.distance(X) > reference.threshold).mean() < 0.01
+    sd = np.sqrt(np.diag(np.linalg.inv(reference.precision)))
+    shifted = X.copy()
+    shifted[:, _MOMENTS[0]] += 5 * sd[0] + np.abs(reference.means[:, 0]).max()
+    assert reference.outliers(shifted).all()
+    flipped = X.copy()
+    flipped[:, -2:] = flipped[:, -2:][:, ::-1]  # the other sublattice's flags
+    assert np.median(reference.distance(flipped)) > np.median(reference.distance(X))

@@ -3,7 +3,8 @@
 In: the clean library of ``simulation`` and the encoders of ``encoding``. Out: noisy
 feature files (``dataset``), read, split and streamed (``reading``), the six models (``models``) and what each reads
 (``spec``), training (``training``), predictions and scores (``evaluation``,
-``metrics``), the shipped weights (``pretrained``), attention maps (``attention``) and
+``metrics``), the vote of several models (``ensemble``), the distance of features from the
+training features of their context (``outliers``), the shipped weights (``pretrained``), attention maps (``attention``) and
 embeddings (``representation``).
 """
 
@@ -23,6 +24,8 @@ __getattr__, __dir__, __all__ = attach(
             "map_similarity",
             "attention_summary",
         ],
+        "ensemble": ["EnsembleVote", "ensemble_vote"],
+        "outliers": ["ReferenceSettings", "FeatureReference", "context_reference"],
         "dataset": [
             "MOTIF_SUBLATTICE",
             "LABELS",

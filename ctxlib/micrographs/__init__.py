@@ -2,7 +2,9 @@
 
 In: a micrograph file and its imaging context, and a trained model from ``learning``.
 Out: the image read with its pixel size (``reading``), every column classified
-(``classify``) with its overlay figure (``overlay``), agreement with reference labels
+(``classify``: by the vote of the five models, with the columns not to trust marked
+``uncertain``), any microscope mapped to the nearest trained context (``microscope``), its
+overlay figure (``overlay``), agreement with reference labels
 (``validation``), the labelling tool of Fig. 6a (``labelling``) and the command line
 ``ctxlib classify`` (``cli``).
 """
@@ -12,10 +14,12 @@ from ctxlib.base.lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "classify": ["UntrainedContextWarning", "Classification", "TABLE_UNITS", "classification_table",
-                     "classify_image"],
+        "classify": ["ENSEMBLE", "MODEL_CHOICES", "UNCERTAIN", "UntrainedContextWarning", "UncertainImageWarning",
+                     "TrustSettings", "Classification", "TABLE_UNITS", "classification_table",
+                     "without_dopant_class", "classify_image"],
+        "microscope": ["ENERGY_RANGE_KEV", "HAADF_FROM_MRAD", "MicroscopeMapping", "nearest_trained_context"],
         "labelling": ["UNLABELLED", "LabellingSession", "majority_vote", "pairwise_kappa", "labelling_widget"],
-        "overlay": ["CLASS_COLOURS", "OVERLAY_COLOURS", "DOMAIN_TINTS", "classification_overlay"],
+        "overlay": ["CLASS_COLOURS", "OVERLAY_STYLE", "DOMAIN_TINTS", "classification_overlay", "scale_bar"],
         "reading": ["READERS", "STANDIN_CHANNELS", "ANGSTROM_PER_UNIT", "Micrograph", "read_micrograph"],
         "validation": ["DEFECT_NAMES", "Matched", "match_columns", "REGIONS", "site_recovery", "subset", "accuracy",
                        "agreement", "ModelScores", "score_models"],

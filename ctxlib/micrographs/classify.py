@@ -2,26 +2,46 @@
 
 :func:`classify_image` chains the §3 encoder (:func:`ctxlib.encoding.features.encode_image`:
 lattice constant, crystal mask, every site of both sublattices from the lattice model,
-pixel geometry, normalised patches, Zernike moments, context) with a trained model.
+pixel geometry, normalised patches, Zernike moments, context) with trained models.
 Sites that make no intensity peak (a double vacancy, a dim S2 column) are placed by the
 lattice model and classified like the others; columns at the image edge are classified
 from patches completed by reflection and flagged ``edge``.
+
+By default the five context-aware models classify together (:data:`ENSEMBLE`): a column's
+class is their vote (:func:`ctxlib.learning.ensemble.ensemble_vote`), and a column is
+``uncertain`` when fewer than :attr:`TrustSettings.min_agreement` of them agree with the
+vote, or when its features lie outside the training features of its context
+(:mod:`ctxlib.learning.outliers`). An ``uncertain`` column keeps its vote in ``vote`` and
+``label``, but its ``class`` says ``uncertain``, not one of the five.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from ctxlib.base.settings import check_number
 from ctxlib.encoding.features import ImageEncoding, encode_image
+from ctxlib.learning.ensemble import ensemble_vote
 from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.metrics import row_entropy
+from ctxlib.learning.outliers import ReferenceSettings, context_reference
 from ctxlib.learning.pretrained import load_models, weights_folder
-from ctxlib.materials.catalog import doped_hosts
+from ctxlib.learning.spec import CONTEXT_MODELS
+from ctxlib.materials.catalog import check_choice, trained_pairs
 from ctxlib.materials.motifs import CLASS_NAMES
+
+#: The model name that asks for the vote of the five context-aware models.
+ENSEMBLE = "ensemble"
+#: What ``model`` may name: the ensemble or one context-aware model.
+MODEL_CHOICES: tuple[str, ...] = (ENSEMBLE, *CONTEXT_MODELS)
+#: The class name of a column the tool does not trust.
+UNCERTAIN = "uncertain"
+#: The class an undoped host cannot have.
+_DOPANT_CLASS = CLASS_NAMES.index("D")
 
 
 #: The shipped weights used unless others are named: "quick" (``data/weights``) or "full"
@@ -36,6 +56,36 @@ class UntrainedContextWarning(UserWarning):
     """The stated imaging context is not one the models were trained on."""
 
 
+class UncertainImageWarning(UserWarning):
+    """More of an image's columns are uncertain than :attr:`TrustSettings.warn_share`."""
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """When a column is called ``uncertain``, and when an image gets a warning.
+
+    Attributes
+    ----------
+    min_agreement : float
+        Smallest share of the ensemble's models that must agree with the vote (0.8: four
+        of five). Ignored for a single model.
+    reference : ReferenceSettings
+        The training-feature reference and its outlier quantile (:mod:`ctxlib.learning.outliers`).
+    warn_share : float
+        Share of uncertain columns above which the image is flagged as a whole.
+    """
+
+    min_agreement: float = 0.8
+    reference: ReferenceSettings = field(default_factory=lambda: ReferenceSettings(quantile=0.9999))
+    warn_share: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_number("min_agreement", self.min_agreement, 0.0, 1.0)
+        check_number("warn_share", self.warn_share, 0.0, 1.0)
+        if not isinstance(self.reference, ReferenceSettings):
+            raise TypeError(f"reference must be a ReferenceSettings, got {type(self.reference).__name__}")
+
+
 @dataclass(frozen=True)
 class Classification:
     """Result of :func:`classify_image`.
@@ -45,16 +95,29 @@ class Classification:
     table : pandas.DataFrame
         One row per classified column (:data:`TABLE_UNITS` says what each holds).
     model : str
+        :data:`ENSEMBLE` or the one model used.
     in_training_set : bool
-        Whether the stated context is one of the 576 the models were trained on.
+        Whether the stated host and dopant are one of the pairs the models were trained on.
     encoding : ImageEncoding
-        The encoding the model read (sites, domains, mask, calibration).
+        The encoding the models read (sites, domains, mask, calibration).
+    members : dict
+        Model name -> (N, 5) class probabilities of each model used.
     """
 
     table: pd.DataFrame
     model: str
     in_training_set: bool
     encoding: ImageEncoding
+    members: dict
+
+    def summary(self) -> dict:
+        """Per-image counts: columns per class (``uncertain`` included), and the shares of columns that are
+        uncertain, on which every model agrees, and whose features are outliers."""
+        counts = self.table["class"].value_counts()
+        return {"columns": len(self.table), **{n: int(counts.get(n, 0)) for n in (*CLASS_NAMES, UNCERTAIN)},
+                "uncertain share": float(self.table["uncertain"].mean()) if len(self.table) else 0.0,
+                "all models agree": float((self.table["agreement"] == 1).mean()) if len(self.table) else 0.0,
+                "outlier share": float(self.table["outlier"].mean()) if len(self.table) else 0.0}
 
 
 #: The columns of the per-column table and their units.
@@ -66,40 +129,73 @@ TABLE_UNITS: dict[str, str] = {
     "has_peak": "a visible intensity peak was found at the site (else the model's position)",
     "edge": "patch crossed the image edge and was completed by reflection",
     "boundary": "the site lies where two domains meet",
-    "class": "predicted class name", "label": "predicted class index 0-4",
-    **{f"p_{name}": f"probability of {name}" for name in CLASS_NAMES},
-    "entropy": "posterior entropy, nats",
+    "class": f"the vote's class name, or {UNCERTAIN!r} where the column is not trusted",
+    "vote": "class name of the mean probability of the models used",
+    "label": "class index 0-4 of the vote",
+    **{f"p_{name}": f"probability of {name}, mean of the models used" for name in CLASS_NAMES},
+    "entropy": "entropy of the mean probability, nats",
+    "agreement": "share of the models used whose own most likely class is the vote (1 for one model)",
+    "outlier_distance": "squared Mahalanobis distance of the Zernike moments to the nearest motif of the "
+                        "context's training features (dimensionless; inf: no training features)",
+    "outlier": "the features lie beyond the training features' threshold",
+    "uncertain": "agreement below the setting's minimum, or an outlier",
 }
 
 
 def classification_table(encoding_table: pd.DataFrame, probabilities: np.ndarray) -> pd.DataFrame:
-    """The per-column output table (:data:`TABLE_UNITS`) from an encoding's table and the model's probabilities."""
+    """The per-column output table of one model's probabilities, trusted as they are (no ensemble, no outlier
+    test): every column ``agreement`` 1, not an outlier, not uncertain (:data:`TABLE_UNITS`)."""
     p = np.asarray(probabilities)
+    return _table(encoding_table, p, p.argmax(axis=1), np.ones(len(p)), np.zeros(len(p)), np.zeros(len(p), bool),
+                  np.zeros(len(p), bool))
+
+
+def _table(encoding_table: pd.DataFrame, p: np.ndarray, label: np.ndarray, agreement: np.ndarray,
+           distance: np.ndarray, outlier: np.ndarray, uncertain: np.ndarray) -> pd.DataFrame:
+    """The per-column table of :data:`TABLE_UNITS` from its parts."""
+    vote = np.array(CLASS_NAMES)[label]
     table = pd.DataFrame({"x": encoding_table["col"].to_numpy(), "y": encoding_table["row"].to_numpy(),
                           **{k: encoding_table[k].to_numpy() for k in ("sublattice", "domain", "has_peak", "edge",
                                                                         "boundary")},
-                          "class": np.array(CLASS_NAMES)[p.argmax(axis=1)], "label": p.argmax(axis=1)})
+                          "class": np.where(uncertain, UNCERTAIN, vote), "vote": vote, "label": label})
     for k, name in enumerate(CLASS_NAMES):
         table[f"p_{name}"] = p[:, k]
     table["entropy"] = row_entropy(p)
+    table["agreement"] = agreement
+    table["outlier_distance"] = distance
+    table["outlier"] = outlier
+    table["uncertain"] = uncertain
     return table
 
 
+def without_dopant_class(probabilities: np.ndarray) -> np.ndarray:
+    """Class probabilities with P(D) set to 0 and the rest renormalised: an undoped host has no dopant.
+
+    >>> without_dopant_class(np.array([[0.1, 0.0, 0.0, 0.4, 0.5]])).round(2).tolist()
+    [[0.2, 0.0, 0.0, 0.8, 0.0]]
+    """
+    p = np.array(probabilities, dtype=np.float64)
+    p[:, _DOPANT_CLASS] = 0
+    total = p.sum(axis=1, keepdims=True)
+    return np.divide(p, total, out=np.full_like(p, 1 / (p.shape[1] - 1)), where=total > 0)
+
+
 def classify_image(
-    image: np.ndarray, host: str, dopant: str | None, detector: str, energy_kev: int, model: str = "MLP-Simple",
-    pixel_size: float | None = None, weights_dir=None,
+    image: np.ndarray, host: str, dopant: str | None, detector: str, energy_kev: int, model: str = ENSEMBLE,
+    pixel_size: float | None = None, weights_dir=None, *, trust: TrustSettings = TrustSettings(),
 ) -> Classification:
-    """Classify every atomic column of a micrograph with a trained model.
+    """Classify every atomic column of a micrograph with trained models, and say which columns to trust.
 
     Parameters
     ----------
     image : numpy.ndarray, 2-D
         HAADF or MAADF micrograph of a 1H MX2 monolayer (no NaN or infinity).
     host, dopant, detector, energy_kev
-        The imaging context (``dopant=None`` for an undoped host: the dopant block of the
-        context is then zero, a context the models never saw in training).
+        The imaging context (``dopant=None`` for an undoped host: trained as a context of
+        its own, and P(D) is 0).
     model : str
-        One of :data:`ctxlib.learning.spec.CONTEXT_MODELS`.
+        :data:`ENSEMBLE` (the vote of the five context-aware models) or one of
+        :data:`ctxlib.learning.spec.CONTEXT_MODELS`.
     pixel_size : float, optional
         Angstrom per pixel; when given, the measured lattice constant must match the host's,
         when not, it is measured from the host's lattice.
@@ -107,14 +203,40 @@ def classify_image(
         Trained models: the shipped weights of :data:`DEFAULT_WEIGHTS_SCALE` (default) or a
         training checkpoint folder (:func:`ctxlib.learning.pretrained.load_models`); attention models run in the
         batch-independent ``"frozen"`` mode.
+    trust : TrustSettings
+        When a column is ``uncertain``.
+
+    Warns
+    -----
+    UntrainedContextWarning
+        For a host and dopant the models were not trained on (every column is then an outlier).
+    UncertainImageWarning
+        When more than ``trust.warn_share`` of the columns are uncertain.
     """
+    check_choice(model, MODEL_CHOICES, "model")
     encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size)
-    weights_dir = weights_dir or weights_folder(DEFAULT_WEIGHTS_SCALE)
-    checkpoint = load_models(weights_dir, (model,))[model]  # attention models: frozen (their spec)
-    probabilities = predict_proba(checkpoint.model, model, encoding.features)
-    seen = (host, dopant) in doped_hosts()
-    if not seen:
-        warnings.warn(f"{host} with dopant {dopant} is not one of the 96 doped hosts the models were trained on; "
-                      "treat the classes as a guess and check them against the image", UntrainedContextWarning,
-                      stacklevel=2)
-    return Classification(classification_table(encoding.table, probabilities), model, seen, encoding)
+    names = CONTEXT_MODELS if model == ENSEMBLE else (model,)
+    checkpoints = load_models(weights_dir or weights_folder(DEFAULT_WEIGHTS_SCALE), names)  # attention: frozen
+    members = {name: predict_proba(checkpoints[name].model, name, encoding.features) for name in names}
+    if dopant is None:
+        members = {name: without_dopant_class(p) for name, p in members.items()}
+    vote = ensemble_vote(list(members.values()))
+    seen = (host, dopant) in trained_pairs()
+    if seen:
+        reference = context_reference(host, dopant, detector, energy_kev, trust.reference)
+        distance = reference.distance(encoding.features)
+        outlier = distance > reference.threshold
+    else:
+        warnings.warn(f"{host} with dopant {dopant} is not one of the {len(trained_pairs())} host and dopant pairs the "
+                      "models were trained on; every column is an outlier: treat the classes as a guess and check them "
+                      "against the image", UntrainedContextWarning, stacklevel=2)
+        distance, outlier = np.full(len(vote.label), np.inf), np.ones(len(vote.label), bool)
+    uncertain = outlier | (vote.agreement < trust.min_agreement)
+    table = _table(encoding.table, vote.probabilities, vote.label, vote.agreement, distance, outlier, uncertain)
+    result = Classification(table, model, seen, encoding, members)
+    share = result.summary()["uncertain share"]
+    if share > trust.warn_share:
+        warnings.warn(f"{share:.0%} of the columns are uncertain (more than {trust.warn_share:.0%}): the models disagree "
+                      "or the image is unlike their training data; check the context and the image",
+                      UncertainImageWarning, stacklevel=2)
+    return result

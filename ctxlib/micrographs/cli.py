@@ -1,15 +1,20 @@
 """Command line: ctxlib classify IMAGE [IMAGE ...] --host WSe2 --dopant Ti --detector HAADF --energy 80 -o out/
 
 For every image it writes, into the output folder, IMAGE_columns.csv (one row per column:
-x and y in pixels, sublattice, domain, has_peak, edge, boundary, class, the five class
-probabilities, entropy in nats), IMAGE_columns.json (what the columns mean and their
-units, the pixel size used and where it came from, the context, the model, the ctxlib
-version) and IMAGE_overlay.png (the micrograph with every column marked by its class, the
-crystal mask and the domain boundaries), and for the whole batch summary.csv (one row per
-image: columns per class, mean entropy, sites found, pixel size used, or the reason it
-failed). Images may be given as several paths or as a quoted glob ("data/*.dm4"). An image
+x and y in pixels, sublattice, domain, has_peak, edge, boundary, class, the vote, the five
+class probabilities, entropy in nats, the models' agreement and the outlier test; a column
+the models disagree on, or whose features lie outside the training data, has the class
+"uncertain"), IMAGE_columns.json (what the columns mean and their units, the pixel size
+used and where it came from, the context stated and the trained context used, the models,
+the ctxlib version) and IMAGE_overlay.png (the micrograph with every column marked by its
+class, the crystal mask and the domain boundaries), and one row per image in summary.csv
+(columns per class, the uncertain share, mean entropy, sites found, pixel size used, a
+warning, or the reason it failed). summary.csv keeps the rows of earlier batches written to
+the same folder (an image classified again replaces its row), also when two batches run at
+once. Images may be given as several paths or as a quoted glob ("data/*.dm4"). An image
 that fails is reported on one line and gets no files; the others go on, and the exit
-status is 1 when any failed (2 for a usage error).
+status is 1 when any failed or an option's value is not accepted (2 for a malformed
+command line).
 
 Imports are deferred so that ctxlib --help answers at once.
 """
@@ -24,7 +29,12 @@ from pathlib import Path
 #: Written in the help text without importing the catalog (tests check them against it).
 DETECTOR_NAMES = ("HAADF", "MAADF")
 ENERGY_VALUES = (60, 80, 100)
-DEFAULT_MODEL = "MLP-Simple"
+DEFAULT_MODEL = "ensemble"
+#: The per-image columns of summary.csv, in order (a failed image fills image, status and reason).
+SUMMARY_COLUMNS = ("image", "status", "reason", "columns", "X2", "VacX", "VacX2", "M", "D", "uncertain",
+                   "uncertain share", "all models agree", "outlier share", "mean entropy (nats)", "without peak",
+                   "edge", "boundary", "domains", "pixel size (A)", "pixel size from", "energy used (keV)",
+                   "detector used", "warning")
 
 
 def expand_images(patterns: list[str]) -> list[Path]:
@@ -42,91 +52,124 @@ def _output_names(paths: list[Path]) -> dict[Path, str]:
     return {p: (f"{p.parent.name}_{p.stem}" if stems.count(p.stem) > 1 else p.stem) for p in paths}
 
 
-def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path) -> dict:
-    """Classify one image and write its three files; returns its summary row (raises on failure)."""
+def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, mapping) -> dict:
+    """Classify one image and write its three files; returns its summary row (raises on failure).
+
+    ``mapping`` is the :class:`~ctxlib.micrographs.microscope.MicroscopeMapping` of the stated microscope.
+    """
     import json
     import warnings
+    from dataclasses import asdict
 
     import matplotlib.pyplot as plt
 
     from ctxlib import __version__
     from ctxlib.base.files import atomic_write
-    from ctxlib.micrographs.classify import TABLE_UNITS, UntrainedContextWarning, classify_image
+    from ctxlib.materials.catalog import UNDOPED
+    from ctxlib.micrographs.classify import (TABLE_UNITS, TrustSettings, UncertainImageWarning,
+                                             UntrainedContextWarning, classify_image)
     from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.reading import read_micrograph
 
-    micrograph = read_micrograph(path, args.pixel_size, args.channel, args.detector)
-    dopant = None if args.dopant.lower() == "none" else args.dopant
+    micrograph = read_micrograph(path, args.pixel_size, args.channel, mapping.detector)
+    dopant = None if args.dopant.lower() == UNDOPED else args.dopant
+    trust = TrustSettings(min_agreement=args.min_agreement)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedContextWarning)
-        result = classify_image(micrograph.image, args.host, dopant, args.detector, args.energy, args.model,
-                                micrograph.pixel_size, args.weights)
+        warnings.simplefilter("always", UncertainImageWarning)
+        result = classify_image(micrograph.image, args.host, dopant, mapping.detector, mapping.energy_kev, args.model,
+                                micrograph.pixel_size, args.weights, trust=trust)
     for warning in caught:
         print(f"warning: {path}: {warning.message}", file=sys.stderr)
     calibration = result.encoding.calibration
     table = result.table
-    context = {"host": args.host, "dopant": dopant, "detector": args.detector, "energy_kev": args.energy}
+    summary = result.summary()
+    context = {"host": args.host, "dopant": dopant, "detector": mapping.detector, "energy_kev": mapping.energy_kev}
     sidecar = {"image": str(path), "columns": TABLE_UNITS, "pixel_size_A": calibration.pixel_size,
                "pixel_size_source": calibration.source, "pixel_aspect_measured": calibration.aspect,
-               "rows_resampled": calibration.resampled, "context": context, "model": args.model,
+               "rows_resampled": calibration.resampled, "context": context, "microscope": mapping.record(),
+               "model": args.model, "models": list(result.members), "trust": asdict(trust), "summary": summary,
                "in_training_set": result.in_training_set, "ctxlib_version": __version__,
                "warnings": [str(w.message) for w in caught]}
-    title = f"{args.host}{'' if dopant is None else ' + ' + dopant}, {args.detector}, {args.energy} keV, {args.model}"
+    title = (f"{args.host}{'' if dopant is None else ' + ' + dopant}, {mapping.detector}, {mapping.energy_kev} keV, "
+             f"{args.model}")
     mask = None if calibration.resampled else result.encoding.mask
-    figure = classification_overlay(micrograph.image, table, f"{path.name}: {title}", mask)
+    figure = classification_overlay(micrograph.image, table, f"{path.name}: {title}", mask,
+                                    pixel_size=calibration.pixel_size)
     atomic_write(out / f"{name}_columns.csv", lambda handle: handle.write(table.to_csv(index=False).encode()))
     atomic_write(out / f"{name}_columns.json", lambda handle: handle.write(json.dumps(sidecar, indent=1).encode()))
     atomic_write(out / f"{name}_overlay.png", lambda handle: figure.savefig(handle, dpi=150, format="png"))
     plt.close(figure)
-    counts = table["class"].value_counts()
-    return {"image": str(path), "status": "ok", "reason": "", "columns": len(table),
-            **{name: int(counts.get(name, 0)) for name in ("X2", "VacX", "VacX2", "M", "D")},
+    return {"image": str(path), "status": "ok", "reason": "",
+            **{k: summary[k] for k in SUMMARY_COLUMNS if k in summary},
             "mean entropy (nats)": float(table["entropy"].mean()), "without peak": int((~table["has_peak"]).sum()),
             "edge": int(table["edge"].sum()), "boundary": int(table["boundary"].sum()),
             "domains": int(table["domain"].nunique()), "pixel size (A)": calibration.pixel_size,
-            "pixel size from": calibration.source, "warnings": len(caught)}
+            "pixel size from": calibration.source, "energy used (keV)": mapping.energy_kev,
+            "detector used": mapping.detector,
+            "warning": " | ".join(str(w.message) for w in caught if issubclass(w.category, UncertainImageWarning))}
+
+
+def record_rows(out: Path, rows: list[dict]) -> None:
+    """Add rows to ``out/summary.csv`` under a lock: rows of other images stay, an image's earlier row is replaced."""
+    import pandas as pd
+
+    from ctxlib.base.files import atomic_write, file_lock
+
+    path = out / "summary.csv"
+    with file_lock(out / ".summary.lock"):
+        new = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+        if path.exists():
+            old = pd.read_csv(path, keep_default_na=False)
+            new = pd.concat([old[~old["image"].isin(new["image"])], new], ignore_index=True)
+        atomic_write(path, lambda handle: handle.write(new.to_csv(index=False).encode()))
 
 
 def classify_command(args: argparse.Namespace) -> int:
-    """Run ``ctxlib classify`` over every image; 0 when all succeeded, 1 when any failed, 2 for a bad option."""
+    """Run ``ctxlib classify`` over every image; 0 when all succeeded, 1 when any failed or an option's value is not
+    accepted."""
     paths = expand_images(args.images)
     missing = [p for p in paths if not p.is_file()]
     if missing and len(paths) == 1:
         print(f"error: file not found: {missing[0]}", file=sys.stderr)
         return 1
-    from ctxlib.learning.spec import CONTEXT_MODELS
-    from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV
+    from ctxlib.micrographs.classify import MODEL_CHOICES
+    from ctxlib.micrographs.microscope import nearest_trained_context
 
-    for option, value, allowed in (("--model", args.model, CONTEXT_MODELS), ("--detector", args.detector, DETECTORS),
-                                   ("--energy", args.energy, ENERGIES_KEV)):
-        if value not in allowed:
-            print(f"error: {option} {value!r} is not one of {', '.join(map(str, allowed))}", file=sys.stderr)
-            return 2
-    import pandas as pd
+    try:
+        if args.model not in MODEL_CHOICES:
+            raise ValueError(f"--model {args.model!r} is not one of {', '.join(MODEL_CHOICES)}")
+        if args.detector is not None and args.detector not in DETECTOR_NAMES:
+            raise ValueError(f"--detector {args.detector!r} is not one of {', '.join(DETECTOR_NAMES)}")
+        if not 0 <= args.min_agreement <= 1:
+            raise ValueError(f"--min-agreement {args.min_agreement} is not a share in [0, 1]")
+        mapping = nearest_trained_context(args.energy, detector=args.detector, angles_mrad=args.detector_angles,
+                                          convergence_mrad=args.convergence)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for rule in mapping.rules:
+        print(f"note: {rule}", file=sys.stderr)
     from tqdm.auto import tqdm
-
-    from ctxlib.base.files import atomic_write
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     names = _output_names(paths)
-    rows = []
+    failed = 0
     for path in tqdm(paths, desc="images", unit="image", disable=len(paths) < 2 or args.quiet, file=sys.stderr):
         try:
             if not path.is_file():
                 raise FileNotFoundError(f"file not found: {path}")
-            rows.append(classify_one(path, names[path], args, out))
+            row = classify_one(path, names[path], args, out, mapping)
             if not args.quiet:
-                row = rows[-1]
-                tqdm.write(f"{path}: {row['columns']} columns ({row['without peak']} without a peak, {row['edge']} at "
-                           f"the edge), pixel {row['pixel size (A)']:.4f} A from {row['pixel size from']}",
-                           file=sys.stdout)
+                tqdm.write(f"{path}: {row['columns']} columns, {row['uncertain']} uncertain "
+                           f"({row['without peak']} without a peak, {row['edge']} at the edge), pixel "
+                           f"{row['pixel size (A)']:.4f} A from {row['pixel size from']}", file=sys.stdout)
         except (ValueError, FileNotFoundError, OSError) as error:
-            rows.append({"image": str(path), "status": "failed", "reason": str(error).splitlines()[0]})
-            tqdm.write(f"error: {path}: {rows[-1]['reason']}", file=sys.stderr)
-    summary = pd.DataFrame(rows)
-    atomic_write(out / "summary.csv", lambda handle: handle.write(summary.to_csv(index=False).encode()))
-    failed = int((summary["status"] == "failed").sum())
+            row = {"image": str(path), "status": "failed", "reason": str(error).splitlines()[0]}
+            failed += 1
+            tqdm.write(f"error: {path}: {row['reason']}", file=sys.stderr)
+        record_rows(out, [row])  # after each image: an interrupted batch keeps the rows it finished
     print(f"{len(paths) - failed} of {len(paths)} image(s) classified; wrote {out / 'summary.csv'}")
     return 1 if failed else 0
 
@@ -153,11 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
                           help=".dm3, .dm4, .emd, .tif, .png, .npy or .npz files, or quoted glob patterns")
     classify.add_argument("--host", required=True, help="host crystal, e.g. WSe2")
     classify.add_argument("--dopant", required=True, help="e.g. Ti, or none for an undoped host")
-    classify.add_argument("--detector", required=True, help=f"one of {', '.join(DETECTOR_NAMES)}")
-    classify.add_argument("--energy", required=True, type=int,
-                          help=f"beam energy, keV: one of {', '.join(map(str, ENERGY_VALUES))}")
-    classify.add_argument("--model", default=DEFAULT_MODEL, help="a context-aware model (MLP-Simple, MLP-Deep, attn-4k, "
-                                                                 "attn-200k or attn-400k)")
+    detector = classify.add_mutually_exclusive_group(required=True)
+    detector.add_argument("--detector", help=f"the annular detector by name: one of {', '.join(DETECTOR_NAMES)}")
+    detector.add_argument("--detector-angles", type=float, nargs=2, metavar=("INNER", "OUTER"),
+                          help="the annular detector by its collection semi-angles, mrad; classified as the trained "
+                               "detector by its inner angle (HAADF from 45 mrad)")
+    classify.add_argument("--energy", required=True, type=float,
+                          help=f"beam energy, 30-300 keV; classified as the trained energy ({', '.join(map(str, ENERGY_VALUES))}) "
+                               "with the nearest electron wavelength")
+    classify.add_argument("--convergence", type=float, default=None, metavar="MRAD",
+                          help="probe convergence semi-angle, mrad (recorded in the sidecar)")
+    classify.add_argument("--model", default=DEFAULT_MODEL,
+                          help="ensemble (the vote of the five context-aware models) or one of them: MLP-Simple, "
+                               "MLP-Deep, attn-4k, attn-200k, attn-400k")
+    classify.add_argument("--min-agreement", type=float, default=0.8,
+                          help="share of the ensemble's models that must agree with the vote, else the column is "
+                               "uncertain")
     classify.add_argument("--pixel-size", type=float, default=None,
                           help="Angstrom per pixel along x (default: from the file, else from the host's lattice)")
     classify.add_argument("--channel", default=None,

@@ -2,9 +2,10 @@
 
 In: the image and the per-column table of :func:`ctxlib.micrographs.classify.classify_image`
 (and, optionally, the crystal mask). Out: a Matplotlib figure with every column marked by its
-class (defects larger, open), the edge of the crystal mask as a line, columns on a domain
-boundary crossed, columns completed by reflection at the image edge in a square, and a tint
-per domain where there is more than one.
+class (defects larger, open, each with its own marker; colours of Okabe and Ito's
+colour-blind-safe set), ``uncertain`` columns as crosses, the edge of the crystal mask as a
+line, columns on a domain boundary crossed, columns completed by reflection at the image edge
+in a square, a tint per domain where there is more than one, and a scale bar.
 """
 
 from __future__ import annotations
@@ -15,23 +16,40 @@ import numpy as np
 from ctxlib.materials.motifs import CLASS_NAMES
 
 CLASS_COLOURS = ("tab:gray", "tab:orange", "tab:red", "tab:blue", "tab:green")
-#: Overlay colours per class: the pristine classes in light colours that stand out on grey columns.
-OVERLAY_COLOURS = {"X2": "#7fd4ff", "VacX": "tab:orange", "VacX2": "tab:red", "M": "#ffe066", "D": "#33dd33"}
+#: Overlay colour and marker per class (Okabe-Ito: distinguishable with every common colour-vision deficiency);
+#: the pristine classes small and filled, the defects larger and open.
+OVERLAY_STYLE = {"X2": ("#56B4E9", "o"), "VacX": ("#E69F00", "o"), "VacX2": ("#D55E00", "s"), "M": ("#F0E442", "o"),
+                 "D": ("#009E73", "D"), "uncertain": ("#CC79A7", "x")}
 DOMAIN_TINTS = ("none", "#ff00ff", "#00ffff", "#ffff00")
 
 
-def classification_overlay(image: np.ndarray, table, title: str = "", mask: np.ndarray | None = None):
+def scale_bar(ax, pixel_size: float, width_px: int) -> None:
+    """A white scale bar of a round length (0.5, 1, 2 or 5 nm, about a fifth of the width) at the lower left."""
+    lengths_a = np.array([5.0, 10.0, 20.0, 50.0, 100.0])
+    length = lengths_a[np.argmin(np.abs(lengths_a / pixel_size - width_px / 5))]
+    height = ax.get_ylim()[0]
+    x0, y0 = 0.04 * width_px, height - 0.05 * width_px
+    ax.plot([x0, x0 + length / pixel_size], [y0, y0], color="white", linewidth=3, solid_capstyle="butt")
+    ax.text(x0 + length / pixel_size / 2, y0 - 0.015 * width_px, f"{length / 10:g} nm", color="white",
+            ha="center", va="bottom", fontsize=10)
+
+
+def classification_overlay(image: np.ndarray, table, title: str = "", mask: np.ndarray | None = None, *,
+                           pixel_size: float | None = None):
     """Fig. 6b: the micrograph with every classified column marked by its class.
 
     Parameters
     ----------
     image : numpy.ndarray, 2-D
     table : pandas.DataFrame
-        ``x``, ``y`` (pixels) and ``label`` (0-4) per column, and optionally ``edge``,
-        ``boundary`` and ``domain``, as written by :func:`ctxlib.micrographs.classify.classify_image`.
+        ``x``, ``y`` (pixels) and ``label`` (0-4) per column, and optionally ``class`` (where
+        ``"uncertain"`` is drawn as such), ``edge``, ``boundary`` and ``domain``, as written by
+        :func:`ctxlib.micrographs.classify.classify_image`.
     title : str
     mask : numpy.ndarray of bool, optional
         The crystal mask, same shape as ``image``; its edge is drawn.
+    pixel_size : float, optional
+        Angstrom per pixel: draws a scale bar.
     """
     fig, ax = plt.subplots(figsize=(7.5, 7.5 * image.shape[0] / image.shape[1]))
     ax.imshow(image, cmap="gray")
@@ -42,15 +60,16 @@ def classification_overlay(image: np.ndarray, table, title: str = "", mask: np.n
             if d > 0:
                 ax.scatter(rows["x"], rows["y"], s=60, c=DOMAIN_TINTS[d % len(DOMAIN_TINTS)], alpha=0.15,
                            linewidths=0)
-    for k, name in enumerate(CLASS_NAMES):
-        rows = table[table["label"] == k]
-        defect = name in ("VacX", "VacX2", "D")
-        colour = OVERLAY_COLOURS[name]
-        ax.scatter(rows["x"], rows["y"], s=36 if defect else 5, facecolors="none" if defect else colour,
-                   edgecolors=colour, linewidths=1.4, label=f"{name} ({len(rows)})")
+    names = table["class"] if "class" in table else np.array(CLASS_NAMES)[table["label"]]
+    for name, (colour, marker) in OVERLAY_STYLE.items():
+        rows = table[np.asarray(names == name)]
+        small = name in ("X2", "M")
+        ax.scatter(rows["x"], rows["y"], s=5 if small else 40, marker=marker,
+                   facecolors=colour if small or marker == "x" else "none",
+                   edgecolors=None if marker == "x" else colour, linewidths=1.4, label=f"{name} ({len(rows)})")
     if "boundary" in table and table["boundary"].any():
         rows = table[table["boundary"]]
-        ax.scatter(rows["x"], rows["y"], s=20, marker="x", c="magenta", linewidths=0.8,
+        ax.scatter(rows["x"], rows["y"], s=20, marker="+", c="white", linewidths=0.8,
                    label=f"domain boundary ({len(rows)})")
     if "edge" in table and table["edge"].any():
         rows = table[table["edge"]]
@@ -58,8 +77,11 @@ def classification_overlay(image: np.ndarray, table, title: str = "", mask: np.n
                    label=f"edge, reflected patch ({len(rows)})")
     if mask is not None and not mask.all():
         ax.plot([], [], "w--", label="crystal mask edge")
-    ax.set(title=title, xticks=[], yticks=[], xlim=(-0.5, image.shape[1] - 0.5), ylim=(image.shape[0] - 0.5, -0.5))
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, facecolor="0.25",
+    ax.set(xticks=[], yticks=[], xlim=(-0.5, image.shape[1] - 0.5), ylim=(image.shape[0] - 0.5, -0.5))
+    ax.set_title(title, fontsize=10)
+    if pixel_size:
+        scale_bar(ax, pixel_size, image.shape[1])
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, facecolor="0.25",
               labelcolor="white", framealpha=1.0)  # dark, like the image, so that light markers show
     fig.tight_layout()
     return fig

@@ -52,6 +52,10 @@ def _spatial_pixel_size(axes: list[dict]) -> float | None:
     return float(scales[-1])
 
 
+class ImageFileError(ValueError):
+    """A readable file that does not hold what the reader needs (no 2-D image, an unknown channel)."""
+
+
 def _read_npz(path: Path, channel: str | None, detector: str | None) -> tuple[np.ndarray, float | None]:
     """One image (and the pixel size along x, if stored) from a ``.npz`` file."""
     with np.load(path, allow_pickle=False) as data:
@@ -62,19 +66,39 @@ def _read_npz(path: Path, channel: str | None, detector: str | None) -> tuple[np
         if channel is None:
             flat = [k for k in keys if np.ndim(data[k]) == 2]
             if len(flat) != 1:
-                raise ValueError(f"{path} holds {len(flat)} 2-D arrays ({', '.join(flat) or 'none'}; all keys: "
+                raise ImageFileError(f"{path} holds {len(flat)} 2-D arrays ({', '.join(flat) or 'none'}; all keys: "
                                  f"{', '.join(keys)}); name one with --channel KEY (or KEY:INDEX for a stack)")
             return data[flat[0]], size
         key, _, index = channel.partition(":")
         if key not in keys:
-            raise ValueError(f"{path} has no array {key!r}; its keys are {', '.join(keys)}")
+            raise ImageFileError(f"{path} has no array {key!r}; its keys are {', '.join(keys)}")
         array = data[key]
         if index:
             if not index.isdigit() or int(index) >= len(array):
-                raise ValueError(f"channel index {index!r} is not one of 0-{len(array) - 1} for {key!r} of shape "
+                raise ImageFileError(f"channel index {index!r} is not one of 0-{len(array) - 1} for {key!r} of shape "
                                  f"{array.shape}")
             array = array[int(index)]
         return array, size
+
+
+def _read_file(path: Path, suffix: str, channel: str | None, detector: str | None):
+    """The image array and the file's pixel size (Angstrom, or None) by the suffix's reader."""
+    if suffix == ".npz":
+        return _read_npz(path, channel, detector)
+    if suffix == ".png":
+        from PIL import Image  # Matplotlib's own dependency
+
+        return np.asarray(Image.open(path).convert("F")), None
+    if READERS[suffix] is None:
+        return np.load(path, allow_pickle=False), None
+    from importlib import import_module
+
+    signals = import_module(f"rsciio.{READERS[suffix]}").file_reader(str(path))
+    images = [s for s in signals if np.ndim(s["data"]) == 2]
+    if not images:
+        shapes = [np.shape(s["data"]) for s in signals]
+        raise ImageFileError(f"{path} holds no 2-D image (signals of shape {shapes})")
+    return images[0]["data"], _spatial_pixel_size(images[0]["axes"])
 
 
 def read_micrograph(path: str | Path, pixel_size: float | None = None, channel: str | None = None,
@@ -96,7 +120,8 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None, channel: 
     Raises
     ------
     ValueError
-        Unsupported suffix, no 2-D image, NaN or infinite pixels, or a non-positive pixel size.
+        Unsupported suffix, an empty, truncated or corrupt file, no 2-D image, NaN or infinite
+        pixels, or a non-positive pixel size.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -104,24 +129,17 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None, channel: 
         raise ValueError(f"cannot read {path.name}: suffix {suffix!r} is not one of {', '.join(READERS)}")
     if not path.is_file():
         raise FileNotFoundError(f"file not found: {path}")
-    if suffix == ".npz":
-        image, calibrated = _read_npz(path, channel, detector)
-    elif suffix == ".png":
-        from PIL import Image  # Matplotlib's own dependency
-
-        image, calibrated = np.asarray(Image.open(path).convert("F")), None
-    elif READERS[suffix] is None:
-        image, calibrated = np.load(path, allow_pickle=False), None
-    else:
-        from importlib import import_module
-
-        signals = import_module(f"rsciio.{READERS[suffix]}").file_reader(str(path))
-        images = [s for s in signals if np.ndim(s["data"]) == 2]
-        if not images:
-            shapes = [np.shape(s["data"]) for s in signals]
-            raise ValueError(f"{path} holds no 2-D image (signals of shape {shapes})")
-        image, calibrated = images[0]["data"], _spatial_pixel_size(images[0]["axes"])
-    image = np.asarray(image, dtype=np.float64)
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes)")
+    try:
+        image, calibrated = _read_file(path, suffix, channel, detector)
+        image = np.asarray(image, dtype=np.float64)
+    except ImageFileError:
+        raise
+    except Exception as error:  # a truncated or corrupt file: the reader's own error, named in one line
+        raise ValueError(f"cannot read {path}: it is truncated or not a valid {suffix} file "
+                         f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no detail'})") \
+            from error
     if image.ndim != 2:
         raise ValueError(f"{path} holds an array of shape {image.shape}, not a 2-D image")
     bad = int(np.count_nonzero(~np.isfinite(image)))
