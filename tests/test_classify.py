@@ -126,3 +126,14 @@ def test_outlier_distances_follow_the_training_features_of_the_context():
     flipped = X.copy()
     flipped[:, -2:] = flipped[:, -2:][:, ::-1]  # the other sublattice's flags
     assert np.median(reference.distance(flipped)) > np.median(reference.distance(X))
+
+
+def test_trusted_columns_match_each_stand_in_column_to_its_truth():
+    from ctxlib.micrographs.validation import trusted_columns
+    from ctxlib.simulation.standins import load_test_micrograph
+
+    table = trusted_columns({"Ti": load_test_micrograph("Ti")})
+    assert set(table["detector"]) == {"HAADF", "MAADF"} and len(table) > 600
+    assert np.array_equal(table["correct"], table["true"] == table["vote"])
+    assert table["correct"].mean() > 0.99 and not table.loc[~table["edge"], "uncertain"].mean() > 0.05
+    assert ((table["confidence"] > 0.2) & (table["confidence"] <= 1)).all()

@@ -72,3 +72,37 @@ def test_mean_cross_entropy_matches_sklearn_log_loss(n, seed):
     proba = rng.dirichlet(np.ones(5), n)
     y = rng.integers(0, 5, n)
     assert metrics.mean_cross_entropy(proba, y) == pytest.approx(sk.log_loss(y, proba, labels=range(5)), rel=1e-9)
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=60), st.integers(0, 1000))
+def test_selective_accuracy_keeps_the_most_confident_rows(correct, seed):
+    """Against a direct count: the accuracy of the k most confident rows; with distinct confidences the curve is the
+    accuracy of every prefix of the sorted rows, and it ends at the overall accuracy."""
+    correct = np.array(correct)
+    confidence = np.random.default_rng(seed).permutation(len(correct)).astype(float)
+    curve = metrics.selective_accuracy(correct, confidence, coverages=np.arange(1, len(correct) + 1) / len(correct))
+    order = np.argsort(-confidence)
+    direct = [correct[order[:k]].mean() for k in range(1, len(correct) + 1)]
+    assert np.allclose(curve["accuracy"], direct) and curve["kept"].tolist() == list(range(1, len(correct) + 1))
+    assert curve["accuracy"].iloc[-1] == pytest.approx(correct.mean())
+
+
+def test_selective_accuracy_rises_when_confidence_ranks_the_errors_last_and_bad_input_is_named():
+    correct = np.r_[np.ones(90, bool), np.zeros(10, bool)]
+    curve = metrics.selective_accuracy(correct, np.linspace(1, 0, 100))
+    assert np.all(np.diff(curve["accuracy"]) >= 0) and curve["accuracy"].iloc[-1] == 1.0  # coverage falls
+    assert curve["accuracy"].iloc[0] == 0.9
+    with pytest.raises(ValueError, match="coverages must lie in"):
+        metrics.selective_accuracy(correct, np.ones(100), coverages=[0.0])
+    with pytest.raises(ValueError, match="one length"):
+        metrics.selective_accuracy(correct, np.ones(3))
+
+
+def test_bootstrap_interval_of_a_mean_matches_the_normal_interval():
+    """For the share of successes in 2,000 Bernoulli(0.8) draws the percentile bootstrap and the normal interval
+    p +- 1.96 sqrt(p (1 - p) / n) agree to a few thousandths."""
+    x = np.random.default_rng(3).random(2000) < 0.8
+    low, high = metrics.bootstrap_interval(np.mean, x, resamples=2000)
+    p, half = x.mean(), 1.96 * np.sqrt(x.mean() * (1 - x.mean()) / len(x))
+    assert low == pytest.approx(p - half, abs=0.004) and high == pytest.approx(p + half, abs=0.004)
+    assert np.isnan(metrics.bootstrap_interval(lambda a: np.nan, x)[0])

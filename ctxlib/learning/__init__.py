@@ -72,6 +72,8 @@ __getattr__, __dir__, __all__ = attach(
             "entropy_reduction",
             "reliability_table",
             "expected_calibration_error",
+            "selective_accuracy",
+            "bootstrap_interval",
             "bic",
             "cohen_kappa",
             "class_f1",

@@ -120,3 +120,72 @@ def defect_f1(y_true, y_pred, defects: tuple[int, ...] = DEFECT_CLASSES) -> floa
     """F1 of the binary recast of §6: defect (single, double vacancy, dopant) against regular site."""
     y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
     return class_f1(np.isin(y_true, defects).astype(int), np.isin(y_pred, defects).astype(int), 1)
+
+
+def selective_accuracy(correct, confidence, *, coverages=None) -> pd.DataFrame:
+    """Accuracy on the rows kept when the least confident are set aside (the accuracy-coverage curve).
+
+    Parameters
+    ----------
+    correct : array of bool, (N,)
+        Whether each row's prediction is right.
+    confidence : array, (N,)
+        Higher for rows to keep first (ties keep their order).
+    coverages : array, optional
+        Shares of rows kept, in (0, 1]; default 1.0, 0.99, ..., 0.50.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``coverage``, ``kept`` (rows), ``accuracy`` (share right among the kept rows) and
+        ``set aside`` (1 - coverage).
+
+    Examples
+    --------
+    >>> selective_accuracy([True, False, True, True], [0.9, 0.1, 0.8, 0.7], coverages=[1.0, 0.75])["accuracy"].tolist()
+    [0.75, 1.0]
+    """
+    correct = np.asarray(correct, dtype=bool)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if correct.shape != confidence.shape or correct.ndim != 1 or not len(correct):
+        raise ValueError(f"correct and confidence must be 1-D of one length > 0, got {correct.shape} and "
+                         f"{confidence.shape}")
+    coverages = np.linspace(1.0, 0.5, 51) if coverages is None else np.asarray(coverages, dtype=np.float64)
+    if np.any((coverages <= 0) | (coverages > 1)):
+        raise ValueError(f"coverages must lie in (0, 1], got {coverages.min()}-{coverages.max()}")
+    ranked = correct[np.argsort(-confidence, kind="stable")]
+    right = np.cumsum(ranked)
+    kept = np.maximum(1, np.round(coverages * len(ranked)).astype(int))
+    return pd.DataFrame({"coverage": kept / len(ranked), "kept": kept, "accuracy": right[kept - 1] / kept,
+                         "set aside": 1 - kept / len(ranked)})
+
+
+def bootstrap_interval(statistic, *arrays, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(*arrays)`` over rows resampled with replacement.
+
+    Parameters
+    ----------
+    statistic : callable
+        Of the resampled arrays (same row order in each), returning a number.
+    *arrays : array-like, each (N, ...)
+    resamples : int
+    level : float
+        Coverage of the interval, e.g. 0.95.
+    seed : int
+
+    Returns
+    -------
+    (float, float)
+        The interval's ends (NaN where the statistic is NaN in most resamples).
+    """
+    arrays = [np.asarray(a) for a in arrays]
+    n = len(arrays[0])
+    if not n or any(len(a) != n for a in arrays):
+        raise ValueError(f"arrays must have one length > 0, got {[len(a) for a in arrays]}")
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(*(a[rows] for a in arrays)) for rows in rng.integers(0, n, size=(resamples, n))])
+    tail = (1 - level) / 2 * 100
+    finite = values[np.isfinite(values)]
+    if len(finite) < resamples / 2:
+        return float("nan"), float("nan")
+    return float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))

@@ -3,7 +3,8 @@
 In: a micrograph file and its imaging context, and a trained model from ``learning``.
 Out: the image read with its pixel size (``reading``), every column classified
 (``classify``: by the vote of the five models, with the columns not to trust marked
-``uncertain``), any microscope mapped to the nearest trained context (``microscope``), its
+``uncertain``), any microscope mapped to the nearest trained context (``microscope``), the classical
+intensity baseline (``intensities``), its
 overlay figure (``overlay``), agreement with reference labels
 (``validation``), the labelling tool of Fig. 6a (``labelling``) and the command line
 ``ctxlib classify`` (``cli``).
@@ -17,11 +18,12 @@ __getattr__, __dir__, __all__ = attach(
         "classify": ["ENSEMBLE", "MODEL_CHOICES", "UNCERTAIN", "UntrainedContextWarning", "UncertainImageWarning",
                      "TrustSettings", "Classification", "TABLE_UNITS", "classification_table",
                      "without_dopant_class", "classify_image"],
+        "intensities": ["expected_levels", "intensity_classes"],
         "microscope": ["ENERGY_RANGE_KEV", "HAADF_FROM_MRAD", "MicroscopeMapping", "nearest_trained_context"],
         "labelling": ["UNLABELLED", "LabellingSession", "majority_vote", "pairwise_kappa", "labelling_widget"],
         "overlay": ["CLASS_COLOURS", "OVERLAY_STYLE", "DOMAIN_TINTS", "classification_overlay", "scale_bar"],
         "reading": ["READERS", "STANDIN_CHANNELS", "ANGSTROM_PER_UNIT", "Micrograph", "read_micrograph"],
         "validation": ["DEFECT_NAMES", "Matched", "match_columns", "REGIONS", "site_recovery", "subset", "accuracy",
-                       "agreement", "ModelScores", "score_models"],
+                       "agreement", "ModelScores", "score_models", "trusted_columns"],
     },
 )

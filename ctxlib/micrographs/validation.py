@@ -10,6 +10,7 @@ classes are nominal) and, for the rare classes that matter, the F1 of each defec
 from __future__ import annotations
 
 from dataclasses import dataclass
+import warnings
 from typing import Iterator
 
 import numpy as np
@@ -23,7 +24,8 @@ from ctxlib.learning.metrics import class_f1, cohen_kappa, defect_f1
 from ctxlib.learning.models import attention_mode
 from ctxlib.learning.spec import model_spec
 from ctxlib.materials.catalog import DETECTORS, HOSTS
-from ctxlib.micrographs.classify import classification_table
+from ctxlib.materials.motifs import CLASS_NAMES
+from ctxlib.micrographs.classify import TrustSettings, UncertainImageWarning, classification_table, classify_image
 
 #: The defect classes of Table 1, by label.
 DEFECT_NAMES: dict[int, str] = {1: "single vacancy", 2: "double vacancy", 4: "dopant"}
@@ -242,3 +244,47 @@ def standin_means(micrographs: dict, checkpoints: dict, host: str = "WSe2", ener
     (arguments as :func:`score_standins`)."""
     runs = [scores.table for _, _, scores in score_standins(micrographs, checkpoints, host, energy_kev, modes)]
     return pd.concat(runs).groupby(["model", "mode"])[["kappa", "accuracy (interior)"]].mean()
+
+
+def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 80, weights_dir=None,
+                    trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+    """Every column of every stand-in, in each detector, classified as ``ctxlib classify`` does and matched to its
+    truth: what the trust flags catch.
+
+    Parameters
+    ----------
+    micrographs : dict
+        Name -> :class:`~ctxlib.simulation.standins.TestMicrograph` of ``host`` (its ``dopant`` is stated).
+    host : str
+    energy_kev : int
+        Beam energy, keV.
+    weights_dir : path, optional
+        As for :func:`~ctxlib.micrographs.classify.classify_image` (default: the shipped weights).
+    trust : TrustSettings
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matched column (within 0.4 of the nearest-neighbour distance): ``image``, ``detector``,
+        ``true`` and ``vote`` (labels 0-4), ``correct``, ``uncertain``, ``outlier``, ``agreement``,
+        ``confidence`` (the vote's mean probability), ``edge``.
+    """
+    reach = 0.4 * nearest_neighbour_distance(HOSTS[host].a)  # Angstrom
+    frames = []
+    for name, micrograph in micrographs.items():
+        pixel = float(np.mean(micrograph.pixel_size))
+        for detector in DETECTORS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UncertainImageWarning)
+                result = classify_image(micrograph.image(detector), host, micrograph.dopant, detector, energy_kev,
+                                        pixel_size=pixel, weights_dir=weights_dir, trust=trust)
+            table = result.table
+            matched = match_columns(table, micrograph.truth, reach / pixel)
+            kept = table.iloc[matched.pred_index]
+            frames.append(pd.DataFrame({
+                "image": name, "detector": detector, "true": matched.y_true, "vote": matched.y_pred,
+                "correct": matched.y_true == matched.y_pred, "uncertain": kept["uncertain"].to_numpy(),
+                "outlier": kept["outlier"].to_numpy(), "agreement": kept["agreement"].to_numpy(),
+                "confidence": kept[[f"p_{n}" for n in CLASS_NAMES]].to_numpy().max(axis=1),
+                "edge": kept["edge"].to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
