@@ -33,6 +33,7 @@ from ctxlib.learning.pretrained import load_models, weights_folder
 from ctxlib.learning.spec import CONTEXT_MODELS
 from ctxlib.materials.catalog import check_choice, trained_pairs
 from ctxlib.materials.motifs import CLASS_NAMES
+from ctxlib.micrographs.intensities import intensity_classes
 
 #: The model name that asks for the vote of the five context-aware models.
 ENSEMBLE = "ensemble"
@@ -112,12 +113,15 @@ class Classification:
 
     def summary(self) -> dict:
         """Per-image counts: columns per class (``uncertain`` included), and the shares of columns that are
-        uncertain, on which every model agrees, and whose features are outliers."""
+        uncertain, on which every model agrees, whose features are outliers, and whose vote the classical
+        intensity baseline shares."""
         counts = self.table["class"].value_counts()
         return {"columns": len(self.table), **{n: int(counts.get(n, 0)) for n in (*CLASS_NAMES, UNCERTAIN)},
                 "uncertain share": float(self.table["uncertain"].mean()) if len(self.table) else 0.0,
                 "all models agree": float((self.table["agreement"] == 1).mean()) if len(self.table) else 0.0,
-                "outlier share": float(self.table["outlier"].mean()) if len(self.table) else 0.0}
+                "outlier share": float(self.table["outlier"].mean()) if len(self.table) else 0.0,
+                "baseline agrees": float((self.table["intensity_class"] == self.table["vote"]).mean())
+                if len(self.table) else 0.0}
 
 
 #: The columns of the per-column table and their units.
@@ -139,6 +143,9 @@ TABLE_UNITS: dict[str, str] = {
                         "context's training features (dimensionless; inf: no training features)",
     "outlier": "the features lie beyond the training features' threshold",
     "uncertain": "agreement below the setting's minimum, or an outlier",
+    "intensity_class": "the classical baseline's class, from the column's intensity alone "
+                       "(ctxlib.micrographs.intensities; 'unknown' for a pair outside the training set)",
+    "relative_intensity": "centre intensity over the median of its sublattice and domain (0 where not measured)",
 }
 
 
@@ -233,6 +240,13 @@ def classify_image(
         distance, outlier = np.full(len(vote.label), np.inf), np.ones(len(vote.label), bool)
     uncertain = outlier | (vote.agreement < trust.min_agreement)
     table = _table(encoding.table, vote.probabilities, vote.label, vote.agreement, distance, outlier, uncertain)
+    if seen:  # the classical baseline beside the models (its expected levels come from the context's motifs)
+        baseline = intensity_classes(encoding, host, dopant, detector, energy_kev)
+        table["intensity_class"] = baseline["class"].to_numpy()
+        table["relative_intensity"] = baseline["relative intensity"].to_numpy()
+    else:
+        table["intensity_class"] = "unknown"
+        table["relative_intensity"] = 0.0
     result = Classification(table, model, seen, encoding, members)
     share = result.summary()["uncertain share"]
     if share > trust.warn_share:

@@ -32,7 +32,7 @@ ENERGY_VALUES = (60, 80, 100)
 DEFAULT_MODEL = "ensemble"
 #: The per-image columns of summary.csv, in order (a failed image fills image, status and reason).
 SUMMARY_COLUMNS = ("image", "status", "reason", "columns", "X2", "VacX", "VacX2", "M", "D", "uncertain",
-                   "uncertain share", "all models agree", "outlier share", "mean entropy (nats)", "without peak",
+                   "uncertain share", "all models agree", "outlier share", "baseline agrees", "mean entropy (nats)", "without peak",
                    "edge", "boundary", "domains", "pixel size (A)", "pixel size from", "energy used (keV)",
                    "detector used", "warning")
 
