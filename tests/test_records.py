@@ -126,9 +126,22 @@ def test_standin_comparison_judges_the_default_model_on_every_stand_in_set():
     record["stages"]["standins"]["models"] = {name: scores for name in MODEL_NAMES}
     assert "keeps the quick weights as its default" in standin_comparison(record, "MLP-Simple")[1]
     scores["full"]["twin kappa"] = 0.90
+    record["stages"]["features"] = {"written": 96, "reused": 0}  # the doped hosts only: no undoped context
+    assert "keeps the quick weights as its default" in standin_comparison(record, "MLP-Simple")[1]
+    record["stages"]["features"] = {"written": 13, "reused": 96}
     assert "takes the paper-scale weights as its default" in standin_comparison(record, "MLP-Simple")[1]
     empty, how = standin_comparison({"stages": {}}, "MLP-Simple")
     assert empty.empty and "python benchmarks/full_scale.py export standins" in how
+
+
+def test_the_ensemble_takes_the_paper_scale_weights_only_where_all_five_members_are_as_good():
+    better = {"quick": {"twin kappa": 0.90}, "full": {"twin kappa": 0.95}}
+    worse = {"quick": {"twin kappa": 0.90}, "full": {"twin kappa": 0.85}}
+    record = {"stages": {"features": {"written": 109, "reused": 0},
+                         "standins": {"models": {name: better for name in MODEL_NAMES}}}}
+    assert default_weights_scale(record, "ensemble") == "full"
+    record["stages"]["standins"]["models"]["attn-400k"] = worse
+    assert default_weights_scale(record, "ensemble") == "quick" and default_weights_scale(record, "MLP-Deep") == "full"
 
 
 def test_the_default_weights_of_classify_follow_the_shipped_stand_in_comparison():

@@ -12,7 +12,9 @@ import pandas as pd
 from ctxlib.base.files import source_digest
 from ctxlib.learning.dataset import FEATURE_CODE, realisations_for
 from ctxlib.learning.metrics import bic
-from ctxlib.learning.spec import MODEL_NAMES
+from ctxlib.learning.spec import CONTEXT_MODELS, MODEL_NAMES
+from ctxlib.materials.catalog import trained_pairs
+from ctxlib.micrographs.classify import ENSEMBLE
 
 CONTEXTS = 576
 MOTIFS = 34
@@ -286,12 +288,20 @@ def standin_comparison(record: dict, default_model: str) -> tuple[pd.DataFrame, 
 def default_weights_scale(record: dict, model: str) -> str:
     """The shipped weights ``ctxlib classify`` should use by default for ``model``, by the stand-in rule.
 
-    "full" where all six models have finished the paper's schedule and ``model``'s paper-scale
-    weights are at least as good as its quick ones on every stand-in set of ``record`` (the
-    record of ``benchmarks/full_scale.py``, see :func:`worse_standins`); else "quick".
+    "full" where all six models have finished the paper's schedule on features of every
+    trained pair (:func:`ctxlib.materials.catalog.trained_pairs`: the undoped hosts too) and
+    the paper-scale weights of ``model`` (of each of the five context-aware models for
+    :data:`~ctxlib.micrographs.classify.ENSEMBLE`) are at least as good as the quick ones on every
+    stand-in set of ``record`` (the record of ``benchmarks/full_scale.py``, see
+    :func:`worse_standins`); else "quick".
     """
-    compared = record.get("stages", {}).get("standins", {}).get("models", {})
-    return "full" if set(compared) == set(MODEL_NAMES) and worse_standins(record, model) == [] else "quick"
+    stages = record.get("stages", {})
+    compared = stages.get("standins", {}).get("models", {})
+    pairs = stages.get("features", {})
+    every_pair = pairs.get("written", 0) + pairs.get("reused", 0) >= len(trained_pairs())  # counts of files
+    members = CONTEXT_MODELS if model == ENSEMBLE else (model,)
+    return ("full" if set(compared) == set(MODEL_NAMES) and every_pair
+            and all(worse_standins(record, m) == [] for m in members) else "quick")
 
 
 def worse_standins(record: dict, model: str) -> list[str] | None:

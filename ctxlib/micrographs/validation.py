@@ -20,12 +20,14 @@ from scipy.spatial import cKDTree
 from ctxlib.encoding.columns import nearest_neighbour_distance
 from ctxlib.encoding.features import ImageEncoding, encode_image
 from ctxlib.learning.evaluation import predict_proba
-from ctxlib.learning.metrics import class_f1, cohen_kappa, defect_f1
+from ctxlib.learning.metrics import bootstrap_interval, class_f1, cohen_kappa, defect_f1, selective_accuracy
 from ctxlib.learning.models import attention_mode
-from ctxlib.learning.spec import model_spec
-from ctxlib.materials.catalog import DETECTORS, HOSTS
+from ctxlib.learning.pretrained import load_models, weights_folder
+from ctxlib.learning.spec import CONTEXT_MODELS, model_spec
+from ctxlib.materials.catalog import DETECTORS, HOSTS, UNDOPED
 from ctxlib.materials.motifs import CLASS_NAMES
-from ctxlib.micrographs.classify import TrustSettings, UncertainImageWarning, classification_table, classify_image
+from ctxlib.micrographs.classify import (DEFAULT_WEIGHTS_SCALE, TrustSettings, UncertainImageWarning,
+                                         classification_table, classify_image)
 
 #: The defect classes of Table 1, by label.
 DEFECT_NAMES: dict[int, str] = {1: "single vacancy", 2: "double vacancy", 4: "dopant"}
@@ -288,3 +290,121 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
                 "confidence": kept[[f"p_{n}" for n in CLASS_NAMES]].to_numpy().max(axis=1),
                 "edge": kept["edge"].to_numpy()}))
     return pd.concat(frames, ignore_index=True)
+
+
+def model_agreement(image: np.ndarray, *, host: str, dopants: tuple, detector: str, energy_kev: int,
+                    pixel_size: float | None = None, weights_dir=None) -> pd.DataFrame:
+    """How far the five context-aware models agree on an image with no labels, for each dopant one might state.
+
+    The models' own most likely classes are compared as they come (before ``classify`` sets P(D) to 0 for an
+    undoped host), so that weights trained without undoped hosts are judged by what they said.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, 2-D
+    host, detector, energy_kev
+        The imaging context.
+    dopants : tuple of str or None
+        The dopants to state (None: undoped).
+    pixel_size : float, optional
+        Angstrom per pixel.
+    weights_dir : path, optional
+        The weights (default: the shipped ones).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stated dopant: ``dopant`` (``"none"`` for None), ``columns``, ``all five agree`` (share of
+        columns), the share of columns each model calls a defect (``<model> defects``), and, as ``classify``
+        reports them, ``uncertain`` and ``baseline agrees`` (shares of columns).
+    """
+    checkpoints = load_models(weights_dir or weights_folder(DEFAULT_WEIGHTS_SCALE), CONTEXT_MODELS)
+    rows = []
+    for dopant in dopants:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = classify_image(image, host, dopant, detector, energy_kev, pixel_size=pixel_size,
+                                    weights_dir=weights_dir)
+        own = np.array([predict_proba(checkpoints[n].model, n, result.encoding.features).argmax(axis=1)
+                        for n in CONTEXT_MODELS])
+        summary = result.summary()
+        rows.append({"dopant": dopant or UNDOPED, "columns": own.shape[1],
+                     "all five agree": float((own == own[0]).all(axis=0).mean()),
+                     **{f"{n} defects": float(np.isin(o, list(DEFECT_NAMES)).mean()) for n, o in zip(CONTEXT_MODELS, own)},
+                     "uncertain": summary["uncertain share"], "baseline agrees": summary["baseline agrees"]})
+    return pd.DataFrame(rows)
+
+
+def trust_curve(columns: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """The accuracy-coverage curve of :func:`trusted_columns`' rows, and the default operating point.
+
+    Columns are set aside in the order ``classify`` doubts them: the uncertain ones first, then
+    those with the least model agreement, then the least probable vote.
+
+    Returns
+    -------
+    curve : pandas.DataFrame
+        :func:`ctxlib.learning.metrics.selective_accuracy` over 0-50 % set aside.
+    operating : (float, float)
+        The share ``classify`` marks uncertain and the accuracy of the columns it keeps.
+    """
+    confidence = columns["agreement"] + columns["confidence"] - 2 * columns["uncertain"]
+    curve = selective_accuracy(columns["correct"], confidence)
+    kept = ~columns["uncertain"].to_numpy()
+    return curve, (float(1 - kept.mean()), float(columns["correct"].to_numpy()[kept].mean()) if kept.any() else np.nan)
+
+
+def defect_f1_intervals(columns: pd.DataFrame, *, resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """F1 of each defect class over :func:`trusted_columns`' rows, with a 95 % bootstrap interval over columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by defect name: ``true columns`` (how many hold it), ``F1``, ``95 % low``, ``95 % high``.
+    """
+    y_true, y_pred = columns["true"].to_numpy(), columns["vote"].to_numpy()
+    rows = {}
+    for label, name in DEFECT_NAMES.items():
+        score = lambda t, p, label=label: class_f1(t, p, label)  # noqa: E731 - one statistic per class
+        low, high = bootstrap_interval(score, y_true, y_pred, resamples=resamples, seed=seed)
+        rows[name] = {"true columns": int((y_true == label).sum()), "F1": class_f1(y_true, y_pred, label),
+                      "95 % low": low, "95 % high": high}
+    return pd.DataFrame(rows).T
+
+
+def uncertain_shares(cases: dict, *, weights_dir=None) -> pd.DataFrame:
+    """How often ``classify`` says ``uncertain`` on each of several images with a stated context.
+
+    Parameters
+    ----------
+    cases : dict
+        Name -> dict with ``image`` and the keyword arguments of
+        :func:`~ctxlib.micrographs.classify.classify_image` (``host``, ``dopant``, ``detector``,
+        ``energy_kev``, ``pixel_size``).
+    weights_dir : path, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by name: ``columns``, ``uncertain``, ``unlike the training data`` and ``models disagree``
+        (shares of columns; a column may be both), and ``interior uncertain`` (away from the image edge);
+        an image that cannot be classified has ``columns`` 0 and its reason in ``refused``.
+    """
+    rows = {}
+    for name, case in cases.items():
+        case = dict(case)
+        image = case.pop("image")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = classify_image(image, weights_dir=weights_dir, **case).table
+        except ValueError as error:
+            rows[name] = {"columns": 0, "refused": str(error).split(";")[0]}
+            continue
+        interior = ~table["edge"]
+        rows[name] = {"columns": len(table), "uncertain": table["uncertain"].mean(),
+                      "unlike the training data": table["outlier"].mean(),
+                      "models disagree": (table["agreement"] < TrustSettings().min_agreement).mean(),
+                      "interior uncertain": table.loc[interior, "uncertain"].mean() if interior.any() else 0.0,
+                      "refused": ""}
+    return pd.DataFrame(rows).T
