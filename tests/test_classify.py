@@ -137,3 +137,18 @@ def test_trusted_columns_match_each_stand_in_column_to_its_truth():
     assert np.array_equal(table["correct"], table["true"] == table["vote"])
     assert table["correct"].mean() > 0.99 and not table.loc[~table["edge"], "uncertain"].mean() > 0.05
     assert ((table["confidence"] > 0.2) & (table["confidence"] <= 1)).all()
+
+
+def test_shifts_are_the_moments_from_the_nearest_motif_in_training_standard_deviations():
+    from ctxlib.learning.dataset import context_features
+    from ctxlib.learning.outliers import _MOMENTS, context_reference
+    from ctxlib.simulation.library import load_library
+
+    reference = context_reference("WSe2", "Ti", "HAADF", 80)
+    X = context_features(load_library("WSe2", "Ti"), 80, "HAADF", 32, np.random.default_rng(7)).X
+    shifts = reference.shifts(X)
+    assert shifts.shape == (len(X), 6) and abs(np.median(shifts)) < 0.2 and 0.3 < np.std(shifts) < 2
+    moved = X.copy()
+    sd = np.sqrt(np.diag(np.linalg.inv(reference.precision)))
+    moved[:, _MOMENTS[2]] += 20 * sd[2]  # far beyond the spacing of the motifs along this moment
+    assert np.median(reference.shifts(moved)[:, 2]) > 3

@@ -97,14 +97,26 @@ class FeatureReference:
         return cls(means, flags, partial.labels, partial.precision,
                    float(np.quantile(partial.distance(held_out), quantile)))
 
-    def distance(self, X: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distance of each row of ``X`` (N, 31) to the nearest motif of its sublattice."""
+    def _distances(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (N, K) squared distances to every motif (inf on the other sublattice) and the (N, K, 6) differences."""
         X = np.asarray(X)
         delta = X[:, None, _MOMENTS] - self.means[None]  # (N, K, 6)
         d2 = np.einsum("nki,ij,nkj->nk", delta, self.precision, delta)
         same_site = (X[:, None, _FLAGS] == self.flags[None]).all(axis=2)
         d2[~same_site] = np.inf
-        return d2.min(axis=1)
+        return d2, delta
+
+    def distance(self, X: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance of each row of ``X`` (N, 31) to the nearest motif of its sublattice."""
+        return self._distances(X)[0].min(axis=1)
+
+    def shifts(self, X: np.ndarray) -> np.ndarray:
+        """Each row's six Zernike moments minus those of its nearest motif, in standard deviations of the training
+        rows about their motif means, (N, 6): which moments carry a row away from the training data."""
+        d2, delta = self._distances(X)
+        nearest = d2.argmin(axis=1)
+        sd = np.sqrt(np.diag(np.linalg.inv(self.precision)))
+        return delta[np.arange(len(nearest)), nearest] / sd
 
     def outliers(self, X: np.ndarray) -> np.ndarray:
         """True for the rows beyond :attr:`threshold`."""

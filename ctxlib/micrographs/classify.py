@@ -178,13 +178,15 @@ def _table(encoding_table: pd.DataFrame, p: np.ndarray, label: np.ndarray, agree
 def without_dopant_class(probabilities: np.ndarray) -> np.ndarray:
     """Class probabilities with P(D) set to 0 and the rest renormalised: an undoped host has no dopant.
 
-    >>> without_dopant_class(np.array([[0.1, 0.0, 0.0, 0.4, 0.5]])).round(2).tolist()
-    [[0.2, 0.0, 0.0, 0.8, 0.0]]
+    >>> without_dopant_class(np.array([[0.1, 0.0, 0.0, 0.4, 0.5], [0, 0, 0, 0, 1]])).round(2).tolist()
+    [[0.2, 0.0, 0.0, 0.8, 0.0], [0.25, 0.25, 0.25, 0.25, 0.0]]
     """
     p = np.array(probabilities, dtype=np.float64)
     p[:, _DOPANT_CLASS] = 0
     total = p.sum(axis=1, keepdims=True)
-    return np.divide(p, total, out=np.full_like(p, 1 / (p.shape[1] - 1)), where=total > 0)
+    uniform = np.full_like(p, 1 / (p.shape[1] - 1))  # a row that was all D: the other classes alike
+    uniform[:, _DOPANT_CLASS] = 0
+    return np.divide(p, total, out=uniform, where=total > 0)
 
 
 def classify_image(

@@ -19,9 +19,11 @@ from scipy.spatial import cKDTree
 
 from ctxlib.encoding.columns import nearest_neighbour_distance
 from ctxlib.encoding.features import ImageEncoding, encode_image
+from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES
 from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.metrics import bootstrap_interval, class_f1, cohen_kappa, defect_f1, selective_accuracy
 from ctxlib.learning.models import attention_mode
+from ctxlib.learning.outliers import context_reference
 from ctxlib.learning.pretrained import load_models, weights_folder
 from ctxlib.learning.spec import CONTEXT_MODELS, model_spec
 from ctxlib.materials.catalog import DETECTORS, HOSTS, UNDOPED
@@ -408,3 +410,32 @@ def uncertain_shares(cases: dict, *, weights_dir=None) -> pd.DataFrame:
                       "interior uncertain": table.loc[interior, "uncertain"].mean() if interior.any() else 0.0,
                       "refused": ""}
     return pd.DataFrame(rows).T
+
+
+def feature_gap(result, *, host: str, dopant: str | None, detector: str, energy_kev: int,
+                trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+    """Where an image's columns sit against the training features of their context, moment by moment.
+
+    Parameters
+    ----------
+    result : Classification
+        :func:`~ctxlib.micrographs.classify.classify_image`'s result for the image.
+    host, dopant, detector, energy_kev
+        The context it was classified in.
+    trust : TrustSettings
+        Its reference settings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the vote's class (classes with columns only): ``columns``, and per Zernike moment the median
+        shift of the class's interior columns from their nearest training motif, in training standard deviations
+        (:meth:`ctxlib.learning.outliers.FeatureReference.shifts`).
+    """
+    reference = context_reference(host, dopant, detector, energy_kev, trust.reference)
+    interior = ~result.table["edge"].to_numpy()
+    shifts = pd.DataFrame(reference.shifts(result.encoding.features[interior]), columns=list(ZERNIKE_FEATURE_NAMES))
+    shifts["vote"] = result.table["vote"].to_numpy()[interior]
+    gap = shifts.groupby("vote").median()
+    gap.insert(0, "columns", shifts.groupby("vote").size())
+    return gap.reindex([c for c in CLASS_NAMES if c in gap.index])

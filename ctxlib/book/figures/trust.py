@@ -72,3 +72,21 @@ def selective_accuracy_plot(curves: dict, operating: dict):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9, loc="center right")
     return finish(fig)
+
+
+def gap_heatmaps(gaps: dict):
+    """Median shift of each class's columns from the training motifs, moment by moment (``{title: feature_gap
+    table}``), one panel per image, on one diverging scale (blue below the training data, red above)."""
+    fig, axes = plt.subplots(1, len(gaps), figsize=(4.6 * len(gaps), 3.6), squeeze=False, layout="constrained")
+    limit = max(3.0, max(float(np.abs(g.drop(columns="columns").to_numpy()).max()) for g in gaps.values()))
+    for ax, (title, gap) in zip(axes[0], gaps.items()):
+        values = gap.drop(columns="columns")
+        image = ax.imshow(values.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        ax.set_xticks(range(values.shape[1]), [c.split(":")[-1] for c in values.columns], rotation=45, ha="right")
+        ax.set_yticks(range(len(values)), [f"{c} ({n})" for c, n in zip(values.index, gap["columns"])])
+        for (i, j), value in np.ndenumerate(values.to_numpy()):
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=9,
+                    color="white" if abs(value) > 0.6 * limit else "black")
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=axes[0].tolist(), label="shift (training standard deviations)", shrink=0.9)
+    return finish(fig, layout=False)
