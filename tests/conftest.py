@@ -52,3 +52,20 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True)
 if __import__("os").environ.get("CI"):
     settings.load_profile("ci")
+
+
+def untrained_weights(directory, models, seed: int = 0):
+    """Each of ``models`` trained one epoch on 300 rows of random features and exported to ``directory`` (fast;
+    different models disagree): for tests of what classification does, not of how well."""
+    from ctxlib.learning.pretrained import export_weights
+    from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
+
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(300, 31)).astype(np.float32), rng.integers(0, 5, 300)
+    trained = {}
+    for name in models:
+        config = TrainingConfig(name, epochs=1, batch_size=50)
+        model, history = train(config, lambda r: batches(X, y, 50, r), progress=False)
+        trained[name] = Checkpoint(model, config, history, {})
+    export_weights(trained, "quick", seed, {}, directory)
+    return directory

@@ -4,13 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import honeycomb_sites, render
+from conftest import honeycomb_sites, render, untrained_weights
 from scipy.spatial import cKDTree
 
 from ctxlib.encoding.columns import find_columns
 from ctxlib.encoding.features import locate_sites
-from ctxlib.learning.pretrained import export_weights
-from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
 from ctxlib.learning.spec import CONTEXT_MODELS
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.micrographs.classify import (ENSEMBLE, UNCERTAIN, TrustSettings, UncertainImageWarning,
@@ -42,16 +40,7 @@ def test_removed_columns_are_placed_by_the_lattice_model_and_nothing_else_is_add
 @pytest.fixture(scope="module")
 def random_weights(tmp_path_factory):
     """The five context-aware models, each trained for one epoch on random features (fast; they disagree)."""
-    directory = tmp_path_factory.mktemp("weights")
-    rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(300, 31)).astype(np.float32), rng.integers(0, 5, 300)
-    trained = {}
-    for name in CONTEXT_MODELS:
-        config = TrainingConfig(name, epochs=1, batch_size=50)
-        model, history = train(config, lambda r: batches(X, y, 50, r), progress=False)
-        trained[name] = Checkpoint(model, config, history, {})
-    export_weights(trained, "quick", 0, {}, directory)
-    return directory
+    return untrained_weights(tmp_path_factory.mktemp("weights"), CONTEXT_MODELS)
 
 
 def test_classify_image_gives_every_column_a_class_with_probabilities(random_weights):

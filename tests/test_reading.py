@@ -7,10 +7,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import honeycomb_sites, render
+from conftest import honeycomb_sites, render, untrained_weights
 
-from ctxlib.learning.pretrained import export_weights
-from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
 from ctxlib.micrographs.cli import main
 from ctxlib.micrographs.reading import read_micrograph
 
@@ -54,16 +52,9 @@ def test_npy_needs_a_stated_pixel_size_and_bad_input_is_named(tmp_path):
 
 def test_classify_command_on_a_folder_of_mixed_files(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(300, 31)).astype(np.float32), rng.integers(0, 5, 300)
-    config = TrainingConfig("MLP-Simple", epochs=1, batch_size=50)
-    model, history = train(config, lambda r: batches(X, y, 50, r), progress=False)
-    export_weights({"MLP-Simple": Checkpoint(model, config, history, {})}, "quick", 0, {}, tmp_path / "weights")
-    pixel, a = 0.15, 3.282
-    metal, chalcogen = honeycomb_sites(a, 200 * pixel)
-    image = render([metal, chalcogen], [1.0, 0.7], 200, pixel)
-    folder = tmp_path / "images"
-    folder.mkdir()
-    np.save(folder / "wse2.npy", image)
+    untrained_weights(tmp_path / "weights", ("MLP-Simple",))
+    pixel = 0.15
+    image, folder = _wse2_image(tmp_path, "wse2.npy")
     from PIL import Image
 
     Image.fromarray((image / image.max() * 255).astype(np.uint8)).save(folder / "export.png")
@@ -119,21 +110,22 @@ def test_help_is_plain_names_the_catalog_and_imports_nothing_heavy():
 
 
 def _one_model_weights(folder):
-    rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(300, 31)).astype(np.float32), rng.integers(0, 5, 300)
-    config = TrainingConfig("MLP-Simple", epochs=1, batch_size=50)
-    model, history = train(config, lambda r: batches(X, y, 50, r), progress=False)
-    export_weights({"MLP-Simple": Checkpoint(model, config, history, {})}, "quick", 0, {}, folder)
-    return ["--model", "MLP-Simple", "--weights", str(folder), "-q"]
+    return ["--model", "MLP-Simple", "--weights", str(untrained_weights(folder, ("MLP-Simple",))), "-q"]
+
+
+def _wse2_image(tmp_path, name):
+    """A 200 x 200 WSe2-like image at 0.15 A per pixel, saved as ``images/name``; the image and the folder."""
+    metal, chalcogen = honeycomb_sites(3.282, 200 * 0.15)
+    image = render([metal, chalcogen], [1.0, 0.7], 200, 0.15)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    np.save(folder / name, image)
+    return image, folder
 
 
 def test_bad_input_gets_one_line_and_no_files_and_the_batch_goes_on(tmp_path, capsys):
     pixel, a = 0.15, 3.282
-    metal, chalcogen = honeycomb_sites(a, 200 * pixel)
-    image = render([metal, chalcogen], [1.0, 0.7], 200, pixel)
-    folder = tmp_path / "images"
-    folder.mkdir()
-    np.save(folder / "good.npy", image)
+    image, folder = _wse2_image(tmp_path, "good.npy")
     (folder / "empty.npy").write_bytes(b"")
     (folder / "truncated.npy").write_bytes((folder / "good.npy").read_bytes()[:300])
     half = image.copy()
@@ -174,8 +166,6 @@ def test_bad_input_gets_one_line_and_no_files_and_the_batch_goes_on(tmp_path, ca
 def test_two_batches_at_once_into_one_folder_keep_every_row(tmp_path):
     """Two processes write their rows to one summary.csv at the same time, as a lab script may: none is lost."""
     from concurrent.futures import ProcessPoolExecutor
-
-    from ctxlib.micrographs.cli import record_rows
 
     out = tmp_path / "out"
     out.mkdir()
