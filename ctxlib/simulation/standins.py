@@ -397,6 +397,17 @@ def load_test_micrograph(dopant: str | None, host: str = "WSe2", root: Path = MI
     return _read_micrograph_file(micrograph_file(dopant, host, root), dopant)
 
 
+def load_test_micrograph_sets(root: Path = MICROGRAPHS, dopants: tuple[str, ...] = TEST_DOPANTS) -> dict:
+    """Every doped test field present, by host: ``{host: {dopant: TestMicrograph}}`` (WSe2 first, then the other
+    hosts in catalog order; ``python -m ctxlib.simulation.standins generate --host WS2`` makes more)."""
+    from ctxlib.materials.catalog import HOSTS
+
+    hosts = ["WSe2", *(h for h in HOSTS if h != "WSe2")]
+    present = {host: {d: load_test_micrograph(d, host, root) for d in dopants if micrograph_file(d, host, root).exists()}
+               for host in hosts}
+    return {host: fields for host, fields in present.items() if fields}
+
+
 #: Fig. S18's stand-in: undoped MoSe2 with single and double Se vacancies.
 UNDOPED_FIELD = FieldSettings(host="MoSe2", dopant_fraction=0.0)
 
