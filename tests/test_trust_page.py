@@ -17,8 +17,10 @@ def test_the_result_box_puts_each_number_beside_its_aim():
     curve = pd.DataFrame({"accuracy": [0.98, 0.99]})
     text = result_text(now, before, {"columns": 4365, "uncertain share": 0.4, "outlier share": 0.39}, f1,
                        (curve, (0.18, 0.997)), (pd.DataFrame({"accuracy": [0.49]}), (0.17, 0.42)))
-    assert text.startswith("```{admonition} Result") and text.endswith("```")
-    for piece in ("**83 %**", "4,365 columns", "against 1 %", "77 % (before: 62 %)", "**not reached", "**40 %**",
+    assert text.startswith('<div class="admonition important"><p class="admonition-title">Result</p>')
+    assert text.endswith("</p></div>") and "**" not in text and "<code>ctxlib classify</code>" in text
+    for piece in ("<strong>83 %</strong>", "4,365 columns", "against 1 %", "77 % (before: 62 %)",
+                  "<strong>not reached", "<strong>40 %</strong>",
                   "0.984 [0.957, 1.000]", "from 98.0 % to 99.70 %", "(49 % accuracy, 42 % on the columns kept)"):
         assert piece in text, piece
     assert "could not be fetched" in result_text(None, before, None, f1, (curve, (0.18, 0.997)),

@@ -60,4 +60,5 @@ def format_table(table: pd.DataFrame, *, percent: list[str] | tuple[str, ...] = 
         raise ValueError(f"percent names columns the table does not have: {unknown}; it has {list(table.columns)}")
     text = pd.DataFrame({column: [format_cell(v, digits=digits, percent=column in percent) for v in table[column]]
                          for column in table.columns}, index=table.index)
-    return text.style.set_table_attributes('class="ctxlib-table"')
+    return text.style.set_table_attributes('class="ctxlib-table"').set_table_styles(
+        [{"selector": "td, th", "props": "padding: 0.2em 0.7em; text-align: right"}])

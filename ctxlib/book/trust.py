@@ -3,6 +3,9 @@ result box that leads the page."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -39,7 +42,7 @@ def _interval(f1: pd.DataFrame, name: str) -> str:
 
 def result_text(now: pd.DataFrame | None, before: pd.DataFrame, summary: dict | None, f1: pd.DataFrame,
                 hard: tuple, dim: tuple) -> str:
-    """The page's result box (MyST admonition).
+    """The page's result box (HTML, styled as the theme's "important" admonition).
 
     Parameters
     ----------
@@ -62,10 +65,22 @@ def result_text(now: pd.DataFrame | None, before: pd.DataFrame, summary: dict | 
             f"{agree(before, 1)}). The aim is 97 %: **not reached on this image**, whose Se-on-S columns no class "
             f"describes. `ctxlib classify` marks **{100 * summary['uncertain share']:.0f} %** of its columns "
             f"`uncertain`, {100 * summary['outlier share']:.0f} % as unlike the training data.")
-    return (f"```{{admonition}} Result\n:class: important\n{real}\n\n**On stand-ins with known truth**: F1 "
-            f"{_interval(f1, 'single vacancy')} for single vacancies, {_interval(f1, 'double vacancy')} for double "
-            f"vacancies and {_interval(f1, 'dopant')} for dopants (95 % bootstrap intervals; the aim is 0.98). On the "
-            f"hard cases, setting aside the {100 * aside:.0f} % of columns it calls uncertain raises accuracy from "
-            f"{100 * curve['accuracy'].iloc[0]:.1f} % to {100 * kept:.2f} %, **except on the dim-sulfide case**, "
-            f"where the models agree and are wrong ({100 * dim_curve['accuracy'].iloc[0]:.0f} % accuracy, "
-            f"{100 * dim_kept:.0f} % on the columns kept).\n```")
+    standins = (f"**On stand-ins with known truth**: F1 {_interval(f1, 'single vacancy')} for single vacancies, "
+                f"{_interval(f1, 'double vacancy')} for double vacancies and {_interval(f1, 'dopant')} for dopants "
+                f"(95 % bootstrap intervals; the aim is 0.98). On the hard cases, setting aside the {100 * aside:.0f} % "
+                f"of columns it calls uncertain raises accuracy from {100 * curve['accuracy'].iloc[0]:.1f} % to "
+                f"{100 * kept:.2f} %, **except on the dim-sulfide case**, where the models agree and are wrong "
+                f"({100 * dim_curve['accuracy'].iloc[0]:.0f} % accuracy, {100 * dim_kept:.0f} % on the columns kept).")
+    return _admonition("Result", [real, standins])
+
+
+def _admonition(title: str, paragraphs: list[str]) -> str:
+    """An "important" admonition as HTML (a code cell's Markdown output is rendered as plain CommonMark, without
+    MyST directives), with ``**bold**`` and ``code`` spans of the paragraphs turned into tags."""
+    def inline(text: str) -> str:
+        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text, quote=False))
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+    body = "".join(f"<p>{inline(p)}</p>" for p in paragraphs)
+    return f'<div class="admonition important"><p class="admonition-title">{title}</p>{body}</div>'
+
