@@ -98,7 +98,8 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, map
                                     pixel_size=calibration.pixel_size)
     atomic_write(out / f"{name}_columns.csv", lambda handle: handle.write(table.to_csv(index=False).encode()))
     atomic_write(out / f"{name}_columns.json", lambda handle: handle.write(json.dumps(sidecar, indent=1).encode()))
-    atomic_write(out / f"{name}_overlay.png", lambda handle: figure.savefig(handle, dpi=150, format="png"))
+    atomic_write(out / f"{name}_overlay.png", lambda handle: figure.savefig(handle, dpi=150, format="png",
+                                                                         bbox_inches="tight"))
     plt.close(figure)
     return {"image": str(path), "status": "ok", "reason": "",
             **{k: summary[k] for k in SUMMARY_COLUMNS if k in summary},
