@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from ctxlib.base.files import atomic_write
 from ctxlib.base.paths import DATA
-from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, check_dopant, parse_formula
+from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, HOSTS, check_dopant, parse_formula
 from ctxlib.materials.motifs import CLASS_NAMES, host_cell, projected_columns
 from ctxlib.simulation.scans import build_potential
 
@@ -400,8 +400,6 @@ def load_test_micrograph(dopant: str | None, host: str = "WSe2", root: Path = MI
 def load_test_micrograph_sets(root: Path = MICROGRAPHS, dopants: tuple[str, ...] = TEST_DOPANTS) -> dict:
     """Every doped test field present, by host: ``{host: {dopant: TestMicrograph}}`` (WSe2 first, then the other
     hosts in catalog order; ``python -m ctxlib.simulation.standins generate --host WS2`` makes more)."""
-    from ctxlib.materials.catalog import HOSTS
-
     hosts = ["WSe2", *(h for h in HOSTS if h != "WSe2")]
     present = {host: {d: load_test_micrograph(d, host, root) for d in dopants if micrograph_file(d, host, root).exists()}
                for host in hosts}
