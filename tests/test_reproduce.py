@@ -68,7 +68,7 @@ def test_the_paper_scale_reads_and_writes_the_staged_runs_folders(tmp_path, monk
     source.write_text(FAILING.rsplit("```{code-cell}", 2)[0].replace('seed = 0', 'seed = 0\nfeatures_dir = "a"\nweights_dir = "b"'))
     seen = []
     monkeypatch.setattr(reproduce, "notebook_sources", lambda only=None: [source])
-    monkeypatch.setattr(reproduce, "execute", lambda src, out, parameters: seen.append(parameters))
+    monkeypatch.setattr(reproduce, "execute", lambda src, out, parameters, stamp=None: seen.append(parameters))
     run_all("full", 3, output_dir=tmp_path)
     run_all("full", 3, output_dir=tmp_path, extra={"weights_dir": "mine", "unknown": 1})
     run_all("quick", 3, output_dir=tmp_path)
@@ -76,3 +76,40 @@ def test_the_paper_scale_reads_and_writes_the_staged_runs_folders(tmp_path, monk
                        "weights_dir": "data/training-full-seed3"}
     assert seen[1]["weights_dir"] == "mine" and "unknown" not in seen[1]
     assert seen[2] == {"scale": "quick", "seed": 3}
+
+
+def test_an_executed_copy_is_reused_while_its_stamp_matches(tmp_path, monkeypatch):
+    """A second run with the same source, inputs and parameters reuses the copy; any change executes again."""
+    import ctxlib.book.reproduce as reproduce
+
+    source = tmp_path / "08_ok.md"
+    source.write_text(FAILING.rsplit("```{code-cell}", 1)[0])
+    monkeypatch.setattr(reproduce, "notebook_sources", lambda only=None: [source])
+    out = tmp_path / "out"
+    first = run_all("quick", 0, output_dir=out)
+    assert not first[0].reused and reproduce.stamp_of(first[0].path)["parameters"] == {"scale": "quick", "seed": 0}
+    assert run_all("quick", 0, output_dir=out)[0].reused
+    assert not run_all("quick", 1, output_dir=out)[0].reused  # other parameters
+    assert run_all("quick", 1, output_dir=out)[0].reused
+    assert not run_all("quick", 1, output_dir=out, force=True)[0].reused
+    source.write_text(source.read_text().replace('print("fine")', 'print("changed")'))
+    assert not run_all("quick", 1, output_dir=out)[0].reused  # another source
+    inputs = reproduce.tree_digest(*(reproduce.ROOT / name for name in reproduce.EXECUTION_INPUTS))
+    monkeypatch.setattr(reproduce, "tree_digest", lambda *paths: inputs + "-changed")
+    assert not run_all("quick", 1, output_dir=out)[0].reused  # other code or data
+
+
+def test_tree_digest_follows_names_and_bytes_and_skips_caches(tmp_path):
+    from ctxlib.base.files import tree_digest
+
+    (tmp_path / "pkg" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    before = tree_digest(tmp_path / "pkg")
+    (tmp_path / "pkg" / "__pycache__" / "a.pyc").write_bytes(b"cache")
+    (tmp_path / "pkg" / ".lock").write_text("")
+    assert tree_digest(tmp_path / "pkg") == before
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    assert tree_digest(tmp_path / "pkg") != before
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "a.py").rename(tmp_path / "pkg" / "b.py")
+    assert tree_digest(tmp_path / "pkg") != before

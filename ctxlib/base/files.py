@@ -83,6 +83,24 @@ def source_digest(*modules: str) -> str:
     return digest.hexdigest()
 
 
+def tree_digest(*paths: Path) -> str:
+    """SHA-256 over the files under ``paths`` (files or folders), by path and bytes, in sorted order.
+
+    Hidden files and folders (a name starting with ``.``) and ``__pycache__`` are left out: they
+    are caches and locks, not inputs.
+    """
+    digest = hashlib.sha256()
+    for root in paths:
+        root = Path(root)
+        files = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in files:
+            parts = path.relative_to(root.parent).parts
+            if not path.is_file() or any(part.startswith(".") or part == "__pycache__" for part in parts):
+                continue
+            digest.update("/".join(parts).encode() + b"\0" + sha256(path).encode() + b"\0")
+    return digest.hexdigest()
+
+
 def write_npz(handle: BinaryIO, **arrays) -> None:
     """``numpy.savez`` with fixed entry dates, so that equal arrays give equal bytes (uncompressed)."""
     import zipfile

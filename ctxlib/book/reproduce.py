@@ -3,7 +3,13 @@
 Each notebook under ``notebooks/`` (jupytext MyST markdown, ``NN_name.md``) is converted,
 executed with the chosen parameters and written to ``book/notebooks/NN_name.ipynb``, the
 copy the book renders (the book never executes a notebook itself). A page starts with
-a note of the parameters it ran with. A failing cell stops the chain with the notebook
+a note of the parameters it ran with.
+
+An executed copy carries a stamp (:func:`execution_stamp`): the digest of its source, of
+everything it reads (:data:`EXECUTION_INPUTS`) and its parameters. A copy whose stamp
+matches is reused, not executed again, so ``make book`` after ``make test`` (whose book
+test executes the notebooks into the same folder) only builds the pages; ``--force``
+executes them anyway. A failing cell stops the chain with the notebook
 and cell named, and leaves the partial output beside it as ``NN_name.failed.ipynb``; an
 output notebook is only replaced once its run has succeeded.
 """
@@ -18,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctxlib.base.files import sha256, tree_digest
 from ctxlib.base.paths import ROOT
 from ctxlib.book.settings import settings_markdown
 from ctxlib.learning.scale import SCALE_NAMES, paper_scale_folders
@@ -25,6 +32,29 @@ from ctxlib.learning.scale import SCALE_NAMES, paper_scale_folders
 NOTEBOOKS = ROOT / "notebooks"
 OUTPUT = ROOT / "book" / "notebooks"
 SCALES = SCALE_NAMES
+
+
+#: What the notebooks read beside their own source, relative to the repository root: the code,
+#: the shipped data and records, and the declared dependencies.
+EXECUTION_INPUTS = ("ctxlib", "data", "benchmarks/results", "pyproject.toml")
+
+
+def execution_stamp(source: Path, parameters: dict, inputs: str | None = None) -> dict:
+    """What an executed notebook was made from: its source's digest, the digest of
+    :data:`EXECUTION_INPUTS` (``inputs``, computed when not given) and its parameters."""
+    if inputs is None:
+        inputs = tree_digest(*(ROOT / name for name in EXECUTION_INPUTS))
+    return {"source": sha256(source), "inputs": inputs, "parameters": dict(parameters)}
+
+
+def stamp_of(path: Path) -> dict | None:
+    """The stamp an executed notebook carries, or None (no file, no stamp, unreadable)."""
+    import nbformat
+
+    try:
+        return nbformat.read(str(path), as_version=4).metadata.get("ctxlib", {}).get("stamp")
+    except (OSError, ValueError):
+        return None
 
 
 class NotebookFailed(RuntimeError):
@@ -38,6 +68,7 @@ class Run:
     path: Path
     parameters: dict
     seconds: float
+    reused: bool = False
 
 
 def notebook_sources(only: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
@@ -75,8 +106,9 @@ def _provenance_cell(parameters: dict, seconds: float):
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["provenance"]})
 
 
-def execute(source: Path, output_dir: Path, parameters: dict) -> Run:
-    """Execute one notebook with papermill and write it atomically to ``output_dir``."""
+def execute(source: Path, output_dir: Path, parameters: dict, stamp: dict | None = None) -> Run:
+    """Execute one notebook with papermill and write it atomically to ``output_dir``, with ``stamp``
+    (:func:`execution_stamp`, computed when not given) in its metadata."""
     import jupytext
     import nbformat
     import papermill
@@ -105,6 +137,7 @@ def execute(source: Path, output_dir: Path, parameters: dict) -> Run:
         ) from None
     seconds = time.perf_counter() - start
     executed.cells.insert(0, _provenance_cell(parameters, seconds))
+    executed.metadata["ctxlib"] = {"stamp": stamp or execution_stamp(source, parameters), "seconds": seconds}
     nbformat.write(executed, str(partial))
     partial.replace(target)
     failed.unlink(missing_ok=True)
@@ -117,6 +150,8 @@ def run_all(
     only: list[str] | None = None,
     output_dir: Path = OUTPUT,
     extra: dict | None = None,
+    *,
+    force: bool = False,
 ) -> list[Run]:
     """Execute the notebooks in order; see the module docstring.
 
@@ -131,6 +166,8 @@ def run_all(
         More papermill parameters, each passed to the notebooks that declare it. At
         ``scale="full"``, ``features_dir`` and ``weights_dir`` default to the staged
         paper-scale run's folders (:func:`ctxlib.learning.scale.paper_scale_folders`).
+    force : bool
+        Execute every notebook, even where an executed copy with the same stamp exists.
     """
     if scale not in SCALES:
         raise ValueError(f"scale {scale!r} is not one of {SCALES}")
@@ -142,13 +179,19 @@ def run_all(
                if scale == "full" else {})
     runs = []
     sources = notebook_sources(only)
+    inputs = tree_digest(*(ROOT / name for name in EXECUTION_INPUTS))
     with tqdm(sources, desc="notebooks", unit="nb") as bar:
         for source in bar:
             bar.set_postfix_str(source.stem)
             declared = declared_parameters(source)
             given = {**folders, **(extra or {})}
             parameters = {"scale": scale, "seed": seed, **{k: v for k, v in given.items() if k in declared}}
-            runs.append(execute(source, Path(output_dir), parameters))
+            target = Path(output_dir) / f"{source.stem}.ipynb"
+            stamp = execution_stamp(source, parameters, inputs)
+            if not force and stamp_of(target) == stamp:
+                runs.append(Run(target, parameters, 0.0, reused=True))
+                continue
+            runs.append(execute(source, Path(output_dir), parameters, stamp))
     return runs
 
 
@@ -158,17 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", help="notebook prefixes, e.g. 01 03")
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--force", action="store_true", help="execute even the notebooks whose executed copy is current")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "JSON"),
                         help="extra papermill parameter, value parsed as JSON")
     args = parser.parse_args(argv)
     extra = {name: json.loads(value) for name, value in args.parameter}
     try:
-        runs = run_all(args.scale, args.seed, args.only, args.output, extra)
+        runs = run_all(args.scale, args.seed, args.only, args.output, extra, force=args.force)
     except NotebookFailed as error:
         print(f"FAILED {error}", file=sys.stderr)
         return 1
     for run in runs:
-        print(f"{run.path.relative_to(ROOT) if run.path.is_relative_to(ROOT) else run.path}  {run.seconds:.0f} s")
+        shown = run.path.relative_to(ROOT) if run.path.is_relative_to(ROOT) else run.path
+        print(f"{shown}  " + ("reused: same source, inputs and parameters" if run.reused else f"{run.seconds:.0f} s"))
     return 0
 
 
