@@ -18,7 +18,7 @@ STAMP := $(VENV)/.installed
 HTML := _build/html
 SCREENSHOTS := _build/screenshots
 
-.PHONY: test book check-book benchmark clean
+.PHONY: install test book check-book benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -40,6 +40,9 @@ $(STAMP): pyproject.toml
 	@$(PY) -W ignore -c "import torch; print('torch', torch.__version__, '(CUDA ' + torch.version.cuda + ')' if torch.version.cuda else '(CPU only)')"
 	$(PY) -m pip install --quiet -e ".[test,book]"
 	touch $(STAMP)
+
+# Only the environment: .venv with torch and this package (then `.venv/bin/ctxlib classify ...`).
+install: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest

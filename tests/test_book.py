@@ -28,7 +28,7 @@ LEFTOVERS = {
     "stray.md": "# A page in no table of contents\n",
 }
 #: The working tree's own files and folders beside the book (the jupytext sources, the README, the tests, ...).
-TREE = ("README.md", "notebooks", "tests", "benchmarks", "Makefile", "pyproject.toml", "binder")
+TREE = ("README.md", "notebooks", "tests", "benchmarks", "Makefile", "pyproject.toml", "environment.yml", "postBuild")
 
 
 def _working_tree_layout(root):

@@ -1,20 +1,19 @@
 """The README's commands, CI and the Binder environment stay in step with pyproject.toml."""
 
-import importlib.util
 import tomllib
 
 import nbformat
 import yaml
 
+from ctxlib.book.binder import write_notebooks
 from ctxlib.book.reproduce import ROOT, notebook_sources
 
-BINDER = ROOT / "binder"
 
 
 def test_environment_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = set(project["dependencies"]) | {r for extra in project["optional-dependencies"].values() for r in extra}
-    environment = yaml.safe_load((BINDER / "environment.yml").read_text())
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
     listed = {r for r in pip if not r.startswith(("-", "torch"))}
     assert listed == {r for r in declared if not r.startswith("torch")}
@@ -22,12 +21,12 @@ def test_environment_matches_pyproject():
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
 
 
-def test_binder_builds_the_one_environment():
-    # repo2docker reads binder/ alone when it exists: a second environment file at the top would be ignored there
-    # and drift from this one here.
-    assert not (ROOT / "environment.yml").exists()
-    post_build = (BINDER / "postBuild").read_text()
-    assert "pip install --no-deps -e ." in post_build and "binder/notebooks.py" in post_build
+def test_binder_and_conda_read_the_one_top_level_environment():
+    # repo2docker reads binder/ alone when it exists, and would then ignore the top-level environment.yml that conda
+    # users read: one file, at the top, for both.
+    assert not (ROOT / "binder").exists()
+    post_build = (ROOT / "postBuild").read_text()
+    assert "pip install --no-deps -e ." in post_build and "python -m ctxlib.book.binder" in post_build
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["repository"] == {"url": "https://github.com/ctxlib/context-aware-stem", "path_to_book": ".",
                                     "branch": "main"}
@@ -36,10 +35,7 @@ def test_binder_builds_the_one_environment():
 
 
 def test_binder_writes_the_notebooks_the_launch_buttons_open(tmp_path):
-    spec = importlib.util.spec_from_file_location("binder_notebooks", BINDER / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    written = module.write_notebooks(ROOT / "notebooks", tmp_path)
+    written = write_notebooks(ROOT / "notebooks", tmp_path)
     assert [p.stem for p in written] == [s.stem for s in notebook_sources()]
     notebook = nbformat.read(written[0], as_version=4)
     assert "os.chdir(ROOT)" in notebook.cells[0].source

@@ -1,4 +1,4 @@
-"""Write the notebooks that the book's Binder launch buttons open (run by binder/postBuild).
+"""Write the notebooks that the book's Binder launch buttons open: ``python -m ctxlib.book.binder`` (run by ``postBuild``).
 
 A page's launch button opens ``book/notebooks/NN_name.ipynb``, the executed copy that
 the repository does not hold. This writes it from the jupytext source
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from ctxlib.base.paths import ROOT
 
 import jupytext
 import nbformat
@@ -37,6 +39,6 @@ def write_notebooks(sources: Path, output: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT
     for path in write_notebooks(root / "notebooks", root / "book" / "notebooks"):
         print(path)
