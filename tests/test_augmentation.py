@@ -12,11 +12,12 @@ from ctxlib.simulation.augmentation import (
     Degradation,
     degrade,
     draw_degradations,
+    one_at_a_time,
     probe_fwhm,
 )
 from ctxlib.simulation.noise import detector_noise
 
-OFF = dict(blur=0.0, jitter=0.0, dose=1e5, read_noise=0.0)
+OFF = dict(blur=0.0, tail=0.0, tail_width=1.0, afterglow=0.0, background=0.0, jitter=0.0, dose=1e5, read_noise=0.0)
 
 
 def _shift_rows(rows, shifts, columns=None):
@@ -84,10 +85,10 @@ def test_a_window_is_the_same_pixels_as_the_whole_image():
     """Blur and row shift of a cropped window equal the whole image's, cropped (same draws without jitter)."""
     rng = np.random.default_rng(0)
     clean = rng.random((3, 35, 35)) * 0.01
-    params = [Degradation(blur=0.4, jitter=0.0, dose=1e10, read_noise=0.0)] * 2
+    params = [Degradation(**{**OFF, "blur": 0.4, "dose": 1e10})] * 2
     window = (slice(6, 29), slice(7, 28))
     whole = degrade(clean, (0.26, 0.27), 80, 0.004, params, np.random.default_rng(1), exact_below=0)
-    part = degrade(clean, (0.26, 0.27), 80, 0.004, params, np.random.default_rng(1), window, exact_below=0)
+    part = degrade(clean, (0.26, 0.27), 80, 0.004, params, np.random.default_rng(1), window=window, exact_below=0)
     assert part.shape == (2, 3, 23, 21)
     clean_blur = ndimage.gaussian_filter(clean, (0, 0.4 * probe_fwhm(80) / 0.26, 0.4 * probe_fwhm(80) / 0.27), mode="nearest")
     assert np.allclose(part, clean_blur[:, window[0], window[1]], rtol=4e-3, atol=1e-6)  # 1e10 e/A^2: noise below 1e-3
@@ -131,3 +132,62 @@ def test_bad_parameters_and_images():
         Degradation(**{**OFF, "blur": float("nan")})
     with pytest.raises(ValueError, match="NaN"):
         degrade(np.full((1, 4, 4), np.nan), (0.2, 0.2), 80, 1.0, Degradation(**OFF), np.random.default_rng(0))
+
+
+def _delta(n=81):
+    image = np.zeros((1, n, n))
+    image[0, n // 2, n // 2] = 1.0
+    return image
+
+
+def _second_moment(out, axis, pixel):
+    profile = out.sum(axis=axis)
+    offsets = np.arange(len(profile)) - (len(profile) - 1) / 2
+    return (profile * offsets**2).sum() / profile.sum() * pixel**2
+
+
+def test_the_probe_halo_keeps_the_intensity_and_adds_its_own_width():
+    """Core sigma s and a halo of share t and sigma w: variance (1 - t) s^2 + t w^2 (Angstrom^2), sum unchanged."""
+    pixel, share, width = 0.1, 0.25, 0.8
+    params = Degradation(**{**OFF, "blur": 0.3, "tail": share, "tail_width": width, "dose": 1e14})
+    out = degrade(_delta(), (pixel, pixel), 80, 1.0, params, np.random.default_rng(0))[0]
+    core = 0.3 * probe_fwhm(80)
+    assert out.sum() == pytest.approx(1.0, rel=1e-4)
+    for axis in (0, 1):
+        assert _second_moment(out, axis, pixel) == pytest.approx((1 - share) * core**2 + share * width**2, rel=0.02)
+    halo_only = degrade(_delta(), (pixel, pixel), 80, 1.0, Degradation(**{**OFF, "tail": share, "tail_width": width,
+                                                                              "dose": 1e14}), np.random.default_rng(0))[0]
+    assert halo_only.max() == pytest.approx(1 - share, abs=1e-3)  # the core stays a delta: the halo moved only t
+
+
+def test_afterglow_trails_along_the_fast_scan_only():
+    """An exponential of decay length L pixels moves the centroid by q / (1 - q), q = exp(-1/L), along +x only."""
+    pixel, length = 0.1, 0.15
+    params = Degradation(**{**OFF, "afterglow": length, "dose": 1e14})
+    out = degrade(_delta(), (pixel, pixel), 80, 1.0, params, np.random.default_rng(0))[0]
+    q = np.exp(-pixel / length)
+    x = np.arange(81) - 40
+    assert (out.sum(axis=0) * x).sum() == pytest.approx(q / (1 - q), rel=1e-3)
+    assert np.allclose(out.sum(axis=1), _delta()[0].sum(axis=1), atol=1e-6)  # rows keep their sums
+    assert out[:, :40].max() == 0  # nothing before the probe arrives
+
+
+def test_background_is_one_offset_and_a_small_ramp_per_image():
+    clean = np.full((200, 20, 30), 0.5)
+    params = Degradation(**{**OFF, "background": 0.4, "dose": 1e14})
+    out = degrade(clean, (0.1, 0.1), 80, 2.0, params, np.random.default_rng(0)) - 0.5
+    offsets = out.mean(axis=(1, 2))  # the ramp averages out over its window
+    assert offsets.min() >= 0 and offsets.max() <= 0.8  # background x reference mean
+    assert offsets.mean() == pytest.approx(0.4, abs=0.04)  # uniform in [0, 0.8]
+    assert np.ptp(out, axis=(1, 2)).max() <= 0.1 * 0.8 * np.sqrt(2) + 1e-3  # the ramp: a tenth of the scale
+    assert len(np.unique(offsets.round(6))) == len(offsets)
+
+
+def test_each_degradation_alone_for_the_book():
+    cases = one_at_a_time()
+    ranges = AugmentationSettings().ranges()
+    assert cases["clean"].blur == 0 and cases["clean"].tail == 0 and cases["clean"].dose == 1e12
+    assert not any(name.startswith("background") for name in cases)  # off by default: not shown
+    assert cases[f"tail = {ranges['tail'].high:g}"].tail_width == ranges["tail_width"].high
+    assert {f"dose = {ranges['dose'].low:g} e/A^2", f"dose = {ranges['dose'].high:g} e/A^2"} <= set(cases)
+    assert not any(name.startswith("tail_width") for name in cases)

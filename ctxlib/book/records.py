@@ -395,3 +395,18 @@ def gpu_comparison(gpu: dict, cpu_throughput: dict, full: dict) -> tuple[pd.Data
             + " ".join(sorted({run["source"][0].upper() + run["source"][1:] + "."
                                for run in runs.values() if "source" in run})))
     return steps, "\n\n".join(text)
+
+
+def earlier_agreement(record: dict) -> dict[str, pd.DataFrame]:
+    """The earlier weights sets of ``benchmarks/results/real_images.json`` (labels ``"before: ..."``), oldest first:
+    short name (the label without ``"before: "``) -> the run's :func:`~ctxlib.micrographs.validation.model_agreement`
+    rows, indexed by the stated dopant.
+
+    Examples
+    --------
+    >>> runs = {"before: abc (old)": {"rows": [{"dopant": "none", "all five agree": 0.5}]}, "shipped": {"rows": []}}
+    >>> float(earlier_agreement({"runs": runs})["abc (old)"].loc["none", "all five agree"])
+    0.5
+    """
+    return {label.removeprefix("before: "): pd.DataFrame(run["rows"]).set_index("dopant")
+            for label, run in record["runs"].items() if label.startswith("before: ")}

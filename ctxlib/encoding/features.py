@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import ndimage
 
 from ctxlib.base.images import check_image
-from ctxlib.base.intensity import IntensityNormaliser
+from ctxlib.base.intensity import IntensityNormaliser, local_background
 from ctxlib.base.settings import check_number
 from ctxlib.encoding.columns import find_columns, site_flags
 from ctxlib.encoding.context import CONTEXT_FEATURE_NAMES, encode_context
@@ -64,6 +64,11 @@ class EncodingSettings:
     edge : {"reflect", "skip"}
         Columns whose patch crosses the image edge are completed by reflection (and flagged
         ``edge``) or left out.
+    local_background : bool
+        Subtract the smooth background between the columns
+        (:func:`ctxlib.base.intensity.local_background`: contamination, amorphous carbon)
+        before the image is normalised, so that a column reads the same under a thicker
+        patch of it; the training motifs have a uniform background, for which this is no change.
     sites, mask : SiteSettings, MaskSettings
         The lattice model and the crystal mask.
     """
@@ -73,6 +78,7 @@ class EncodingSettings:
     peak_threshold: float = 0.15
     aspect_tolerance: float = 0.03
     edge: str = "reflect"
+    local_background: bool = True
     sites: SiteSettings = field(default_factory=SiteSettings)
     mask: MaskSettings = field(default_factory=MaskSettings)
 
@@ -172,11 +178,14 @@ def locate_sites(image: np.ndarray, settings: EncodingSettings = EncodingSetting
     sites : Sites
     mask : numpy.ndarray of bool
     normalised : numpy.ndarray
-        The image normalised over the crystal (:class:`ctxlib.base.intensity.IntensityNormaliser`).
+        The image, less its local background where ``settings.local_background``, normalised over the
+        crystal (:class:`ctxlib.base.intensity.IntensityNormaliser`).
     """
     lattice = estimate_lattice_constant(image)
     peaks = find_columns(image, lattice.a_px, settings.peak_threshold)  # scale-free: no normalisation needed
     mask = crystal_mask(image.shape, peaks, lattice.a_px, settings.mask, image=image)
+    if settings.local_background:
+        image = image - local_background(image, lattice.a_px)
     normalised = IntensityNormaliser().fit(image, mask).transform(image)
     return lattice, find_sites(normalised, lattice.a_px, peaks, mask, settings.sites), mask, normalised
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from ctxlib.learning.reading import stamp_of
 from ctxlib.learning.scale import scale_preset
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, parse_pair_name, trained_pairs
 from ctxlib.materials.motifs import MOTIFS, PRISTINE, UNDOPED_MOTIFS
-from ctxlib.simulation.augmentation import AugmentationSettings, Degradation, degrade, draw_degradations
+from ctxlib.simulation.augmentation import AugmentationSettings, Degradation, degrade, draw_degradations, one_at_a_time
 from ctxlib.simulation.library import LibraryEntry, library_source, load_library, read_manifest, trained_status
 from ctxlib.simulation.noise import EXACT_BELOW
 
@@ -168,6 +169,19 @@ def realise_context(
     return IntensityNormaliser().fit(noisy[PRISTINE]).transform(noisy)
 
 
+def degradation_examples(entry: LibraryEntry, motifs: Sequence[int], *, energy_kev: int = 80, detector: str = "HAADF",
+                         settings: AugmentationSettings = AugmentationSettings(),
+                         rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Normalised patches of some motifs of a doped host under each degradation alone
+    (:func:`~ctxlib.simulation.augmentation.one_at_a_time`): case name -> (len(motifs), size, size)."""
+    e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
+    clean, reference_mean = entry.images[e, :, d], float(entry.levels[e, PRISTINE, d, 1])
+    a = HOSTS[entry.host].a
+    return {name: motif_patches(realise_context(clean, entry.pixel_size, energy_kev, reference_mean, params, rng)[list(motifs)],
+                                entry.pixel_size, a)
+            for name, params in one_at_a_time(settings).items()}
+
+
 _OTHERS = np.delete(np.arange(len(MOTIFS)), PRISTINE)
 
 
@@ -250,8 +264,8 @@ def context_features(
     params = draw_degradations(rng, realisations, settings.augmentation)
     pristine = degrade(clean[PRISTINE], entry.pixel_size, energy_kev, plan.reference_mean, params, rng,
                        exact_below=exact)
-    others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, plan.reference_mean, params, rng, plan.window,
-                     exact, plan.needed, fill=pixels)
+    others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, plan.reference_mean, params, rng,
+                     window=plan.window, exact_below=exact, where=plan.needed, fill=pixels)
     background, mean = IntensityNormaliser().levels(pristine)
     raw = np.empty((realisations, len(MOTIFS), plan.moments.shape[1]), np.float32)
     raw[:, _OTHERS] = (others.reshape(realisations * len(_OTHERS), -1) @ plan.moments).reshape(realisations, -1,

@@ -28,6 +28,7 @@ from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES
 from ctxlib.learning.dataset import LABELS, ContextPlan, FeatureSettings, context_features
 from ctxlib.materials.catalog import pair_name, parse_pair_name
 from ctxlib.materials.motifs import MOTIFS, UNDOPED_MOTIFS
+from ctxlib.simulation.augmentation import AugmentationSettings
 from ctxlib.simulation.library import library_source, load_library, read_manifest
 
 _MOMENTS = np.array([FEATURE_NAMES.index(n) for n in ZERNIKE_FEATURE_NAMES])
@@ -46,11 +47,15 @@ class ReferenceSettings:
     quantile : float
         Share of training-like columns inside the threshold.
     seed : int
+    augmentation : AugmentationSettings
+        The degradations the realisations are drawn with: the training's (default), or
+        others, to measure how far an image lies from training data made otherwise.
     """
 
     realisations: int = 128
     quantile: float = 0.999
     seed: int = 0
+    augmentation: AugmentationSettings = AugmentationSettings()
 
     def __post_init__(self) -> None:
         check_number("realisations", self.realisations, 8, 100_000, integer=True)
@@ -139,7 +144,7 @@ def context_reference(host: str, dopant: str | None, detector: str, energy_kev: 
     if source is None:
         raise ValueError(f"no library file for {name}: it is not a trained pair, so it has no training features")
     entry = load_library(*parse_pair_name(source))
-    features = FeatureSettings()  # the training degradations
+    features = FeatureSettings(augmentation=settings.augmentation)  # the training degradations by default
     plan = ContextPlan.of(entry, energy_kev, detector, features, undoped=dopant is None)
     kept = np.array(UNDOPED_MOTIFS if dopant is None else range(len(MOTIFS)))
     draws = []

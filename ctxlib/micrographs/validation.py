@@ -9,7 +9,7 @@ classes are nominal) and, for the rare classes that matter, the F1 of each defec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import warnings
 from typing import Iterator
 
@@ -28,6 +28,7 @@ from ctxlib.learning.pretrained import load_models, weights_folder
 from ctxlib.learning.spec import CONTEXT_MODELS, model_spec
 from ctxlib.materials.catalog import DETECTORS, HOSTS, UNDOPED
 from ctxlib.materials.motifs import CLASS_NAMES
+from ctxlib.simulation.augmentation import AugmentationSettings
 from ctxlib.micrographs.classify import (DEFAULT_WEIGHTS_SCALE, TrustSettings, UncertainImageWarning,
                                          classification_table, classify_image)
 
@@ -439,3 +440,29 @@ def feature_gap(result, *, host: str, dopant: str | None, detector: str, energy_
     gap = shifts.groupby("vote").median()
     gap.insert(0, "columns", shifts.groupby("vote").size())
     return gap.reindex([c for c in CLASS_NAMES if c in gap.index])
+
+
+def training_coverage(result, *, host: str, dopant: str | None, detector: str, energy_kev: int,
+                      augmentations: dict[str, AugmentationSettings],
+                      trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+    """How well training data made with each of several augmentations cover an image's columns.
+
+    ``result`` and its context as for :func:`feature_gap`; ``augmentations`` maps a name to the degradations a
+    reference of the context's training features is drawn with, ``trust.reference`` gives its other settings
+    (realisations, quantile, seed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per augmentation: ``outlier share`` (the image's interior columns beyond that reference's
+        threshold) and, per Zernike moment, the median absolute shift from the nearest motif in training
+        standard deviations (:meth:`ctxlib.learning.outliers.FeatureReference.shifts`).
+    """
+    X = result.encoding.features[~result.table["edge"].to_numpy()]
+    rows = {}
+    for name, augmentation in augmentations.items():
+        reference = context_reference(host, dopant, detector, energy_kev,
+                                      replace(trust.reference, augmentation=augmentation))
+        shifts = np.median(np.abs(reference.shifts(X)), axis=0)
+        rows[name] = {"outlier share": float(reference.outliers(X).mean()), **dict(zip(ZERNIKE_FEATURE_NAMES, shifts))}
+    return pd.DataFrame.from_dict(rows, orient="index")
