@@ -13,7 +13,7 @@ import pandas as pd
 from ctxlib.micrographs.examples import ExampleImage
 from ctxlib.micrographs.reading import Micrograph
 from ctxlib.simulation.augmentation import PAPER_DEGRADATIONS, AugmentationSettings
-from ctxlib.simulation.standins import TestMicrograph
+from ctxlib.simulation.standins import MICROSCOPE_CASES, TestMicrograph
 
 
 def uncertainty_cases(standin: TestMicrograph, real: Micrograph | None, example: ExampleImage) -> dict:
@@ -36,6 +36,11 @@ def uncertainty_cases(standin: TestMicrograph, real: Micrograph | None, example:
             image=real.image, host=example.host, dopant=example.dopant, detector=example.detector,
             energy_kev=example.energy_kev, pixel_size=real.pixel_size)
     return cases
+
+
+def microscope_descriptions() -> pd.DataFrame:
+    """One row per stand-in of :data:`~ctxlib.simulation.standins.MICROSCOPE_CASES`: its microscope in words."""
+    return pd.DataFrame({"microscope": {name: case.description for name, case in MICROSCOPE_CASES.items()}})
 
 
 def training_variants() -> dict[str, AugmentationSettings]:

@@ -29,8 +29,10 @@ from ctxlib.learning.spec import CONTEXT_MODELS, model_spec
 from ctxlib.materials.catalog import DETECTORS, HOSTS, UNDOPED
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.simulation.augmentation import AugmentationSettings
+from ctxlib.simulation.standins import MICROGRAPHS, MICROSCOPE_CASES, load_hard_case
 from ctxlib.micrographs.classify import (DEFAULT_WEIGHTS_SCALE, TrustSettings, UncertainImageWarning,
                                          classification_table, classify_image)
+from ctxlib.micrographs.microscope import nearest_trained_context
 
 #: The defect classes of Table 1, by label.
 DEFECT_NAMES: dict[int, str] = {1: "single vacancy", 2: "double vacancy", 4: "dopant"}
@@ -466,3 +468,40 @@ def training_coverage(result, *, host: str, dopant: str | None, detector: str, e
         shifts = np.median(np.abs(reference.shifts(X)), axis=0)
         rows[name] = {"outlier share": float(reference.outliers(X).mean()), **dict(zip(ZERNIKE_FEATURE_NAMES, shifts))}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def microscope_scores(*, root=MICROGRAPHS, weights_dir=None, trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+    """The stand-ins made at microscopes unlike the catalog's (:data:`~ctxlib.simulation.standins.MICROSCOPE_CASES`),
+    classified as ``ctxlib classify`` does when told the true energy and detector angles: each image is classified
+    as the nearest trained context (:func:`~ctxlib.micrographs.microscope.nearest_trained_context`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by case and detector angles: ``classified as`` (the trained context used), ``columns`` (true
+        sites), ``found`` (share matched within 0.4 of the nearest-neighbour distance), ``accuracy`` and ``kappa``
+        of the vote over the matched columns, ``defect F1``, ``uncertain`` (share of matched columns), and
+        ``accuracy kept`` (over the columns not uncertain).
+    """
+    rows = {}
+    for name, case in MICROSCOPE_CASES.items():
+        micrograph = load_hard_case(name, root, kind="microscope")
+        pixel = float(np.mean(micrograph.pixel_size))
+        reach = 0.4 * nearest_neighbour_distance(HOSTS[case.field.host].a) / pixel
+        for d, angles in enumerate(case.field.detector_angles):
+            mapping = nearest_trained_context(case.field.energy_kev, angles_mrad=angles,
+                                              convergence_mrad=case.field.convergence_mrad)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UncertainImageWarning)
+                result = classify_image(micrograph.degraded[d], case.field.host, case.dopant, mapping.detector,
+                                        mapping.energy_kev, pixel_size=pixel, weights_dir=weights_dir, trust=trust)
+            matched = match_columns(result.table, micrograph.truth, reach)
+            uncertain = result.table["uncertain"].to_numpy()[matched.pred_index]
+            correct = matched.y_true == matched.y_pred
+            rows[(name, f"{angles[0]:g}-{angles[1]:g} mrad")] = {
+                "classified as": f"{mapping.detector}, {mapping.energy_kev} keV", "columns": len(micrograph.truth),
+                "found": len(matched.y_true) / len(micrograph.truth), "accuracy": correct.mean(),
+                "kappa": cohen_kappa(matched.y_true, matched.y_pred), "defect F1": defect_f1(matched.y_true,
+                                                                                              matched.y_pred),
+                "uncertain": uncertain.mean(), "accuracy kept": correct[~uncertain].mean()}
+    return pd.DataFrame(rows).T.rename_axis(["microscope", "detector"])

@@ -63,6 +63,11 @@ class FieldSettings:
         hole of ``hole_radius`` at the centre.
     hole_radius : float
         Angstrom (``layout="hole"`` only).
+    detector_angles : ((float, float), (float, float))
+        Inner and outer angles of the two annular detectors, mrad, in the order of
+        :data:`ctxlib.materials.catalog.DETECTORS` (default: the catalog's own).
+    convergence_mrad : float
+        Probe convergence semi-angle, mrad (default: the catalog's).
     """
 
     host: str = "WSe2"
@@ -76,10 +81,17 @@ class FieldSettings:
     interpolation: int = 4
     layout: str = "perfect"
     hole_radius: float = 8.0
+    detector_angles: tuple[tuple[float, float], tuple[float, float]] = tuple(DETECTORS.values())
+    convergence_mrad: float = CONVERGENCE_MRAD
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
+        if len(self.detector_angles) != len(DETECTORS) or not all(0 <= i < o for i, o in self.detector_angles):
+            raise ValueError(f"detector_angles must be {len(DETECTORS)} (inner, outer) pairs in mrad with "
+                             f"0 <= inner < outer, got {self.detector_angles!r}")
+        if not self.convergence_mrad > 0:
+            raise ValueError(f"convergence_mrad must be > 0 mrad, got {self.convergence_mrad!r}")
 
 
 @dataclass(frozen=True)
@@ -206,14 +218,15 @@ def simulate_field(atoms, settings: FieldSettings = FieldSettings(), device: str
 
     lengths = np.diag(atoms.cell)[:2]
     gpts = [int(np.ceil(length / settings.scan_sampling)) for length in lengths]
-    annular = [abtem.AnnularDetector(inner=inner, outer=outer) for inner, outer in DETECTORS.values()]
+    annular = [abtem.AnnularDetector(inner=inner, outer=outer) for inner, outer in settings.detector_angles]
     with abtem.config.set({"device": device, "diagnostics.progress_bar": False}):
         # 3 % finer than the library: with PRISM interpolation the grid must reach 280 mrad in every direction
-        potential = build_potential(atoms, settings.energy_kev, max(o for _, o in DETECTORS.values()), sampling_factor=0.97)
+        potential = build_potential(atoms, settings.energy_kev, max(o for _, o in settings.detector_angles),
+                                    sampling_factor=0.97)
         source = abtem.SMatrix(potential=potential, energy=settings.energy_kev * 1e3,
-                               semiangle_cutoff=CONVERGENCE_MRAD, interpolation=settings.interpolation)
+                               semiangle_cutoff=settings.convergence_mrad, interpolation=settings.interpolation)
         scan = abtem.GridScan(start=(0, 0), end=tuple(lengths), gpts=gpts, endpoint=False)
-        ctf = abtem.CTF(semiangle_cutoff=CONVERGENCE_MRAD, aberration_coefficients={"C10": -settings.defocus},
+        ctf = abtem.CTF(semiangle_cutoff=settings.convergence_mrad, aberration_coefficients={"C10": -settings.defocus},
                         energy=settings.energy_kev * 1e3)
         measurements = source.scan(scan=scan, detectors=annular, ctf=ctf)
         result = abtem.stack(measurements).compute().array
@@ -282,10 +295,19 @@ class TestMicrograph:
         return (self.degraded if degraded else self.clean)[tuple(DETECTORS).index(detector)]
 
 
+#: FieldSettings fields added after files were made: a stamp names them only where they differ from their
+#: default, so that the files made before they existed stay current.
+_LATER_FIELDS = ("detector_angles", "convergence_mrad")
+
+
 def _stamp(settings: FieldSettings, params: ExperimentLike, seed: int) -> str:
     import json
 
-    return json.dumps({"format": FORMAT, "field": asdict(settings), "degradation": asdict(params), "seed": seed},
+    field = asdict(settings)
+    for name in _LATER_FIELDS:
+        if getattr(settings, name) == getattr(FieldSettings(), name):
+            del field[name]
+    return json.dumps({"format": FORMAT, "field": field, "degradation": asdict(params), "seed": seed},
                       sort_keys=True)
 
 
@@ -358,21 +380,38 @@ HARD_CASES: dict[str, HardCase] = {
 }
 
 
-def hard_case_file(name: str, root: Path = MICROGRAPHS) -> Path:
-    """Path of one hard case's micrograph."""
-    if name not in HARD_CASES:
-        raise ValueError(f"no hard case {name!r}; the cases are {', '.join(HARD_CASES)}")
-    return Path(root) / f"hard-{name}.npz"
+#: Microscopes unlike the catalog's (section on real micrographs, "any microscope"): WSe2 + Ti as the §6
+#: stand-ins, at an energy or with angles the models were not trained on (file ``data/micrographs/microscope-<name>.npz``).
+MICROSCOPE_CASES: dict[str, HardCase] = {
+    "40 keV": HardCase("WSe2 + Ti at 40 keV (no model was trained below 60 keV)", "Ti", FieldSettings(energy_kev=40),
+                       ExperimentLike()),
+    "other angles": HardCase("WSe2 + Ti at 80 keV with a 25 mrad probe and detectors of 50-200 mrad (HAADF) and "
+                             "25-90 mrad (MAADF), against the catalog's 31, 68-280 and 30-120 mrad", "Ti",
+                             FieldSettings(detector_angles=((50.0, 200.0), (25.0, 90.0)), convergence_mrad=25.0),
+                             ExperimentLike()),
+}
+_CASES = {"hard": HARD_CASES, "microscope": MICROSCOPE_CASES}
 
 
-def generate_hard_cases(names: tuple[str, ...] = tuple(HARD_CASES), seed: int = 0, root: Path = MICROGRAPHS,
-                        progress: bool = True) -> list[str]:
-    """Simulate and write the hard cases that are missing or stale (resumable, atomic writes)."""
+def hard_case_file(name: str, root: Path = MICROGRAPHS, *, kind: str = "hard") -> Path:
+    """Path of one hard case's (``kind="hard"``, :data:`HARD_CASES`) or microscope case's (``"microscope"``,
+    :data:`MICROSCOPE_CASES`) micrograph."""
+    cases = _CASES[kind]
+    if name not in cases:
+        raise ValueError(f"no {kind} case {name!r}; the cases are {', '.join(cases)}")
+    return Path(root) / f"{kind}-{name.replace(' ', '-')}.npz"
+
+
+def generate_hard_cases(names: tuple[str, ...] | None = None, seed: int = 0, root: Path = MICROGRAPHS,
+                        progress: bool = True, *, kind: str = "hard") -> list[str]:
+    """Simulate and write the cases of ``kind`` (all, or ``names``) that are missing or stale (resumable, atomic
+    writes)."""
     from tqdm.auto import tqdm
 
-    return [n for n in tqdm(names, desc="hard cases", disable=not progress)
-            if _write_field(hard_case_file(n, root), HARD_CASES[n].dopant, HARD_CASES[n].field,
-                            HARD_CASES[n].degradation, seed)]
+    cases = _CASES[kind]
+    return [n for n in tqdm(names or tuple(cases), desc=f"{kind} cases", disable=not progress)
+            if _write_field(hard_case_file(n, root, kind=kind), cases[n].dopant, cases[n].field,
+                            cases[n].degradation, seed)]
 
 
 def _read_micrograph_file(path: Path, dopant: str | None) -> TestMicrograph:
@@ -387,9 +426,9 @@ def _read_micrograph_file(path: Path, dopant: str | None) -> TestMicrograph:
                               tuple(float(v) for v in data["pixel_size"]), truth)
 
 
-def load_hard_case(name: str, root: Path = MICROGRAPHS) -> TestMicrograph:
-    """Read one hard case (:data:`HARD_CASES`)."""
-    return _read_micrograph_file(hard_case_file(name, root), HARD_CASES[name].dopant)
+def load_hard_case(name: str, root: Path = MICROGRAPHS, *, kind: str = "hard") -> TestMicrograph:
+    """Read one hard case (:data:`HARD_CASES`) or, with ``kind="microscope"``, one of :data:`MICROSCOPE_CASES`."""
+    return _read_micrograph_file(hard_case_file(name, root, kind=kind), _CASES[kind][name].dopant)
 
 
 def load_test_micrograph(dopant: str | None, host: str = "WSe2", root: Path = MICROGRAPHS) -> TestMicrograph:
@@ -414,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m ctxlib.simulation.standins generate [--host WSe2 --dopants Ti V none] [--seed 0]``.
 
     Without ``--host``, makes the WSe2 fields of :data:`TEST_DOPANTS`, the undoped
-    MoSe2 field (:data:`UNDOPED_FIELD`) and the hard cases (:data:`HARD_CASES`).
+    MoSe2 field (:data:`UNDOPED_FIELD`), the hard cases (:data:`HARD_CASES`) and the microscope
+    cases (:data:`MICROSCOPE_CASES`).
     """
     import argparse
     from dataclasses import replace
@@ -426,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument("--dopants", nargs="*", default=list(TEST_DOPANTS), help="dopants; 'none' for undoped")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--root", type=Path, default=MICROGRAPHS)
-    command.add_argument("--hard-only", action="store_true", help="only the hard cases (HARD_CASES)")
+    command.add_argument("--hard-only", action="store_true", help="only the hard and microscope cases (HARD_CASES, MICROSCOPE_CASES)")
     args = parser.parse_args(argv)
     dopants = tuple(None if d.lower() == "none" else d for d in args.dopants)
     if args.host:
@@ -437,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                                          for d in generate_test_micrographs(batch, settings, seed=args.seed,
                                                                             root=args.root)]
     if not args.host:
-        written += [f"hard-{n}" for n in generate_hard_cases(seed=args.seed, root=args.root)]
+        written += [f"{kind}-{n}" for kind in _CASES for n in generate_hard_cases(seed=args.seed, root=args.root,
+                                                                                  kind=kind)]
     print(f"wrote {len(written)} micrograph(s): {' '.join(written) or 'none (all present)'}")
     return 0
 
