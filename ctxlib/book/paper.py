@@ -7,6 +7,7 @@ where it is stated.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ctxlib.base.paths import DATA
@@ -32,3 +33,37 @@ def table1_agreement() -> pd.DataFrame:
     table = table1()
     return pd.DataFrame({f"{label} {detector.upper()}": table[f"{key}_{detector}"]
                          for key, label in names.items() for detector in ("haadf", "maadf")}).dropna(how="all")
+
+
+#: The words a page's result box uses for how our number compares with the paper's.
+VERDICTS = ("reproduced", "reproduced with differences", "not reproduced")
+
+
+def verdict(ours: tuple[float, float] | float, paper: tuple[float, float] | float, *, tolerance: float,
+            holds: bool = True) -> str:
+    """How a result compares with the paper's, in words (:data:`VERDICTS`).
+
+    Parameters
+    ----------
+    ours, paper : float or (low, high)
+        Our value or range, and the paper's, in the same units.
+    tolerance : float
+        The largest gap between the two ranges still called reproduced, same units.
+    holds : bool
+        Whether the paper's claim itself holds in our data (e.g. context lifts accuracy); when
+        it does not, the result is not reproduced whatever the numbers.
+
+    Examples
+    --------
+    >>> verdict((97.6, 98.6), (98.4, 98.7), tolerance=1.0)
+    'reproduced'
+    >>> verdict((94.5, 98.6), (98.4, 98.7), tolerance=1.0)
+    'reproduced with differences'
+    >>> verdict(0.3, 0.1, tolerance=0.05, holds=False)
+    'not reproduced'
+    """
+    if not holds:
+        return VERDICTS[2]
+    (low, high), (paper_low, paper_high) = (np.broadcast_to(np.asarray(v, dtype=float), 2) for v in (ours, paper))
+    gap = max(paper_low - high, low - paper_high, paper_low - low, high - paper_high, 0.0)
+    return VERDICTS[0] if gap <= tolerance else VERDICTS[1]

@@ -99,11 +99,21 @@ def _provenance_cell(parameters: dict, seconds: float):
         "```{note}\n"
         f"This page was executed by `python -m ctxlib.book.reproduce` with {listing}; "
         f"it ran in {seconds:.0f} s on {os.cpu_count()} CPU cores. "
-        "Every number and figure below comes from that run.\n```\n\n"
+        "The numbers and figures below are computed in that run, except where the text names a shipped record "
+        "(`benchmarks/results/`, `data/`) that a cell reads.\n```\n\n"
         "````{dropdown} Settings of every stage for this run\n"
         f"{settings_markdown(parameters['scale'], parameters['seed'])}\n````"
     )
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["provenance"]})
+
+
+def _after_title(notebook) -> int:
+    """Where the provenance note goes: after the page's leading Markdown (its title, result box and introduction),
+    so that a reader meets the result before the settings."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "markdown":
+            return index
+    return len(notebook.cells)
 
 
 def execute(source: Path, output_dir: Path, parameters: dict, stamp: dict | None = None) -> Run:
@@ -136,7 +146,7 @@ def execute(source: Path, output_dir: Path, parameters: dict, stamp: dict | None
             f"{error.ename}: {error.evalue}  [partial output: {failed}]"
         ) from None
     seconds = time.perf_counter() - start
-    executed.cells.insert(0, _provenance_cell(parameters, seconds))
+    executed.cells.insert(_after_title(executed), _provenance_cell(parameters, seconds))
     executed.metadata["ctxlib"] = {"stamp": stamp or execution_stamp(source, parameters), "seconds": seconds}
     nbformat.write(executed, str(partial))
     partial.replace(target)

@@ -220,6 +220,18 @@ def split_errors(nominal: np.ndarray, positions: np.ndarray, shape: tuple[int, i
     return {"affine": affine, "line": line, "residual": rest - affine - line}
 
 
+def rms_length(parts: dict[str, np.ndarray]) -> dict[str, float]:
+    """Root-mean-square length, pm, of each named set of displacements (N, 2) in Angstrom.
+
+    Examples
+    --------
+    >>> rms_length({"a": np.array([[0.03, 0.04], [0.0, 0.05]])})
+    {'a': 5.0}
+    """
+    return {name: round(float(np.sqrt(np.mean(np.sum(np.asarray(d, dtype=np.float64) ** 2, axis=1)))) * 100, 9)
+            for name, d in parts.items()}
+
+
 def position_rmse(positions: np.ndarray, truth: np.ndarray) -> float:
     """Root-mean-square distance, Angstrom, between two position sets after removing their mean offset."""
     d = np.asarray(positions, dtype=np.float64) - np.asarray(truth, dtype=np.float64)
