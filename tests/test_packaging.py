@@ -62,3 +62,10 @@ def test_makefile_prefers_the_cpu_index_and_lets_the_user_choose():
     assert '--index-url "$$index" torch==2.13.0' in makefile
     for doc in ("README.md", "book/how_to_run.md"):
         assert "TORCH_INDEX" in (ROOT / doc).read_text(), doc
+
+
+def test_the_provenance_appendix_lists_every_shipped_record():
+    page = (ROOT / "book" / "provenance.md").read_text()
+    for record in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
+        assert f"`{record.name}`" in page, record.name
+    assert "book/provenance" in (ROOT / "_toc.yml").read_text()
