@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctxlib.book.figures import attention, calibration, dataset, encoding, training
+from ctxlib.book.figures import attention, calibration, dataset, encoding, ptycho, training, trust, validation
 from ctxlib.book.figures.style import MIN_RENDERED_PT, PAGE_WIDTH_PX, finish, smallest_rendered_pt
 from ctxlib.encoding.features import FEATURE_NAMES
 
-MODULES = (training, calibration, attention, encoding, dataset)
+MODULES = (training, calibration, attention, encoding, dataset, validation, trust, ptycho)
 MODELS = ["MLP-NoContext", "MLP-Simple", "MLP-Deep", "attn-4k", "attn-200k", "attn-400k"]
 
 

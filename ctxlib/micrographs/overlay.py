@@ -15,11 +15,14 @@ import numpy as np
 
 from ctxlib.materials.motifs import CLASS_NAMES
 
-CLASS_COLOURS = ("tab:gray", "tab:orange", "tab:red", "tab:blue", "tab:green")
-#: Overlay colour and marker per class (Okabe-Ito: distinguishable with every common colour-vision deficiency);
-#: the pristine classes small and filled, the defects larger and open.
-OVERLAY_STYLE = {"X2": ("#56B4E9", "o"), "VacX": ("#E69F00", "o"), "VacX2": ("#D55E00", "s"), "M": ("#F0E442", "o"),
+#: Colour and marker per class, the one palette of the tool and the book (Okabe-Ito: distinguishable with every
+#: common colour-vision deficiency, and by marker without colour); in overlays the pristine classes are small
+#: and filled, the defects larger and open.
+OVERLAY_STYLE = {"X2": ("#56B4E9", "o"), "VacX": ("#E69F00", "v"), "VacX2": ("#D55E00", "s"), "M": ("#0072B2", "o"),
                  "D": ("#009E73", "D"), "uncertain": ("#CC79A7", "x")}
+#: The five classes' colours and markers, in the order of :data:`ctxlib.materials.motifs.CLASS_NAMES`.
+CLASS_COLOURS = tuple(OVERLAY_STYLE[name][0] for name in CLASS_NAMES)
+CLASS_MARKERS = tuple(OVERLAY_STYLE[name][1] for name in CLASS_NAMES)
 DOMAIN_TINTS = ("none", "#ff00ff", "#00ffff", "#ffff00")
 
 

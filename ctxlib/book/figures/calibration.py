@@ -10,7 +10,7 @@ import numpy as np
 
 from ctxlib.book.figures.style import PAPER_MARK, finish
 from ctxlib.materials.motifs import CLASS_NAMES
-from ctxlib.micrographs.overlay import CLASS_COLOURS
+from ctxlib.micrographs.overlay import CLASS_COLOURS, CLASS_MARKERS
 
 
 def entropy_chart(entropies: dict[str, float], paper_without: float, paper_with: float):
@@ -44,7 +44,8 @@ def embedding_grid(embeddings: dict[str, np.ndarray], labels: np.ndarray, ncols:
     for ax, (title, points) in zip(axes.ravel(), embeddings.items()):
         for k, name in enumerate(CLASS_NAMES):
             mine = labels == k
-            ax.scatter(points[mine, 0], points[mine, 1], s=2, color=CLASS_COLOURS[k], label=name, rasterized=True)
+            ax.scatter(points[mine, 0], points[mine, 1], s=2, color=CLASS_COLOURS[k], marker=CLASS_MARKERS[k], label=name,
+                       rasterized=True)
         ax.set(title=title, xticks=[], yticks=[])
     for ax in axes.ravel()[len(embeddings):]:
         ax.axis("off")

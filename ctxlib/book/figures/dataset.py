@@ -11,13 +11,14 @@ import numpy as np
 from ctxlib.book.figures.style import finish
 from ctxlib.materials.catalog import HOSTS
 from ctxlib.materials.motifs import CLASS_NAMES, MOTIFS, motif_structure, projected_columns
+from ctxlib.micrographs.overlay import OVERLAY_STYLE
 
-_STATE_STYLE = {
-    "M": {"color": "tab:blue", "marker": "o", "s": 110},
-    "D": {"color": "tab:red", "marker": "o", "s": 110},
-    "X2": {"color": "goldenrod", "marker": "s", "s": 70},
-    "VacX": {"color": "goldenrod", "marker": "s", "s": 70, "alpha": 0.45},
-    "VacX2": {"facecolor": "none", "edgecolor": "goldenrod", "marker": "s", "s": 70},
+_STATE_STYLE = {  # the book's class palette (ctxlib.micrographs.overlay)
+    "M": {"color": OVERLAY_STYLE["M"][0], "marker": "o", "s": 110},
+    "D": {"color": OVERLAY_STYLE["D"][0], "marker": "D", "s": 90},
+    "X2": {"color": OVERLAY_STYLE["X2"][0], "marker": "s", "s": 70},
+    "VacX": {"color": OVERLAY_STYLE["VacX"][0], "marker": "s", "s": 70},
+    "VacX2": {"facecolor": "none", "edgecolor": OVERLAY_STYLE["VacX2"][0], "marker": "s", "s": 70},
 }
 
 

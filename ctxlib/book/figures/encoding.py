@@ -76,14 +76,16 @@ def zernike_basis_images(size: int, orders: tuple[int, ...]):
     return finish(fig)
 
 
-def sublattice_split(image: np.ndarray, positions: np.ndarray, sublattice: np.ndarray, intensity: np.ndarray, title: str = ""):
-    """Fig. 3c: columns coloured by sublattice, and the centre intensities of each group."""
+def sublattice_split(image: np.ndarray, positions: np.ndarray, sublattice: np.ndarray, intensity: np.ndarray, title: str = "",
+                     names: tuple[str, str] = ("sublattice 0", "sublattice 1")):
+    """Fig. 3c: columns coloured by sublattice (named by ``names``, e.g. their elements), and the centre intensities
+    of each group."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 4), gridspec_kw={"width_ratios": [1.1, 1]})
     left.imshow(image, cmap="gray")
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(intensity))
     for k in (0, 1):
         group = sublattice == k
-        left.scatter(positions[group, 1], positions[group, 0], s=8, color=SITE_COLOURS[k], label=f"sublattice {k}")
+        left.scatter(positions[group, 1], positions[group, 0], s=8, color=SITE_COLOURS[k], label=names[k])
         right.scatter(k + jitter[group], intensity[group], s=6, color=SITE_COLOURS[k], alpha=0.5)
         mean = intensity[group].mean()
         right.hlines(mean, k - 0.3, k + 0.3, color="k")
@@ -91,7 +93,7 @@ def sublattice_split(image: np.ndarray, positions: np.ndarray, sublattice: np.nd
     left.set_title(title)
     left.axis("off")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, markerscale=2)
-    right.set_xticks([0, 1], ["sublattice 0", "sublattice 1"])
+    right.set_xticks([0, 1], list(names))
     right.set_xlim(-0.5, 1.8)
     right.set_ylabel("normalised centre intensity")
     right.set_title("brighter group -> [1, 0]\ndimmer -> [0, 1]")

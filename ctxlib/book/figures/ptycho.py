@@ -10,6 +10,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ctxlib.book.figures.style import finish
+
 TICKS = 9
 METHOD_COLOURS = {"free": "tab:red", "affine": "tab:orange", "affine+line": "tab:green", "icgd": "tab:blue",
                   "oracle": "k"}
@@ -33,8 +35,7 @@ def convergence(rmse_pm: dict[str, np.ndarray], errors: dict[str, np.ndarray], t
     left.legend(fontsize=8)
     right.legend(fontsize=8)
     _ticks((left, right))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def error_quivers(nominal: np.ndarray, fields: dict[str, np.ndarray], scale_pm: float | None = None):
@@ -53,8 +54,7 @@ def error_quivers(nominal: np.ndarray, fields: dict[str, np.ndarray], scale_pm: 
         ax.set_title(f"{title}\nRMS {rms:.1f} pm", fontsize=10, pad=14)
         ax.set(xlabel="x (Å)", ylabel="y (Å)", aspect="equal")
     _ticks(axes)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def affine_parameters(table):
@@ -73,8 +73,7 @@ def affine_parameters(table):
         ax.set(ylabel=column, ylim=(low - pad, high + pad))
     axes[0].legend(fontsize=8)
     _ticks(axes)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def phases(images: dict[str, np.ndarray], sampling: tuple[float, float], border: float = 0.2):
@@ -95,8 +94,7 @@ def phases(images: dict[str, np.ndarray], sampling: tuple[float, float], border:
         ax.set(xlabel="x (Å)", ylabel="y (Å)")
         fig.colorbar(shown, ax=ax, fraction=0.046, label="phase (rad)").ax.tick_params(labelsize=TICKS)
     _ticks(axes)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def dose_sweep(summary, target_pm: float = 10.0):
@@ -117,5 +115,4 @@ def dose_sweep(summary, target_pm: float = 10.0):
     ax.set(xlabel="dose (e/Å²)", ylabel="final position RMSE (pm)")
     ax.legend(fontsize=8)
     _ticks(ax)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

@@ -15,13 +15,14 @@ from matplotlib.text import Text
 
 BLOCK_COLOURS = {"M": "tab:blue", "X": "tab:cyan", "D": "tab:purple", "detector": "tab:orange", "energy": "tab:green"}
 
-SITE_COLOURS = ("tab:red", "tab:blue")
+#: The two sublattices (Okabe-Ito vermillion and blue).
+SITE_COLOURS = ("#D55E00", "#0072B2")
 
 #: The book's text column in CSS pixels at a 1280-pixel-wide window (sphinx-book-theme; the
 #: rendered widths of the figures in ``make check-book``'s ``report.json``).
 PAGE_WIDTH_PX = 676
 #: The smallest text size on the rendered page, in CSS points (1 pt = 96/72 px).
-MIN_RENDERED_PT = 8.0
+MIN_RENDERED_PT = 9.0
 #: The paper's values: one mark style in every figure, named "paper" in its legend.
 PAPER_MARK = {"color": "k", "marker": "D", "s": 36, "zorder": 4, "label": "paper"}
 

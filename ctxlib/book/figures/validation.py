@@ -10,7 +10,7 @@ import numpy as np
 
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.book.figures.style import finish
-from ctxlib.micrographs.overlay import CLASS_COLOURS
+from ctxlib.micrographs.overlay import CLASS_COLOURS, CLASS_MARKERS
 
 
 def defect_map(image: np.ndarray, predicted, truth, title: str = ""):
@@ -23,7 +23,8 @@ def defect_map(image: np.ndarray, predicted, truth, title: str = ""):
     ax.imshow(image, cmap="gray")
     for label in (1, 2, 4):
         mine = predicted[predicted["label"] == label]
-        ax.scatter(mine["x"], mine["y"], s=10, color=CLASS_COLOURS[label], label=f"predicted {CLASS_NAMES[label]}")
+        ax.scatter(mine["x"], mine["y"], s=10, color=CLASS_COLOURS[label], marker=CLASS_MARKERS[label],
+                   label=f"predicted {CLASS_NAMES[label]}")
         true = truth[truth["label"] == label]
         ax.scatter(true["col"], true["row"], s=90, facecolors="none", edgecolors=CLASS_COLOURS[label], linewidths=1,
                    label=f"true {CLASS_NAMES[label]}")
