@@ -40,7 +40,7 @@ VERDICTS = ("reproduced", "reproduced with differences", "not reproduced")
 
 
 def verdict(ours: tuple[float, float] | float, paper: tuple[float, float] | float, *, tolerance: float,
-            holds: bool = True) -> str:
+            not_beyond: float | None = None, holds: bool = True) -> str:
     """How a result compares with the paper's, in words (:data:`VERDICTS`).
 
     Parameters
@@ -49,6 +49,8 @@ def verdict(ours: tuple[float, float] | float, paper: tuple[float, float] | floa
         Our value or range, and the paper's, in the same units.
     tolerance : float
         The largest gap between the two ranges still called reproduced, same units.
+    not_beyond : float, optional
+        A gap beyond which the result is not reproduced (between the two: reproduced with differences).
     holds : bool
         Whether the paper's claim itself holds in our data (e.g. context lifts accuracy); when
         it does not, the result is not reproduced whatever the numbers.
@@ -59,6 +61,8 @@ def verdict(ours: tuple[float, float] | float, paper: tuple[float, float] | floa
     'reproduced'
     >>> verdict((94.5, 98.6), (98.4, 98.7), tolerance=1.0)
     'reproduced with differences'
+    >>> verdict(0.69, 0.94, tolerance=0.03, not_beyond=0.1)
+    'not reproduced'
     >>> verdict(0.3, 0.1, tolerance=0.05, holds=False)
     'not reproduced'
     """
@@ -66,4 +70,6 @@ def verdict(ours: tuple[float, float] | float, paper: tuple[float, float] | floa
         return VERDICTS[2]
     (low, high), (paper_low, paper_high) = (np.broadcast_to(np.asarray(v, dtype=float), 2) for v in (ours, paper))
     gap = max(paper_low - high, low - paper_high, paper_low - low, high - paper_high, 0.0)
-    return VERDICTS[0] if gap <= tolerance else VERDICTS[1]
+    if gap <= tolerance:
+        return VERDICTS[0]
+    return VERDICTS[2] if not_beyond is not None and gap > not_beyond else VERDICTS[1]
