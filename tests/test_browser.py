@@ -12,6 +12,17 @@ from ctxlib.book.browser import check_site, find_chromium, main
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium (apt-get install chromium)")
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+def _png(width: int, height: int) -> bytes:
+    """A grey PNG of the given size in pixels."""
+    import io
+
+    import matplotlib.image
+
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, [[0.5] * width] * height, cmap="gray", format="png")
+    return buffer.getvalue()
+
+
 PAGES = {
     "index.html": '<h1 id="top">Book</h1><img src="_images/fine.png"><a href="ok.html#here">ok</a><a href="#top">top</a>'
                   '<a href="https://example.org/">external, not followed</a>'
@@ -24,6 +35,9 @@ PAGES = {
     "console_error.html": '<script>console.error("theme failed")</script>',
     "error_cell.html": '<div class="cell_output docutils container"><div class="output traceback highlight-ipythontb">'
                        "<pre>Traceback (most recent call last)\nValueError: boom</pre></div></div>",
+    "raw_table.html": '<div class="cell_output"><table><tr><th>a</th><td>NaN</td><td>0.1234567</td><td>98.8 %</td>'
+                      "</tr></table></div>",
+    "shrunk_figure.html": '<div class="cell_output"><img src="_images/wide.png" style="width: 300px"></div>',
 }
 
 
@@ -32,6 +46,7 @@ def results(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     (site / "_images").mkdir()
     (site / "_images" / "fine.png").write_bytes(PNG)
+    (site / "_images" / "wide.png").write_bytes(_png(800, 10))
     for name, body in PAGES.items():
         (site / name).write_text(f"<!doctype html><html><head><title>{name}</title></head><body>{body}</body></html>")
     shots = site.parent / f"{site.name}-shots"
@@ -55,6 +70,8 @@ def test_clean_pages_pass_and_get_screenshots(results):
     ("js_error.html", "JavaScript error: TypeError: window.undefinedFunction is not a function"),
     ("console_error.html", "console.error: theme failed"),
     ("error_cell.html", "error output cell: ValueError: boom"),
+    ("raw_table.html", "2 raw table cell(s) (NaN, cut or over-long numbers): ['0.1234567', 'NaN']"),
+    ("shrunk_figure.html", "figure shown at 300 px, made for 676 px"),
 ])
 def test_each_failure_is_reported(results, page, expected):
     problems = results[0][page].problems
@@ -65,4 +82,4 @@ def test_command_line_fails_on_a_broken_site(results, capsys):
     _, site, shots = results
     assert main([str(site), "--screenshots", str(shots)]) == 1
     out = capsys.readouterr().out
-    assert "FAIL missing_image.html" in out and "ok   ok.html" in out and "2 passed, 6 failed" in out
+    assert "FAIL missing_image.html" in out and "ok   ok.html" in out and "2 passed, 8 failed" in out

@@ -83,3 +83,22 @@ def test_entropy_values_are_not_drawn_over_the_reference_lines():
 def test_confidence_histograms_have_a_y_label():
     fig = calibration.confidence_histograms({n: np.full((3, 5), 0.2) for n in MODELS})
     assert all(ax.get_ylabel() for ax in fig.axes[::3])
+
+
+@pytest.mark.parametrize("pixel_size, zoom, length_a, label", [(0.127, None, 10.0, "1 nm"), (0.127, (50, 150), 2.0, "2 Å"),
+                                                              (0.05, None, 2.0, "2 Å"), (0.2, None, 10.0, "1 nm")])
+def test_scale_bar_is_a_round_length_about_a_fifth_of_the_view(pixel_size, zoom, length_a, label):
+    from matplotlib.patches import Rectangle
+    from matplotlib.text import Text
+
+    from ctxlib.micrographs.overlay import scale_bar
+
+    fig, ax = plt.subplots()
+    ax.imshow(np.zeros((300, 300)), cmap="gray")
+    if zoom:
+        ax.set_xlim(*zoom)
+    scale_bar(ax, pixel_size)
+    bar = ax.artists[-1]
+    width_px = [r.get_width() for r in bar.findobj(Rectangle) if r.get_width() > 0 and r.get_height() > 0]
+    assert width_px == pytest.approx([length_a / pixel_size])
+    assert [t.get_text() for t in bar.findobj(Text) if t.get_text()] == [label]

@@ -47,3 +47,35 @@ def test_bad_microscopes_are_named(kwargs, message):
     energy = kwargs.pop("energy_kev")
     with pytest.raises(ValueError, match=message):
         nearest_trained_context(energy, **kwargs)
+
+
+@pytest.mark.parametrize("host", ["WSe2", "MoS2", "TaSe2"])
+def test_simulated_column_contrast_orders_sublattices_as_the_library(host):
+    """The two-column probe simulation against the shipped library's clean windows (another scan, another grid,
+    normalised patches): the same brighter sublattice at every trained energy and detector."""
+    from ctxlib.learning.dataset import pristine_centre_intensities
+    from ctxlib.materials.catalog import HOSTS
+    from ctxlib.simulation.library import first_present
+    from ctxlib.simulation.scans import pristine_column_intensities
+
+    entry = first_present(host)
+    for e, energy in enumerate(ENERGIES_KEV):
+        for d, (detector, angles) in enumerate(DETECTORS.items()):
+            x2, metal = pristine_centre_intensities(entry.images[e, :, d], entry.pixel_size, HOSTS[host].a)
+            simulated_metal, simulated_x2 = pristine_column_intensities(host, energy_kev=energy, detector_angles=angles)
+            if abs(metal / x2 - 1) > 0.05:  # a clear order in the library
+                assert (simulated_metal > simulated_x2) == (metal > x2), (host, energy, detector)
+
+
+def test_site_flags_follow_the_chemistry_where_a_microscope_reverses_the_order():
+    # WSe2 in HAADF: W the brighter at the trained 60 and 80 keV, Se2 at 40 keV and with a 50-200 mrad detector
+    low = nearest_trained_context(40, detector="HAADF", host="WSe2")
+    assert (low.energy_kev, low.sites_reversed) == (60, True) and low.contrast["stated"] < 1 < low.contrast["used"]
+    assert "reversed" in low.rules[-1]  # 0.84: clear enough for no warning
+    angles = nearest_trained_context(80, angles_mrad=(50, 200), convergence_mrad=25, host="WSe2")
+    assert angles.sites_reversed and "reversed" in angles.rules[-2] and "nearly equally bright" in angles.rules[-1]
+    maadf = nearest_trained_context(80, angles_mrad=(25, 90), convergence_mrad=25, host="WSe2")
+    assert not maadf.sites_reversed and maadf.record()["metal_to_x2_ratio"]["stated"] < 1
+    # MoS2: Mo far brighter than S2 at any HAADF; a trained context is not simulated at all
+    assert not nearest_trained_context(40, detector="HAADF", host="MoS2").sites_reversed
+    assert nearest_trained_context(80, detector="HAADF", host="WSe2").contrast == {}

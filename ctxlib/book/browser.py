@@ -12,7 +12,12 @@ port). A page fails on
   ``console.error`` call, or an error entry of the browser's log (``Log.entryAdded``,
   which includes site files that failed to load; an external ``http(s)`` resource that
   does not load, as on an offline machine, is only noted);
-* an error output cell: a notebook cell whose output is a traceback.
+* an error output cell: a notebook cell whose output is a traceback;
+* a figure shown smaller than it was made for: an output image rendered narrower than its own
+  width or the page's column (:data:`ctxlib.book.figures.style.PAGE_WIDTH_PX`), whichever is
+  less, which would shrink its text below the 9 pt that ``finish`` guarantees at that width;
+* a raw table cell in an output table: ``NaN``, ``None``, a cell cut to ``...``, or a number
+  with more than four decimals (:mod:`ctxlib.book.tables` formats them).
 
 One full-page PNG per page is written under ``--screenshots`` (same relative path,
 ``.png``), and a ``report.json`` beside them lists every page's problems and every
@@ -27,6 +32,7 @@ import fcntl
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +44,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ctxlib.book.figures.style import MIN_RENDERED_PT, PAGE_WIDTH_PX
+
+#: A table cell that was not formatted: missing values, pandas' truncation, a float with five or more decimals.
+RAW_CELL = re.compile(r"^(nan|NaN|None|\.\.\.|…)$|\d\.\d{5,}")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 VIEWPORT = (1280, 900)
 MAX_SCREENSHOT_HEIGHT = 16_000  # px; Chromium refuses much taller captures
@@ -49,7 +59,11 @@ PAGE_SCRIPT = """(() => {
   const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
   const errors = Array.from(document.querySelectorAll('.output.traceback, .output.error'))
     .map(e => e.textContent.trim().split('\\n').slice(-1)[0].slice(0, 200));
-  return {images, links, errors};
+  const figures = Array.from(document.querySelectorAll('.cell_output img')).map(i => ({src: i.currentSrc || i.src,
+    natural: i.naturalWidth, rendered: Math.round(i.getBoundingClientRect().width)}));
+  const cells = Array.from(document.querySelectorAll('.cell_output table td, .cell_output table th'))
+    .map(c => c.textContent.trim());
+  return {images, links, errors, figures, cells};
 })()"""
 
 
@@ -267,6 +281,13 @@ def check_page(tools: DevTools, session: str, page: Path, site: Path, screenshot
         elif fragment and path.suffix == ".html" and fragment not in _ids(path, ids_cache):
             result.problems.append(f"broken link: {link} (no element with id {fragment!r})")
     result.problems += [f"error output cell: {text}" for text in found["errors"]]
+    result.problems += [f"figure shown at {f['rendered']} px, made for {min(f['natural'], PAGE_WIDTH_PX)} px (its text "
+                        f"renders under {MIN_RENDERED_PT:g} pt): {f['src']}"
+                        for f in found.get("figures", []) if f["rendered"] and f["natural"]
+                        and f["rendered"] < min(f["natural"], PAGE_WIDTH_PX) - 2]
+    raw = sorted({cell for cell in found.get("cells", []) if RAW_CELL.search(cell)})
+    if raw:
+        result.problems.append(f"{len(raw)} raw table cell(s) (NaN, cut or over-long numbers): {raw[:5]}")
     if screenshots is not None:  # full page, as puppeteer does it: a window as tall as the page, then back
         metrics = tools.send("Page.getLayoutMetrics", {}, session)
         size = metrics.get("cssContentSize") or metrics["contentSize"]

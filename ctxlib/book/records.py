@@ -11,7 +11,7 @@ import pandas as pd
 
 from ctxlib.base.files import source_digest
 from ctxlib.learning.dataset import FEATURE_CODE, realisations_for
-from ctxlib.learning.metrics import bic
+from ctxlib.learning.metrics import bic, entropy_reduction
 from ctxlib.learning.spec import CONTEXT_MODELS, MODEL_NAMES
 from ctxlib.materials.catalog import trained_pairs
 from ctxlib.micrographs.classify import ENSEMBLE
@@ -410,3 +410,46 @@ def earlier_agreement(record: dict) -> dict[str, pd.DataFrame]:
     """
     return {label.removeprefix("before: "): pd.DataFrame(run["rows"]).set_index("dopant")
             for label, run in record["runs"].items() if label.startswith("before: ")}
+
+
+def seed_spread(record: dict) -> pd.DataFrame:
+    """Test accuracy and posterior entropy of each model over the seeds of ``benchmarks/seeds.py``.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/seeds.py`` (``benchmarks/results/seeds.json``): one run per seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model (the §5 order): ``seeds``; ``accuracy_mean``, ``accuracy_sd`` (sample standard
+        deviation over seeds), ``accuracy_min``, ``accuracy_max`` as fractions; ``entropy_mean``, ``entropy_sd``
+        in nats.
+
+    Examples
+    --------
+    >>> runs = [{"seed": s, "models": {"m": {"test_accuracy": a, "entropy_nats": 0.1}}}
+    ...         for s, a in enumerate((0.90, 0.92, 0.94))]
+    >>> seed_spread({"runs": runs}).loc["m", ["seeds", "accuracy_mean", "accuracy_sd"]].round(3).tolist()
+    [3.0, 0.92, 0.02]
+    """
+    rows = pd.DataFrame([{"model": name, "seed": run["seed"], **scores}
+                         for run in record["runs"] for name, scores in run["models"].items()])
+    grouped = rows.groupby("model")
+    table = pd.DataFrame({"seeds": grouped["seed"].nunique(),
+                          "accuracy_mean": grouped["test_accuracy"].mean(), "accuracy_sd": grouped["test_accuracy"].std(),
+                          "accuracy_min": grouped["test_accuracy"].min(), "accuracy_max": grouped["test_accuracy"].max(),
+                          "entropy_mean": grouped["entropy_nats"].mean(), "entropy_sd": grouped["entropy_nats"].std()})
+    return table.reindex([n for n in MODEL_NAMES if n in table.index] + [n for n in table.index if n not in MODEL_NAMES])
+
+
+def seed_entropy_reduction(record: dict) -> np.ndarray:
+    """Per seed of ``benchmarks/seeds.py``, the share by which context cuts the mean posterior entropy: MLP-NoContext's
+    against the mean of the five context-aware models (:func:`ctxlib.learning.metrics.entropy_reduction`)."""
+    shares = []
+    for run in record["runs"]:
+        scores = run["models"]
+        with_context = float(np.mean([scores[n]["entropy_nats"] for n in CONTEXT_MODELS]))
+        shares.append(entropy_reduction(scores["MLP-NoContext"]["entropy_nats"], with_context)[1])
+    return np.array(shares)

@@ -95,7 +95,7 @@ def translation_pairs(peaks: np.ndarray, lattice_constant_px: float) -> tuple[np
     return pairs[keep], delta[keep]
 
 
-def site_flags(sublattice: np.ndarray, centre_intensity: np.ndarray) -> np.ndarray:
+def site_flags(sublattice: np.ndarray, centre_intensity: np.ndarray, *, reverse: bool = False) -> np.ndarray:
     """Two-number site-symmetry flag: ``[1, 0]`` for the brighter sublattice, ``[0, 1]`` for the dimmer.
 
     Parameters
@@ -104,15 +104,26 @@ def site_flags(sublattice: np.ndarray, centre_intensity: np.ndarray) -> np.ndarr
         Sublattice labels, 0 or 1 (-1 gets ``[0, 0]``).
     centre_intensity : numpy.ndarray, shape (N,)
         Intensity at each column centre.
+    reverse : bool
+        Give the brighter sublattice the dimmer one's flag and vice versa: for an image taken
+        where the brightness order of the sublattices is the reverse of the context the flags
+        are read in (:class:`ctxlib.micrographs.microscope.MicroscopeMapping`).
 
     Returns
     -------
     numpy.ndarray, shape (N, 2), float64
+
+    Examples
+    --------
+    >>> site_flags(np.array([0, 1, -1]), np.array([0.9, 0.4, 0.7])).tolist()
+    [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]
+    >>> site_flags(np.array([0, 1]), np.array([0.9, 0.4]), reverse=True).tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
     """
     sublattice = np.asarray(sublattice)
     centre_intensity = np.asarray(centre_intensity, dtype=np.float64)
     means = [centre_intensity[sublattice == k].mean() if np.any(sublattice == k) else -np.inf for k in (0, 1)]
-    bright = int(np.argmax(means))
+    bright = int(np.argmax(means)) ^ int(reverse)
     flags = np.zeros((len(sublattice), 2))
     flags[sublattice == bright] = BRIGHT
     flags[sublattice == 1 - bright] = DIM

@@ -215,6 +215,8 @@ def encode_image(
     energy_kev: int,
     pixel_size: float | None = None,
     settings: EncodingSettings = EncodingSettings(),
+    *,
+    reverse_sites: bool = False,
 ) -> ImageEncoding:
     """Encode every lattice site of a micrograph as a 31-number feature vector.
 
@@ -230,6 +232,10 @@ def encode_image(
         ``settings.lattice_tolerance``; when not given, it is the host's lattice constant over
         the measured one (``calibration.source == "host lattice"``).
     settings : EncodingSettings
+    reverse_sites : bool
+        The image's brighter sublattice takes the dimmer one's site flag (see
+        :func:`ctxlib.encoding.columns.site_flags`): where the microscope that took the image
+        reverses the order of the context the image is encoded as.
 
     Returns
     -------
@@ -255,7 +261,7 @@ def encode_image(
     flags = np.zeros((len(keep), 2))
     for d in np.unique(sites.domain[keep]):  # bright and dim are decided per domain
         mine = sites.domain[keep] == d
-        flags[mine] = site_flags(sites.sublattice[keep][mine], intensity[mine])
+        flags[mine] = site_flags(sites.sublattice[keep][mine], intensity[mine], reverse=reverse_sites)
     features = assemble_features(context, zernike_moments(patch_set.patches), flags)
     table = pd.DataFrame(features, columns=list(FEATURE_NAMES))
     edge = np.isin(keep, patch_set.border)

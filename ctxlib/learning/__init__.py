@@ -4,7 +4,7 @@ In: the clean library of ``simulation`` and the encoders of ``encoding``. Out: n
 feature files (``dataset``), read, split and streamed (``reading``), the six models (``models``) and what each reads
 (``spec``), training (``training``), predictions and scores (``evaluation``,
 ``metrics``), the vote of several models (``ensemble``), the distance of features from the
-training features of their context (``outliers``), the shipped weights (``pretrained``), attention maps (``attention``) and
+training features of their context (``outliers``), the metal / X2 contrast of every host (``contrast``), the shipped weights (``pretrained``), attention maps (``attention``) and
 embeddings (``representation``).
 """
 
@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = attach(
             "map_similarity",
             "attention_summary",
         ],
+        "contrast": ["contrast_ratios", "detector_reversals"],
         "ensemble": ["EnsembleVote", "ensemble_vote"],
         "outliers": ["ReferenceSettings", "FeatureReference", "context_reference"],
         "dataset": [

@@ -192,6 +192,7 @@ def without_dopant_class(probabilities: np.ndarray) -> np.ndarray:
 def classify_image(
     image: np.ndarray, host: str, dopant: str | None, detector: str, energy_kev: int, model: str = ENSEMBLE,
     pixel_size: float | None = None, weights_dir=None, *, trust: TrustSettings = TrustSettings(),
+    reverse_sites: bool = False,
 ) -> Classification:
     """Classify every atomic column of a micrograph with trained models, and say which columns to trust.
 
@@ -214,6 +215,9 @@ def classify_image(
         batch-independent ``"frozen"`` mode.
     trust : TrustSettings
         When a column is ``uncertain``.
+    reverse_sites : bool
+        Swap the site flags of the two sublattices (see :func:`ctxlib.encoding.features.encode_image`):
+        :attr:`ctxlib.micrographs.microscope.MicroscopeMapping.sites_reversed` of the microscope that took it.
 
     Warns
     -----
@@ -223,7 +227,7 @@ def classify_image(
         When more than ``trust.warn_share`` of the columns are uncertain.
     """
     check_choice(model, MODEL_CHOICES, "model")
-    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size)
+    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, reverse_sites=reverse_sites)
     names = CONTEXT_MODELS if model == ENSEMBLE else (model,)
     checkpoints = load_models(weights_dir or weights_folder(DEFAULT_WEIGHTS_SCALE), names)  # attention: frozen
     members = {name: predict_proba(checkpoints[name].model, name, encoding.features) for name in names}

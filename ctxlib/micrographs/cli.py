@@ -78,7 +78,7 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, map
         warnings.simplefilter("always", UntrainedContextWarning)
         warnings.simplefilter("always", UncertainImageWarning)
         result = classify_image(micrograph.image, args.host, dopant, mapping.detector, mapping.energy_kev, args.model,
-                                micrograph.pixel_size, args.weights, trust=trust)
+                                micrograph.pixel_size, args.weights, trust=trust, reverse_sites=mapping.sites_reversed)
     for warning in caught:
         print(f"warning: {path}: {warning.message}", file=sys.stderr)
     calibration = result.encoding.calibration
@@ -145,7 +145,7 @@ def classify_command(args: argparse.Namespace) -> int:
         if not 0 <= args.min_agreement <= 1:
             raise ValueError(f"--min-agreement {args.min_agreement} is not a share in [0, 1]")
         mapping = nearest_trained_context(args.energy, detector=args.detector, angles_mrad=args.detector_angles,
-                                          convergence_mrad=args.convergence)
+                                          convergence_mrad=args.convergence, host=args.host)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -16,6 +16,15 @@ The rules:
   of the two trained inner angles (``sqrt(30 x 68)`` = 45 mrad), else MAADF.
 * **convergence angle**: recorded, not mapped: the training blur already spans probes of
   0.2-0.6 Angstrom (:class:`ctxlib.simulation.augmentation.AugmentationSettings`).
+* **site flags**: the flag ``[1, 0]`` marks the brighter sublattice of an image, and the models
+  learned which sublattice that is at each trained context. Where a microscope reverses the
+  order (WSe2 in HAADF at 40 keV, or with a 50-200 mrad detector, has Se2 columns brighter
+  than W, while at the trained 60 or 80 keV W is the brighter), the flags must follow the
+  chemistry, not the brightness: with the host named, the metal and X2 columns of the
+  pristine host are simulated at the stated and at the used microscope
+  (:func:`ctxlib.simulation.scans.pristine_column_intensities`) and, where their order
+  differs, the image's brighter sublattice gets the dimmer one's flag
+  (:attr:`MicroscopeMapping.sites_reversed`).
 
 Nothing here was trained on a continuous energy or angle (the paper's future work): the
 book measures what the nearest-context rule costs on stand-ins made away from the catalog.
@@ -23,15 +32,18 @@ book measures what the nearest-context rule costs on stand-ins made away from th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, check_detector
-from ctxlib.simulation.scans import electron_wavelength
+from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, ENERGIES_KEV, check_detector
+from ctxlib.simulation.scans import electron_wavelength, pristine_column_intensities
 
 #: Beam energies accepted, keV (inclusive).
 ENERGY_RANGE_KEV: tuple[float, float] = (30.0, 300.0)
+#: Metal / X2 signal ratios closer to 1 than this factor leave the image's brightness a weak guide to which
+#: sublattice is metal (a warning rule; WSe2 with a 50-200 mrad detector at 80 keV: 0.93).
+NEAR_EQUAL_RATIO: float = 1.1
 #: Inner angle, mrad, from which a detector counts as HAADF.
 HAADF_FROM_MRAD: float = float(np.sqrt(DETECTORS["MAADF"][0] * DETECTORS["HAADF"][0]))
 
@@ -51,22 +63,31 @@ class MicroscopeMapping:
         ``convergence_mrad`` where given.
     rules : list of str
         The rules applied, one sentence each (empty where the stated context is a trained one).
+    sites_reversed : bool
+        Whether the stated microscope reverses the brighter sublattice of the used context, so
+        that the image's brighter sublattice takes the dimmer one's site flag.
+    contrast : dict
+        Where it was simulated: the metal / X2 signal ratio of the pristine host at the
+        ``stated`` and at the ``used`` microscope.
     """
 
     energy_kev: int
     detector: str
     stated: dict
     rules: list[str]
+    sites_reversed: bool = False
+    contrast: dict = field(default_factory=dict)
 
     def record(self) -> dict:
         """For the output's sidecar: what was stated, what was used, and why."""
         return {"stated": self.stated, "used": {"energy_kev": self.energy_kev, "detector": self.detector},
-                "rules": self.rules}
+                "rules": self.rules, "sites_reversed": self.sites_reversed,
+                "metal_to_x2_ratio": self.contrast}
 
 
 def nearest_trained_context(energy_kev: float, *, detector: str | None = None,
                             angles_mrad: tuple[float, float] | None = None,
-                            convergence_mrad: float | None = None) -> MicroscopeMapping:
+                            convergence_mrad: float | None = None, host: str | None = None) -> MicroscopeMapping:
     """Map a stated microscope to the nearest trained energy and detector (rules in the module docstring).
 
     Parameters
@@ -78,7 +99,10 @@ def nearest_trained_context(energy_kev: float, *, detector: str | None = None,
     angles_mrad : (float, float), optional
         Inner and outer collection semi-angles of the annular detector, mrad.
     convergence_mrad : float, optional
-        Probe convergence semi-angle, mrad (recorded only).
+        Probe convergence semi-angle, mrad (recorded, and used for the site-flag rule).
+    host : str, optional
+        Catalog host: where given and the stated microscope is not a trained one, the site-flag
+        rule is applied (two small abTEM simulations, about a second each).
 
     Raises
     ------
@@ -123,4 +147,38 @@ def nearest_trained_context(energy_kev: float, *, detector: str | None = None,
         if not (np.isfinite(convergence_mrad) and convergence_mrad > 0):
             raise ValueError(f"convergence angle {convergence_mrad} mrad must be a positive number of mrad")
         stated["convergence_mrad"] = float(convergence_mrad)
-    return MicroscopeMapping(used_energy, detector, stated, rules)
+    mapping = MicroscopeMapping(used_energy, detector, stated, rules)
+    return mapping if host is None or not _differs(mapping) else _with_site_rule(mapping, host)
+
+
+def _differs(mapping: MicroscopeMapping) -> bool:
+    """Whether the stated microscope is other than the trained context it is classified as."""
+    stated = mapping.stated
+    return (stated["energy_kev"] != mapping.energy_kev
+            or tuple(stated.get("detector_angles_mrad", DETECTORS[mapping.detector])) != DETECTORS[mapping.detector]
+            or stated.get("convergence_mrad", CONVERGENCE_MRAD) != CONVERGENCE_MRAD)
+
+
+def _with_site_rule(mapping: MicroscopeMapping, host: str) -> MicroscopeMapping:
+    """The mapping with the site-flag rule applied (module docstring): simulate both microscopes' contrast."""
+    stated = mapping.stated
+    metal, x2 = pristine_column_intensities(
+        host, energy_kev=stated["energy_kev"],
+        detector_angles=tuple(stated.get("detector_angles_mrad", DETECTORS[mapping.detector])),
+        convergence_mrad=stated.get("convergence_mrad", CONVERGENCE_MRAD))
+    used_metal, used_x2 = pristine_column_intensities(host, energy_kev=mapping.energy_kev,
+                                                      detector_angles=DETECTORS[mapping.detector])
+    contrast = {"stated": metal / x2, "used": used_metal / used_x2}
+    reversed_ = (metal > x2) != (used_metal > used_x2)
+    brighter = lambda ratio: "metal" if ratio > 1 else "X2"  # noqa: E731
+    rule = (f"{host}: the {brighter(contrast['stated'])} columns are the brighter at the stated microscope "
+            f"(metal / X2 = {contrast['stated']:.2f}) and the {brighter(contrast['used'])} columns at "
+            f"{mapping.detector} {mapping.energy_kev} keV ({contrast['used']:.2f}), so the site flags "
+            + ("are reversed: the image's brighter sublattice gets the dimmer one's flag" if reversed_ else
+               "follow the image's brightness as trained"))
+    rules = [*mapping.rules, rule]
+    if abs(np.log(contrast["stated"])) < np.log(NEAR_EQUAL_RATIO):
+        rules.append(f"warning: metal and X2 columns are nearly equally bright at the stated microscope "
+                     f"({contrast['stated']:.2f}), so which sublattice is metal is read from a small difference that "
+                     f"defocus or noise can reverse in parts of the image; check a few columns by eye")
+    return MicroscopeMapping(mapping.energy_kev, mapping.detector, mapping.stated, rules, bool(reversed_), contrast)

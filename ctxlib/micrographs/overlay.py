@@ -26,15 +26,29 @@ CLASS_MARKERS = tuple(OVERLAY_STYLE[name][1] for name in CLASS_NAMES)
 DOMAIN_TINTS = ("none", "#ff00ff", "#00ffff", "#ffff00")
 
 
-def scale_bar(ax, pixel_size: float, width_px: int) -> None:
-    """A white scale bar of a round length (0.5, 1, 2 or 5 nm, about a fifth of the width) at the lower left."""
-    lengths_a = np.array([5.0, 10.0, 20.0, 50.0, 100.0])
-    length = lengths_a[np.argmin(np.abs(lengths_a / pixel_size - width_px / 5))]
-    height = ax.get_ylim()[0]
-    x0, y0 = 0.04 * width_px, height - 0.05 * width_px
-    ax.plot([x0, x0 + length / pixel_size], [y0, y0], color="white", linewidth=3, solid_capstyle="butt")
-    ax.text(x0 + length / pixel_size / 2, y0 - 0.015 * width_px, f"{length / 10:g} nm", color="white",
-            ha="center", va="bottom", fontsize=10)
+def scale_bar(ax, pixel_size: float) -> None:
+    """A white scale bar of a round length, about a fifth of the visible width, at the lower left of ``ax``.
+
+    Works for any orientation and zoom of an image drawn in pixel coordinates (``imshow`` without
+    ``extent``): the length is chosen from the axes' current x limits.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes showing an image in pixel coordinates.
+    pixel_size : float
+        Angstrom per pixel.
+    """
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    width_a = abs(np.diff(ax.get_xlim())[0]) * pixel_size
+    lengths_a = np.array([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0])
+    length = float(lengths_a[np.argmin(np.abs(np.log(lengths_a / (width_a / 5))))])
+    label = f"{length / 10:g} nm" if length >= 10 else f"{length:g} \u00c5"
+    thickness = 0.012 * abs(np.diff(ax.get_ylim())[0])
+    ax.add_artist(AnchoredSizeBar(ax.transData, length / pixel_size, label, "lower left", pad=0.4, color="white",
+                                  frameon=False, size_vertical=thickness, fontproperties={"size": 10},
+                                  label_top=True, sep=3))
 
 
 def classification_overlay(image: np.ndarray, table, title: str = "", mask: np.ndarray | None = None, *,
@@ -83,7 +97,7 @@ def classification_overlay(image: np.ndarray, table, title: str = "", mask: np.n
     ax.set(xticks=[], yticks=[], xlim=(-0.5, image.shape[1] - 0.5), ylim=(image.shape[0] - 0.5, -0.5))
     ax.set_title(title, fontsize=10)
     if pixel_size:
-        scale_bar(ax, pixel_size, image.shape[1])
+        scale_bar(ax, pixel_size)
     ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, facecolor="0.25",
               labelcolor="white", framealpha=1.0)  # dark, like the image, so that light markers show
     fig.tight_layout()

@@ -478,7 +478,9 @@ def microscope_scores(*, root=MICROGRAPHS, weights_dir=None, trust: TrustSetting
     Returns
     -------
     pandas.DataFrame
-        Indexed by case and detector angles: ``classified as`` (the trained context used), ``columns`` (true
+        Indexed by case and detector angles: ``classified as`` (the trained context used), ``site flags reversed``
+        and ``metal / X2`` (the simulated signal ratio at the stated microscope, see
+        :func:`~ctxlib.micrographs.microscope.nearest_trained_context`), ``columns`` (true
         sites), ``found`` (share matched within 0.4 of the nearest-neighbour distance), ``accuracy`` and ``kappa``
         of the vote over the matched columns, ``defect F1``, ``uncertain`` (share of matched columns), and
         ``accuracy kept`` (over the columns not uncertain).
@@ -490,16 +492,18 @@ def microscope_scores(*, root=MICROGRAPHS, weights_dir=None, trust: TrustSetting
         reach = 0.4 * nearest_neighbour_distance(HOSTS[case.field.host].a) / pixel
         for d, angles in enumerate(case.field.detector_angles):
             mapping = nearest_trained_context(case.field.energy_kev, angles_mrad=angles,
-                                              convergence_mrad=case.field.convergence_mrad)
+                                              convergence_mrad=case.field.convergence_mrad, host=case.field.host)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UncertainImageWarning)
                 result = classify_image(micrograph.degraded[d], case.field.host, case.dopant, mapping.detector,
-                                        mapping.energy_kev, pixel_size=pixel, weights_dir=weights_dir, trust=trust)
+                                        mapping.energy_kev, pixel_size=pixel, weights_dir=weights_dir, trust=trust,
+                                        reverse_sites=mapping.sites_reversed)
             matched = match_columns(result.table, micrograph.truth, reach)
             uncertain = result.table["uncertain"].to_numpy()[matched.pred_index]
             correct = matched.y_true == matched.y_pred
             rows[(name, f"{angles[0]:g}-{angles[1]:g} mrad")] = {
-                "classified as": f"{mapping.detector}, {mapping.energy_kev} keV", "columns": len(micrograph.truth),
+                "classified as": f"{mapping.detector}, {mapping.energy_kev} keV", "site flags reversed":
+                mapping.sites_reversed, "metal / X2": mapping.contrast.get("stated", np.nan), "columns": len(micrograph.truth),
                 "found": len(matched.y_true) / len(micrograph.truth), "accuracy": correct.mean(),
                 "kappa": cohen_kappa(matched.y_true, matched.y_pred), "defect F1": defect_f1(matched.y_true,
                                                                                               matched.y_pred),

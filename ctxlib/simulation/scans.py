@@ -14,7 +14,7 @@ import numpy as np
 
 from ctxlib.base.intensity import IntensityNormaliser
 from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, check_choice, check_detector, check_energy, check_host
-from ctxlib.materials.motifs import MOTIF_REPEAT, motif_structure, projected_columns
+from ctxlib.materials.motifs import MOTIF_REPEAT, host_cell, motif_structure, projected_columns
 
 #: Extra margin on the antialiasing limit (scattering up to 2 % beyond the detector edge).
 ANGLE_MARGIN = 1.02
@@ -83,6 +83,47 @@ def simulate_periodic_images(
     if len(measurements) == 1:
         return {detectors[0]: computed}
     return {name: computed[i] for i, name in enumerate(detectors)}
+
+
+def pristine_column_intensities(host: str, *, energy_kev: float, detector_angles: tuple[float, float],
+                                convergence_mrad: float = CONVERGENCE_MRAD) -> tuple[float, float]:
+    """Annular-detector signal with the probe on a metal column and on an X2 column of the pristine host.
+
+    abTEM multislice of the orthogonal host cell (in a 3 x 2 supercell), the probe parked on
+    one column of each kind: which sublattice is the brighter at a microscope, and by how
+    much (Fig. S2's ratio, without source blur). About a second.
+
+    Parameters
+    ----------
+    host : str
+        Catalog host.
+    energy_kev : float
+        Beam energy, keV (any; the catalog's are 60, 80 and 100).
+    detector_angles : (float, float)
+        Inner and outer collection semi-angles, mrad.
+    convergence_mrad : float
+        Probe convergence semi-angle, mrad.
+
+    Returns
+    -------
+    metal, chalcogen : float
+        Fraction of the incident beam reaching the detector.
+    """
+    import abtem
+
+    check_host(host)
+    cell = host_cell(host)
+    columns = projected_columns(cell)
+    metal = next(xy for xy, symbols in columns.items() if len(symbols) == 1)
+    chalcogen = next(xy for xy, symbols in columns.items() if len(symbols) == 2)
+    centre = np.diag(cell.cell)[:2]  # one cell in from the supercell's corner
+    potential = build_potential(cell * (3, 2, 1), energy_kev, detector_angles[1])
+    probe = abtem.Probe(energy=energy_kev * 1e3, semiangle_cutoff=convergence_mrad)
+    scan = abtem.CustomScan(np.array([metal, chalcogen]) + centre)
+    detector = abtem.AnnularDetector(inner=detector_angles[0], outer=detector_angles[1])
+    with abtem.config.set({"diagnostics.progress_bar": False}):
+        signal = np.asarray(probe.scan(potential, scan=scan, detectors=detector).compute(scheduler="synchronous").array)
+    return float(signal[0]), float(signal[1])
 
 
 def column_species(cell, xy: np.ndarray, tolerance: float = 0.5) -> np.ndarray:

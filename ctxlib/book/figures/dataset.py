@@ -11,7 +11,7 @@ import numpy as np
 from ctxlib.book.figures.style import finish
 from ctxlib.materials.catalog import HOSTS
 from ctxlib.materials.motifs import CLASS_NAMES, MOTIFS, motif_structure, projected_columns
-from ctxlib.micrographs.overlay import OVERLAY_STYLE
+from ctxlib.micrographs.overlay import OVERLAY_STYLE, scale_bar
 
 _STATE_STYLE = {  # the book's class palette (ctxlib.micrographs.overlay)
     "M": {"color": OVERLAY_STYLE["M"][0], "marker": "o", "s": 110},
@@ -116,6 +116,7 @@ def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tupl
         ax.imshow(image, origin="lower", cmap="gray", vmin=0, vmax=vmax)
         ax.axvline(image.shape[1] // 2, color="tab:red", lw=0.8)
         ax.set(title=name.replace(" ", "\n", 1), xticks=[], yticks=[])
+        scale_bar(ax, float(np.mean(pixel_size[name])))
         y = (np.arange(image.shape[0]) - image.shape[0] // 2) * pixel_size[name][0]
         axes[-1].plot(y, image[:, image.shape[1] // 2], label=name)
     axes[-1].set(xlabel="y (A)", ylabel=ylabel, title="profile along\nthe centre column")

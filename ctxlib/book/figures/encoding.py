@@ -13,6 +13,7 @@ from ctxlib.encoding.lattice import LatticeEstimate
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES, disk_coordinates, radial_polynomial
 from ctxlib.materials.catalog import parse_formula
 from ctxlib.materials.elements import SHELLS, atomic_number, shell_populations
+from ctxlib.micrographs.overlay import scale_bar
 
 
 def context_bars(vector: np.ndarray, title: str = ""):
@@ -77,9 +78,9 @@ def zernike_basis_images(size: int, orders: tuple[int, ...]):
 
 
 def sublattice_split(image: np.ndarray, positions: np.ndarray, sublattice: np.ndarray, intensity: np.ndarray, title: str = "",
-                     names: tuple[str, str] = ("sublattice 0", "sublattice 1")):
+                     names: tuple[str, str] = ("sublattice 0", "sublattice 1"), *, pixel_size: float | None = None):
     """Fig. 3c: columns coloured by sublattice (named by ``names``, e.g. their elements), and the centre intensities
-    of each group."""
+    of each group; a scale bar where ``pixel_size`` (Angstrom) is given."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 4), gridspec_kw={"width_ratios": [1.1, 1]})
     left.imshow(image, cmap="gray")
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(intensity))
@@ -92,6 +93,8 @@ def sublattice_split(image: np.ndarray, positions: np.ndarray, sublattice: np.nd
         right.annotate(f"mean\n{mean:.2f}", (k + 0.32, mean), va="center")
     left.set_title(title)
     left.axis("off")
+    if pixel_size is not None:
+        scale_bar(left, pixel_size)
     left.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, markerscale=2)
     right.set_xticks([0, 1], list(names))
     right.set_xlim(-0.5, 1.8)
@@ -128,4 +131,5 @@ def patch_size_workflow(
     axes[2].set_ylim(cy + 2.5 * side, cy - 2.5 * side)
     axes[2].set_title(f"patch side sqrt(3) a\n= {side * pixel_size:.2f} A")
     axes[2].axis("off")
+    scale_bar(axes[2], pixel_size)
     return finish(fig)

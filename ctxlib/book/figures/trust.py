@@ -36,7 +36,7 @@ def real_image_panels(image: np.ndarray, table, pixel_size: float, crop: int = 3
     for ax in axes:
         ax.imshow(window, cmap="gray")
         ax.set(xticks=[], yticks=[], xlim=(-0.5, window.shape[1] - 0.5), ylim=(window.shape[0] - 0.5, -0.5))
-        scale_bar(ax, pixel_size, window.shape[1])
+        scale_bar(ax, pixel_size)
     for name, (colour, marker) in OVERLAY_STYLE.items():
         mine = (inside["class"] == name).to_numpy()
         small = name in ("X2", "M")

@@ -10,11 +10,12 @@ import numpy as np
 
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.book.figures.style import finish
-from ctxlib.micrographs.overlay import CLASS_COLOURS, CLASS_MARKERS
+from ctxlib.micrographs.overlay import CLASS_COLOURS, CLASS_MARKERS, scale_bar
 
 
-def defect_map(image: np.ndarray, predicted, truth, title: str = ""):
-    """Fig. 6b: predicted defects (filled markers) and true defects (open circles) on the micrograph.
+def defect_map(image: np.ndarray, predicted, truth, title: str = "", *, pixel_size: float | None = None):
+    """Fig. 6b: predicted defects (filled markers) and true defects (open circles) on the micrograph, with a scale
+    bar where ``pixel_size`` (Angstrom) is given.
 
     ``predicted`` has ``x``, ``y``, ``label``; ``truth`` has ``col``, ``row``, ``label``
     (pixels). Defects are labels 1 (single vacancy), 2 (double vacancy) and 4 (dopant).
@@ -29,6 +30,8 @@ def defect_map(image: np.ndarray, predicted, truth, title: str = ""):
         ax.scatter(true["col"], true["row"], s=90, facecolors="none", edgecolors=CLASS_COLOURS[label], linewidths=1,
                    label=f"true {CLASS_NAMES[label]}")
     ax.set(title=title, xticks=[], yticks=[], xlim=(0, image.shape[1] - 1), ylim=(image.shape[0] - 1, 0))
+    if pixel_size is not None:
+        scale_bar(ax, pixel_size)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return finish(fig)
 
@@ -89,13 +92,15 @@ def site_finding_bars(table, title: str = ""):
     return finish(fig)
 
 
-def image_panels(images: dict[str, np.ndarray], ncols: int = 4):
-    """Micrographs side by side, one titled panel each."""
+def image_panels(images: dict[str, np.ndarray], ncols: int = 4, *, pixel_size: float | None = None):
+    """Micrographs side by side, one titled panel each, with scale bars where ``pixel_size`` (Angstrom) is given."""
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.8 * nrows), squeeze=False)
     for ax, (title, image) in zip(axes.ravel(), images.items()):
         ax.imshow(image, cmap="gray")
         ax.set(title=title, xticks=[], yticks=[])
+        if pixel_size is not None:
+            scale_bar(ax, pixel_size)
     for ax in axes.ravel()[len(images):]:
         ax.axis("off")
     return finish(fig)
