@@ -35,7 +35,7 @@ from ctxlib.base.paths import ROOT
 from ctxlib.ptycho.constraints import position_rmse
 from ctxlib.ptycho.data import load_case, settings_for
 from ctxlib.ptycho.icgd import ICGDSettings, run_method
-from ctxlib.ptycho.probe import electron_wavelength
+from ctxlib.base.electrons import electron_wavelength
 
 PY4DSTEM_VENV = ROOT / "_build" / "py4dstem-venv"
 PTYCHI_VENV = ROOT / "_build" / "ptychi-venv"

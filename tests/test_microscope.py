@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV
 from ctxlib.micrographs.microscope import HAADF_FROM_MRAD, nearest_trained_context
-from ctxlib.simulation.scans import electron_wavelength
+from ctxlib.base.electrons import electron_wavelength
 
 
 @given(st.floats(30, 300))

@@ -25,7 +25,8 @@ from ctxlib.ptycho.constraints import (
 from ctxlib.ptycho.data import BenchmarkSettings, ScanErrors, generate, nominal_grid, simulate_case, true_positions
 from ctxlib.ptycho.forward import Geometry, check_inputs, exit_waves, intensities
 from ctxlib.ptycho.icgd import ICGDSettings, schedule
-from ctxlib.ptycho.probe import electron_wavelength, probe_wave
+from ctxlib.base.electrons import electron_wavelength
+from ctxlib.ptycho.probe import probe_wave
 from ctxlib.ptycho.reconstruct import EngineSettings, load_checkpoint, reconstruct
 
 abtem = pytest.importorskip("abtem")

@@ -5,12 +5,12 @@ import pytest
 from abtem.core.energy import energy2wavelength
 
 from ctxlib.materials.catalog import DETECTORS
+from ctxlib.base.electrons import electron_wavelength
 from ctxlib.materials.motifs import host_cell, motif_structure
 from ctxlib.simulation.scans import (
     MotifSimulation,
     _slice_thicknesses,
     column_species,
-    electron_wavelength,
     fft_friendly,
     potential_sampling,
     simulate_motif,

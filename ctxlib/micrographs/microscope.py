@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, ENERGIES_KEV, check_detector
-from ctxlib.simulation.scans import electron_wavelength, pristine_column_intensities
+from ctxlib.base.electrons import electron_wavelength
+from ctxlib.simulation.scans import pristine_column_intensities
 
 #: Beam energies accepted, keV (inclusive).
 ENERGY_RANGE_KEV: tuple[float, float] = (30.0, 300.0)

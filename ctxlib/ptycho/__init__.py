@@ -15,7 +15,7 @@ from ctxlib.base.lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "probe": ["electron_wavelength", "spatial_frequencies", "bandlimit_mask", "probe_wave", "BANDLIMIT"],
+        "probe": ["spatial_frequencies", "bandlimit_mask", "probe_wave", "BANDLIMIT"],
         "forward": ["check_inputs", "pad_probe", "Geometry", "shifted_probes", "exit_waves", "far_field",
                     "intensities", "data_error"],
         "reconstruct": ["EngineSettings", "State", "initial_state", "iterate", "reconstruct", "final_error",

@@ -11,25 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Electron rest energy, keV, and hc, keV Angstrom (CODATA 2018).
-REST_ENERGY_KEV = 510.99895
-HC_KEV_ANGSTROM = 12.398419843320026
+from ctxlib.base.electrons import electron_wavelength
+
 #: abTEM's antialiasing: waves are band-limited to this fraction of the Nyquist frequency.
 BANDLIMIT = 0.6666666
 BANDLIMIT_TAPER = 0.01
-
-
-def electron_wavelength(energy_kev: float) -> float:
-    """Relativistic electron wavelength, Angstrom (0.04176 A at 80 keV).
-
-    Parameters
-    ----------
-    energy_kev : float
-        Beam energy, keV (> 0).
-    """
-    if not energy_kev > 0:
-        raise ValueError(f"energy_kev = {energy_kev!r} must be > 0 keV")
-    return HC_KEV_ANGSTROM / np.sqrt(energy_kev * (2 * REST_ENERGY_KEV + energy_kev))
 
 
 def spatial_frequencies(gpts: tuple[int, int], sampling: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,6 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "scans": [
             "ANGLE_MARGIN",
-            "electron_wavelength",
             "potential_sampling",
             "simulate_periodic_images",
             "column_species",

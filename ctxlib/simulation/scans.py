@@ -12,21 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ctxlib.base.electrons import electron_wavelength  # noqa: F401 (also imported from here by augmentation)
 from ctxlib.base.intensity import IntensityNormaliser
 from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, check_choice, check_detector, check_energy, check_host
 from ctxlib.materials.motifs import MOTIF_REPEAT, host_cell, motif_structure, projected_columns
 
 #: Extra margin on the antialiasing limit (scattering up to 2 % beyond the detector edge).
 ANGLE_MARGIN = 1.02
-
-
-def electron_wavelength(energy_kev: float) -> float:
-    """Relativistic electron wavelength, Angstrom."""
-    from ase import units
-
-    energy = energy_kev * 1e3 * units._e
-    mc2 = units._me * units._c**2
-    return units._hplanck * units._c / np.sqrt(energy * (2 * mc2 + energy)) * 1e10
 
 
 def potential_sampling(energy_kev: float, max_angle_mrad: float) -> float:
