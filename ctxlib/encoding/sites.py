@@ -353,10 +353,24 @@ def find_sites(
         peaks with lattice neighbours).
     """
     a_px = float(lattice_constant_px)
-    bond = nearest_neighbour_distance(a_px)
     peaks = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)
     if mask is not None:
         peaks = peaks[mask_at(mask, peaks)]
+    orientation, centres, pairs, delta = _orient(peaks, a_px, settings)
+    vectors, hand, side = _hands(image, peaks, orientation, centres, pairs, delta, a_px, settings)
+    label, domains = _domains(peaks, orientation, hand, side, len(centres), vectors, a_px, settings)
+    lattices, positions, sublattice, domain = _place(image.shape, peaks, label, side, domains, vectors, centres,
+                                                     a_px, settings)
+    positions, sublattice, domain, boundary = _own(positions, sublattice, domain, peaks, label, domains, mask,
+                                                   image.shape, len(lattices), a_px, settings)
+    refined, has_peak = _refine(positions, peaks, settings.match_radius * nearest_neighbour_distance(a_px))
+    return Sites(refined, sublattice.astype(int), domain.astype(int), has_peak, refined - positions, boundary,
+                 tuple(lattices), peaks)
+
+
+def _orient(peaks: np.ndarray, a_px: float, settings: SiteSettings):
+    """Step 1: the lattice orientation of each peak (index into the clustered orientations, -1 where a peak has
+    fewer than two lattice neighbours), from the pairs of peaks one lattice constant apart."""
     pairs, delta = translation_pairs(peaks, a_px) if len(peaks) > 1 else (np.zeros((0, 2), int), np.zeros((0, 2)))
     if len(pairs) < settings.min_domain_peaks:
         raise ValueError(
@@ -368,7 +382,13 @@ def find_sites(
     centres = _orientation_clusters(angle, (count >= 4).astype(float) + 1e-3 * (count >= 2), settings.orientation_tolerance)
     orientation = np.argmin(np.abs(np.angle(np.exp(6j * (angle[:, None] - centres[None])))), axis=1)
     orientation[count < 2] = -1
-    smooth = ndimage.gaussian_filter(image, 0.2 * bond)
+    return orientation, centres, pairs, delta
+
+
+def _hands(image, peaks, orientation, centres, pairs, delta, a_px: float, settings: SiteSettings):
+    """Step 2: per orientation, its primitive vectors, and per peak the side of the hollow it lies on and the hand
+    of its neighbourhood (the image's where the two sublattices are about equally bright)."""
+    smooth = ndimage.gaussian_filter(image, 0.2 * nearest_neighbour_distance(a_px))
     vectors, hand, side = {}, np.zeros(len(peaks), int), np.zeros(len(peaks), int)
     for o, centre in enumerate(centres):
         chosen = orientation[pairs[:, 0]] == o
@@ -385,11 +405,16 @@ def find_sites(
         weight = _smoothed_sum(peaks[members], np.abs(vote), image.shape, radius, a_px)
         decided = np.abs(total) > HAND_MARGIN * weight  # else the two sublattices are equally bright here
         hand[members] = np.where(decided, np.sign(total), np.sign(vote.sum()) or 1)
-    # label = orientation x hand; smoothed by the neighbourhood majority
+    return vectors, hand, side
+
+
+def _domains(peaks, orientation, hand, side, n_orientations: int, vectors: dict, a_px: float, settings: SiteSettings):
+    """Step 3: each peak's domain label (orientation x hand, smoothed by the neighbourhood majority) and the labels
+    large enough to be domains, largest first; the peaks of smaller labels join the nearest domain within two a."""
     raw = np.where((orientation >= 0) & (hand != 0) & (side != 0), 2 * orientation + (hand > 0), -1)
     if not vectors or not np.any(raw >= 0):
         raise ValueError("no lattice found: no visible column has lattice neighbours in the expected directions")
-    n_labels = 2 * len(centres)
+    n_labels = 2 * n_orientations
     label = _majority(peaks, raw, settings.domain_radius * a_px, n_labels)
     counts = np.bincount(label[label >= 0], minlength=n_labels)
     domains = [k for k in np.argsort(counts)[::-1] if counts[k] >= settings.min_domain_peaks and k // 2 in vectors]
@@ -399,9 +424,16 @@ def find_sites(
             f"{settings.min_domain_peaks} needed"
         )
     kept = np.isin(label, domains)
-    if (~kept).any():  # peaks of a label too small to be a domain join the nearest domain within two a
+    if (~kept).any():
         distance, nearest = cKDTree(peaks[kept]).query(peaks[~kept], distance_upper_bound=2 * a_px)
         label[~kept] = np.where(np.isfinite(distance), label[kept][np.minimum(nearest, kept.sum() - 1)], -1)
+    return label, domains
+
+
+def _place(shape, peaks, label, side, domains, vectors, centres, a_px: float, settings: SiteSettings):
+    """Steps 4 and 5: per domain, its lattice fitted tile by tile to its peaks, and every site of both sublattices placed
+    from the fits (duplicates of overlapping tiles merged)."""
+    bond = nearest_neighbour_distance(a_px)
     lattices, candidates = [], []
     for d, k in enumerate(domains):
         a1, a2 = vectors[k // 2]
@@ -414,19 +446,24 @@ def find_sites(
         offsets = np.where(bright[:, None], 0.0, lattice.hand * BOND_FRACTION[None])
         centre = peaks[mine].mean(axis=0)
         origin = peaks[mine][np.argmin(np.hypot(*(peaks[mine] - centre).T) + 1e9 * ~bright)]  # bright, central
-        fits, n_tiles = _tile_fits(peaks[mine], offsets, centre, image.shape, lattice.matrix, origin,
+        fits, n_tiles = _tile_fits(peaks[mine], offsets, centre, shape, lattice.matrix, origin,
                                    settings.tile_cells * a_px, settings.match_radius * bond)
-        positions, sub, rank = _tile_sites(fits, n_tiles, image.shape, lattice.hand, 0.5 * bond)
+        positions, sub, rank = _tile_sites(fits, n_tiles, shape, lattice.hand, 0.5 * bond)
         keep, _ = _merge_duplicates(positions, rank, 0.5 * bond)
         candidates.append((positions[keep], sub[keep], np.full(keep.sum(), d)))
-    positions = np.concatenate([c[0] for c in candidates])
-    sublattice = np.concatenate([c[1] for c in candidates])
-    domain = np.concatenate([c[2] for c in candidates])
-    inside = np.all((positions >= -0.5) & (positions < np.array(image.shape) - 0.5), axis=1)  # on a pixel
+    positions, sublattice, domain = (np.concatenate([c[i] for c in candidates]) for i in range(3))
+    return lattices, positions, sublattice, domain
+
+
+def _own(positions, sublattice, domain, peaks, label, domains, mask, shape, n_lattices: int, a_px: float,
+         settings: SiteSettings):
+    """Step 5, continued: keep the sites on a pixel, inside the crystal and owned by their domain (at least half of the peaks
+    around them are its), flag the boundary sites, and of two domains' sites on one spot keep the better owned."""
+    bond = nearest_neighbour_distance(a_px)
+    inside = np.all((positions >= -0.5) & (positions < np.array(shape) - 0.5), axis=1)  # on a pixel
     if mask is not None:
         inside &= mask_at(mask, positions)
     positions, sublattice, domain = positions[inside], sublattice[inside], domain[inside]
-    # which domain owns each site's neighbourhood
     domain_of_label = {k: d for d, k in enumerate(domains)}
     peak_domain = np.array([domain_of_label.get(k, -1) for k in label])
     labelled = peak_domain >= 0
@@ -437,14 +474,17 @@ def find_sites(
     owned = (near > 0) & (purity >= 0.5)
     positions, sublattice, domain, purity = positions[owned], sublattice[owned], domain[owned], purity[owned]
     boundary = purity < settings.boundary_purity
-    if len(lattices) > 1:  # sites of two domains on top of each other: keep the better owned one, flag both
+    if n_lattices > 1:  # sites of two domains on top of each other: keep the better owned one, flag both
         keep, close = _merge_duplicates(positions, -purity, 0.5 * bond, group=domain)
         boundary[close.ravel()] = True
         positions, sublattice, domain, boundary = positions[keep], sublattice[keep], domain[keep], boundary[keep]
-    # refinement: move to a visible peak within the match radius, else keep the prediction
-    distance, nearest = cKDTree(peaks).query(positions, distance_upper_bound=settings.match_radius * bond)
+    return positions, sublattice, domain, boundary
+
+
+def _refine(positions: np.ndarray, peaks: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Step 6: move each site to a visible peak within ``radius`` (pixels), else keep the prediction."""
+    distance, nearest = cKDTree(peaks).query(positions, distance_upper_bound=radius)
     has_peak = np.isfinite(distance)
     refined = positions.copy()
     refined[has_peak] = peaks[nearest[has_peak]]
-    return Sites(refined, sublattice.astype(int), domain.astype(int), has_peak, refined - positions, boundary,
-                 tuple(lattices), peaks)
+    return refined, has_peak
