@@ -3,6 +3,7 @@ results, the input checks, and checkpoint/resume of a reconstruction. Tiny grids
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from ctxlib.ptycho.constraints import (
 )
 from ctxlib.ptycho.data import BenchmarkSettings, ScanErrors, generate, nominal_grid, simulate_case, true_positions
 from ctxlib.ptycho.forward import Geometry, check_inputs, exit_waves, intensities
-from ctxlib.ptycho.icgd import ICGDSettings, schedule
+from ctxlib.ptycho.icgd import ICGD_ENGINE, ICGDSettings, schedule
 from ctxlib.base.electrons import electron_wavelength
 from ctxlib.ptycho.probe import probe_wave
 from ctxlib.ptycho.reconstruct import EngineSettings, load_checkpoint, reconstruct
@@ -124,6 +125,11 @@ def test_settings_refuse_bad_values():
         ICGDSettings(free_clip_pm=-1)
     with pytest.raises(ValueError, match="method 'bogus'"):
         schedule("bogus", 0)
+    for field, value in (("batch_size", 0), ("object_alpha", 1.5), ("position_momentum", 1.0), ("max_shift", -0.1)):
+        with pytest.raises(ValueError, match=f"{field} = {value}"):
+            EngineSettings(**{field: value})
+    with pytest.raises(ValueError, match="engine must be an EngineSettings"):
+        ICGDSettings(engine={"batch_size": 5})
 
 
 # --- constraint steps against analytic results ---------------------------------------------------
@@ -259,7 +265,7 @@ def test_truth_drift_stays_at_the_truth_on_data_of_the_model_itself():
     patterns, nominal, truth, probe, sampling = _synthetic()
     data = PtychoData(patterns.astype(np.float32), nominal, truth, (5, 5), sampling, probe, None, "synthetic",
                       math.inf, 0.6666666)
-    curve = truth_drift(data, ICGDSettings(iterations=14, batch_size=5, probe_from=100), hold=8)
+    curve = truth_drift(data, ICGDSettings(iterations=14, engine=replace(ICGD_ENGINE, batch_size=5, probe_from=100)), hold=8)
     start = position_rmse(nominal, truth) * 100  # pm
     assert curve[:8].max() == 0.0 and curve[-1] < 0.3 * start, (curve[-1], start)
 

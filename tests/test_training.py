@@ -177,3 +177,13 @@ def test_full_schedule_is_the_papers_and_quick_divides_every_batch(name):
     assert quick.epochs == full.epochs and quick.batch_size * scale_preset("quick").batch_divisor == full.batch_size
     with pytest.raises(ValueError, match="scale 'huge' is not in the catalog"):
         schedule(name, "huge")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model": "MLP-Huge"}, "model 'MLP-Huge'"), ({"epochs": 0}, "epochs = 0"), ({"batch_size": 2.5}, "batch_size"),
+    ({"learning_rate": 0.0}, "learning_rate = 0.0"), ({"split": "by-colour"}, "split 'by-colour'"),
+    ({"shuffle": "none"}, "shuffle 'none'"),
+])
+def test_a_training_config_names_the_bad_value(change, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(**{"model": "MLP-Simple", "epochs": 2, "batch_size": 64, **change})

@@ -357,12 +357,14 @@ def find_sites(
     if mask is not None:
         peaks = peaks[mask_at(mask, peaks)]
     orientation, centres, pairs, delta = _orient(peaks, a_px, settings)
-    vectors, hand, side = _hands(image, peaks, orientation, centres, pairs, delta, a_px, settings)
-    label, domains = _domains(peaks, orientation, hand, side, len(centres), vectors, a_px, settings)
-    lattices, positions, sublattice, domain = _place(image.shape, peaks, label, side, domains, vectors, centres,
-                                                     a_px, settings)
-    positions, sublattice, domain, boundary = _own(positions, sublattice, domain, peaks, label, domains, mask,
-                                                   image.shape, len(lattices), a_px, settings)
+    vectors, hand, side = _hands(image, peaks, orientation, centres, pairs, delta, a_px=a_px, settings=settings)
+    label, domains = _domains(peaks, orientation, hand, side, n_orientations=len(centres), vectors=vectors, a_px=a_px,
+                              settings=settings)
+    lattices, positions, sublattice, domain = _place(image.shape, peaks, label, side, domains=domains, vectors=vectors,
+                                                     centres=centres, a_px=a_px, settings=settings)
+    positions, sublattice, domain, boundary = _own(positions, sublattice, domain, peaks=peaks, label=label,
+                                                   domains=domains, mask=mask, shape=image.shape,
+                                                   n_lattices=len(lattices), a_px=a_px, settings=settings)
     refined, has_peak = _refine(positions, peaks, settings.match_radius * nearest_neighbour_distance(a_px))
     return Sites(refined, sublattice.astype(int), domain.astype(int), has_peak, refined - positions, boundary,
                  tuple(lattices), peaks)
@@ -385,7 +387,7 @@ def _orient(peaks: np.ndarray, a_px: float, settings: SiteSettings):
     return orientation, centres, pairs, delta
 
 
-def _hands(image, peaks, orientation, centres, pairs, delta, a_px: float, settings: SiteSettings):
+def _hands(image, peaks, orientation, centres, pairs, delta, *, a_px: float, settings: SiteSettings):
     """Step 2: per orientation, its primitive vectors, and per peak the side of the hollow it lies on and the hand
     of its neighbourhood (the image's where the two sublattices are about equally bright)."""
     smooth = ndimage.gaussian_filter(image, 0.2 * nearest_neighbour_distance(a_px))
@@ -408,7 +410,8 @@ def _hands(image, peaks, orientation, centres, pairs, delta, a_px: float, settin
     return vectors, hand, side
 
 
-def _domains(peaks, orientation, hand, side, n_orientations: int, vectors: dict, a_px: float, settings: SiteSettings):
+def _domains(peaks, orientation, hand, side, *, n_orientations: int, vectors: dict, a_px: float,
+             settings: SiteSettings):
     """Step 3: each peak's domain label (orientation x hand, smoothed by the neighbourhood majority) and the labels
     large enough to be domains, largest first; the peaks of smaller labels join the nearest domain within two a."""
     raw = np.where((orientation >= 0) & (hand != 0) & (side != 0), 2 * orientation + (hand > 0), -1)
@@ -430,7 +433,7 @@ def _domains(peaks, orientation, hand, side, n_orientations: int, vectors: dict,
     return label, domains
 
 
-def _place(shape, peaks, label, side, domains, vectors, centres, a_px: float, settings: SiteSettings):
+def _place(shape, peaks, label, side, *, domains, vectors, centres, a_px: float, settings: SiteSettings):
     """Steps 4 and 5: per domain, its lattice fitted tile by tile to its peaks, and every site of both sublattices placed
     from the fits (duplicates of overlapping tiles merged)."""
     bond = nearest_neighbour_distance(a_px)
@@ -455,7 +458,7 @@ def _place(shape, peaks, label, side, domains, vectors, centres, a_px: float, se
     return lattices, positions, sublattice, domain
 
 
-def _own(positions, sublattice, domain, peaks, label, domains, mask, shape, n_lattices: int, a_px: float,
+def _own(positions, sublattice, domain, *, peaks, label, domains, mask, shape, n_lattices: int, a_px: float,
          settings: SiteSettings):
     """Step 5, continued: keep the sites on a pixel, inside the crystal and owned by their domain (at least half of the peaks
     around them are its), flag the boundary sites, and of two domains' sites on one spot keep the better owned."""

@@ -26,13 +26,18 @@ import torch
 
 from ctxlib import __version__
 from ctxlib.base.files import atomic_write
+from ctxlib.base.settings import check_number
 from ctxlib.learning.reading import feature_stamps, features_digest, stream_batches
 from ctxlib.learning.models import build_model
 from ctxlib.learning.scale import scale_preset
 from ctxlib.learning.spec import MODEL_NAMES, model_spec
+from ctxlib.materials.catalog import check_choice
 
 #: Training rows per epoch at the paper's scale: 80 % of 576 contexts x 34 motifs x 2,800 realisations.
 PAPER_TRAIN_ROWS = int(0.8 * 576 * 34 * 2800)
+#: The splits of :func:`ctxlib.learning.reading.chunk_splits` and the ways an epoch is pooled.
+SPLITS = ("random", "host", "energy")
+SHUFFLES = ("every-file", "whole-files")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,16 @@ class TrainingConfig:
     #: 4,000,000 rows (at the quick scale, one pool: the same full shuffle).
     shuffle: str = "every-file"
     pool_rows: int = 8_000_000
+
+    def __post_init__(self):
+        check_choice(self.model, MODEL_NAMES, "model")
+        check_number("epochs", self.epochs, 1, 100_000, integer=True)
+        check_number("batch_size", self.batch_size, 1, 100_000_000, integer=True)
+        check_number("learning_rate", self.learning_rate, 1e-9, 10)
+        check_number("seed", self.seed, 0, 2**63 - 1, integer=True)
+        check_choice(self.split, SPLITS, "split")
+        check_choice(self.shuffle, SHUFFLES, "shuffle")
+        check_number("pool_rows", self.pool_rows, 1, 10**12, integer=True)
 
 
 def schedule(model: str, scale: str = "quick", seed: int = 0, split: str = "random") -> TrainingConfig:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ctxlib.base.files import atomic_write
+from ctxlib.base.settings import check_number
 from ctxlib.ptycho.forward import Geometry, check_inputs, pad_probe, shifted_probes
 from ctxlib.ptycho.probe import BANDLIMIT
 
@@ -78,6 +79,17 @@ class EngineSettings:
     margin: float = 1.0
     seed: int = 0
     position_momentum: float = 0.0
+
+    def __post_init__(self):
+        check_number("batch_size", self.batch_size, 1, 1_000_000, integer=True)
+        for name in ("object_step", "probe_step", "position_step"):
+            check_number(name, getattr(self, name), 0, 100)
+        check_number("object_alpha", self.object_alpha, 0, 1)
+        check_number("probe_from", self.probe_from, 0, 1_000_000, integer=True)
+        check_number("max_shift", self.max_shift, 0, 100)
+        check_number("margin", self.margin, 0, 1000)
+        check_number("seed", self.seed, 0, 2**63 - 1, integer=True)
+        check_number("position_momentum", self.position_momentum, 0, 0.999)
 
 
 @dataclass
