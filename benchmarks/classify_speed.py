@@ -100,7 +100,8 @@ def main() -> dict:
         warnings.simplefilter("ignore")
         total = best_seconds(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=0.1,
                                                     weights_dir=weights), 3, warm_up=False)
-        one_model = best_seconds(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-Simple", 0.1, weights),
+        one_model = best_seconds(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, model="MLP-Simple",
+                                                        pixel_size=0.1, weights_dir=weights),
                                  3, warm_up=False)
     for name, value in seconds.items():
         print(f"{name:28s} {value:6.3f} s")

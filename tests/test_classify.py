@@ -45,7 +45,7 @@ def random_weights(tmp_path_factory):
 
 def test_classify_image_gives_every_column_a_class_with_probabilities(random_weights):
     image, removed = _image_without(missing=1)
-    result = classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-Simple", pixel_size=PIXEL,
+    result = classify_image(image, "WSe2", "Ti", "HAADF", 80, model="MLP-Simple", pixel_size=PIXEL,
                             weights_dir=random_weights, trust=TrustSettings(warn_share=1.0))
     table = result.table
     assert result.in_training_set and result.model == "MLP-Simple" and list(result.members) == ["MLP-Simple"]
@@ -57,7 +57,7 @@ def test_classify_image_gives_every_column_a_class_with_probabilities(random_wei
     with pytest.raises(ValueError, match="does not match WSe2's 3.282 A"):
         classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=0.3, weights_dir=random_weights)
     with pytest.raises(ValueError, match="'MLP-NoContext' is not"):
-        classify_image(image, "WSe2", "Ti", "HAADF", 80, "MLP-NoContext", pixel_size=PIXEL, weights_dir=random_weights)
+        classify_image(image, "WSe2", "Ti", "HAADF", 80, model="MLP-NoContext", pixel_size=PIXEL, weights_dir=random_weights)
 
 
 def test_the_ensemble_votes_and_a_column_it_disagrees_on_is_uncertain(random_weights):

@@ -94,6 +94,32 @@ def test_classify_command_on_a_folder_of_mixed_files(tmp_path, capsys):
     assert len(summary) == 5 and summary.loc[str(folder / "wse2.npy"), "status"] == "failed"  # rows kept, one replaced
 
 
+def test_a_settings_file_reaches_the_encoder_and_the_trust_rule_and_a_bad_one_is_named(tmp_path, capsys):
+    _, folder = _wse2_image(tmp_path, "wse2.npy")
+    common = ["classify", str(folder / "wse2.npy"), "--host", "WSe2", "--dopant", "Ti", "--detector", "HAADF",
+              "--energy", "80", *_one_model_weights(tmp_path / "weights"), "-o", str(tmp_path / "out")]
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[encoding]\npeak_threshold = 0.2\n\n[encoding.sites]\ntile_cells = 8\n\n"
+                        "[trust]\nmin_agreement = 0.6\nwarn_share = 0.5\n")
+    assert main([*common, "--settings", str(settings)]) == 0
+    sidecar = json.loads((tmp_path / "out" / "wse2_columns.json").read_text())
+    assert sidecar["encoding"]["peak_threshold"] == 0.2 and sidecar["encoding"]["sites"]["tile_cells"] == 8
+    assert sidecar["trust"]["min_agreement"] == 0.6 and sidecar["trust"]["warn_share"] == 0.5
+    assert main([*common, "--settings", str(settings), "--min-agreement", "1.0"]) == 0  # the option wins
+    assert json.loads((tmp_path / "out" / "wse2_columns.json").read_text())["trust"]["min_agreement"] == 1.0
+    capsys.readouterr()
+    for text, message in [("[trust]\nmin_agreement = 2\n", "min_agreement = 2 must be a number in [0, 1]"),
+                          ("[encoding]\npeak_treshold = 0.2\n", "EncodingSettings has no setting 'peak_treshold'"),
+                          ("[colours]\nX2 = 1\n", "no table [colours]"),
+                          ("[trust\n", "cannot be read as TOML")]:
+        settings.write_text(text)
+        (tmp_path / "out" / "wse2_columns.json").unlink(missing_ok=True)
+        assert main([*common, "--settings", str(settings)]) == 1
+        err = capsys.readouterr().err
+        assert message in err and str(settings) in err, err
+        assert not (tmp_path / "out" / "wse2_columns.json").exists()  # nothing written for a refused command
+
+
 def test_help_is_plain_names_the_catalog_and_imports_nothing_heavy():
     from ctxlib.learning.spec import CONTEXT_MODELS
     from ctxlib.micrographs.classify import ENSEMBLE, TrustSettings
@@ -104,7 +130,7 @@ def test_help_is_plain_names_the_catalog_and_imports_nothing_heavy():
     text = cli.build_parser()._subparsers._group_actions[0].choices["classify"].format_help()
     assert "``" not in text and "(default: ensemble)" in text and "(default: classified)" in text
     assert all(name in text for name in CONTEXT_MODELS) and cli.DEFAULT_MODEL == ENSEMBLE
-    assert f"(default: {TrustSettings().min_agreement})" in text
+    assert f"(default {TrustSettings().min_agreement}, or the settings file's)" in " ".join(text.split())
     code = "import sys, ctxlib.micrographs.cli as c; c.build_parser(); print(sorted({'numpy', 'pandas', 'torch'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 

@@ -55,6 +55,60 @@ def record(settings: object) -> dict:
                                                  for f in dataclasses.fields(settings)}}
 
 
+def from_mapping(kind: type, values: dict, *, where: str = ""):
+    """A settings dataclass from a mapping (a section of a TOML or JSON file): the defaults of ``kind`` with the
+    given values, nested settings from nested mappings, lists as tuples, each value validated by ``kind`` itself.
+
+    Parameters
+    ----------
+    kind : type
+        A settings dataclass whose fields all have defaults.
+    values : dict
+        Field name -> value; a ``"type"`` entry (as :func:`record` writes) is ignored.
+    where : str
+        Where the mapping came from, for the error messages (e.g. ``"settings.toml [encoding]"``).
+
+    Raises
+    ------
+    ValueError
+        For a name ``kind`` does not have (naming it and those it has), a mapping where a number is
+        expected or the reverse, or any value ``kind`` refuses.
+
+    Examples
+    --------
+    >>> from_mapping(Range, {"low": 1, "high": 2})
+    Range(low=1, high=2, scale='linear')
+    >>> from_mapping(Range, {"low": 1, "hgh": 2}, where="file")
+    Traceback (most recent call last):
+    ...
+    ValueError: file: Range has no setting 'hgh'; it has low, high, scale
+    """
+    prefix = f"{where}: " if where else ""
+    if not isinstance(values, dict):
+        raise ValueError(f"{prefix}{kind.__name__} needs a table of settings, got {values!r}")
+    names = [f.name for f in dataclasses.fields(kind)]
+    unknown = [name for name in values if name not in names and name != "type"]
+    if unknown:
+        raise ValueError(f"{prefix}{kind.__name__} has no setting {unknown[0]!r}; it has {', '.join(names)}")
+    default = kind() if all(f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+                            for f in dataclasses.fields(kind)) else None
+    given = {}
+    for name, value in values.items():
+        if name == "type":
+            continue
+        current = getattr(default, name, None)
+        if dataclasses.is_dataclass(current):
+            given[name] = from_mapping(type(current), value, where=f"{where} {name}".strip())
+        elif isinstance(value, dict):
+            raise ValueError(f"{prefix}{kind.__name__}.{name} is a value, not a table: got {value!r}")
+        else:
+            given[name] = tuple(value) if isinstance(value, list) else value
+    try:
+        return kind(**given)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{prefix}{error}") from None
+
+
 def _plain(value: object) -> object:
     if dataclasses.is_dataclass(value):
         return record(value)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ctxlib.base.settings import check_number
-from ctxlib.encoding.features import ImageEncoding, encode_image
+from ctxlib.encoding.features import EncodingSettings, ImageEncoding, encode_image
 from ctxlib.learning.ensemble import ensemble_vote
 from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.metrics import row_entropy
@@ -190,9 +190,9 @@ def without_dopant_class(probabilities: np.ndarray) -> np.ndarray:
 
 
 def classify_image(
-    image: np.ndarray, host: str, dopant: str | None, detector: str, energy_kev: int, model: str = ENSEMBLE,
-    pixel_size: float | None = None, weights_dir=None, *, trust: TrustSettings = TrustSettings(),
-    reverse_sites: bool = False,
+    image: np.ndarray, host: str, dopant: str | None, detector: str, energy_kev: int, *, model: str = ENSEMBLE,
+    pixel_size: float | None = None, weights_dir=None, trust: TrustSettings = TrustSettings(),
+    settings: EncodingSettings = EncodingSettings(), reverse_sites: bool = False,
 ) -> Classification:
     """Classify every atomic column of a micrograph with trained models, and say which columns to trust.
 
@@ -215,6 +215,8 @@ def classify_image(
         batch-independent ``"frozen"`` mode.
     trust : TrustSettings
         When a column is ``uncertain``.
+    settings : EncodingSettings
+        How the columns are found and encoded (:func:`ctxlib.encoding.features.encode_image`).
     reverse_sites : bool
         Swap the site flags of the two sublattices (see :func:`ctxlib.encoding.features.encode_image`):
         :attr:`ctxlib.micrographs.microscope.MicroscopeMapping.sites_reversed` of the microscope that took it.
@@ -227,17 +229,17 @@ def classify_image(
         When more than ``trust.warn_share`` of the columns are uncertain.
     """
     check_choice(model, MODEL_CHOICES, "model")
-    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size, reverse_sites=reverse_sites)
+    encoded = encode_image(image, host, dopant, detector, energy_kev, pixel_size, settings, reverse_sites=reverse_sites)
     names = CONTEXT_MODELS if model == ENSEMBLE else (model,)
     checkpoints = load_models(weights_dir or weights_folder(DEFAULT_WEIGHTS_SCALE), names)  # attention: frozen
-    members = {name: predict_proba(checkpoints[name].model, name, encoding.features) for name in names}
+    members = {name: predict_proba(checkpoints[name].model, name, encoded.features) for name in names}
     if dopant is None:
         members = {name: without_dopant_class(p) for name, p in members.items()}
     vote = ensemble_vote(list(members.values()))
     seen = (host, dopant) in trained_pairs()
     if seen:
         reference = context_reference(host, dopant, detector, energy_kev, trust.reference)
-        distance = reference.distance(encoding.features)
+        distance = reference.distance(encoded.features)
         outlier = distance > reference.threshold
     else:
         warnings.warn(f"{host} with dopant {dopant} is not one of the {len(trained_pairs())} host and dopant pairs the "
@@ -245,15 +247,15 @@ def classify_image(
                       "against the image", UntrainedContextWarning, stacklevel=2)
         distance, outlier = np.full(len(vote.label), np.inf), np.ones(len(vote.label), bool)
     uncertain = outlier | (vote.agreement < trust.min_agreement)
-    table = _table(encoding.table, vote.probabilities, vote.label, vote.agreement, distance, outlier, uncertain)
+    table = _table(encoded.table, vote.probabilities, vote.label, vote.agreement, distance, outlier, uncertain)
     if seen:  # the classical baseline beside the models (its expected levels come from the context's motifs)
-        baseline = intensity_classes(encoding, host, dopant, detector, energy_kev)
+        baseline = intensity_classes(encoded, host, dopant, detector, energy_kev)
         table["intensity_class"] = baseline["class"].to_numpy()
         table["relative_intensity"] = baseline["relative intensity"].to_numpy()
     else:
         table["intensity_class"] = "unknown"
         table["relative_intensity"] = 0.0
-    result = Classification(table, model, seen, encoding, members)
+    result = Classification(table, model, seen, encoded, members)
     share = result.summary()["uncertain share"]
     if share > trust.warn_share:
         warnings.warn(f"{share:.0%} of the columns are uncertain (more than {trust.warn_share:.0%}): the models disagree "

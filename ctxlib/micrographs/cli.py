@@ -46,39 +46,75 @@ def expand_images(patterns: list[str]) -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
+def read_settings(path: Path | None):
+    """The encoding and trust settings of a ``--settings`` file (TOML, or JSON where it ends in ``.json``).
+
+    The file holds up to two tables, ``[encoding]`` (:class:`ctxlib.encoding.features.EncodingSettings`, with
+    ``[encoding.sites]`` and ``[encoding.mask]``) and ``[trust]`` (:class:`ctxlib.micrographs.classify.TrustSettings`,
+    with ``[trust.reference]``); what it does not name keeps its default. ``None`` gives the defaults.
+
+    Raises
+    ------
+    ValueError
+        A file that cannot be read or parsed, a table or setting that does not exist, or a value out of bounds; the
+        message names the file, the setting and what is allowed.
+    """
+    import json
+    import tomllib
+
+    from ctxlib.base.settings import from_mapping
+    from ctxlib.encoding.features import EncodingSettings
+    from ctxlib.micrographs.classify import TrustSettings
+
+    if path is None:
+        return EncodingSettings(), TrustSettings()
+    try:
+        text = Path(path).read_text()
+        data = json.loads(text) if Path(path).suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"--settings {path}: cannot be read as {'JSON' if str(path).endswith('.json') else 'TOML'}: "
+                         f"{error}") from None
+    unknown = [name for name in data if name not in ("encoding", "trust")]
+    if unknown:
+        raise ValueError(f"--settings {path}: no table [{unknown[0]}]; the tables are [encoding] and [trust]")
+    return (from_mapping(EncodingSettings, data.get("encoding", {}), where=f"--settings {path} [encoding]"),
+            from_mapping(TrustSettings, data.get("trust", {}), where=f"--settings {path} [trust]"))
+
+
 def _output_names(paths: list[Path]) -> dict[Path, str]:
     """A file stem per image, made unique with the parent folder's name where two images share a stem."""
     stems = [p.stem for p in paths]
     return {p: (f"{p.parent.name}_{p.stem}" if stems.count(p.stem) > 1 else p.stem) for p in paths}
 
 
-def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, mapping) -> dict:
+def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, mapping, encoding, trust) -> dict:
     """Classify one image and write its three files; returns its summary row (raises on failure).
 
-    ``mapping`` is the :class:`~ctxlib.micrographs.microscope.MicroscopeMapping` of the stated microscope.
+    ``mapping`` is the :class:`~ctxlib.micrographs.microscope.MicroscopeMapping` of the stated microscope,
+    ``encoding`` and ``trust`` the settings of :func:`read_settings` (``--min-agreement`` applied).
     """
     import json
     import warnings
-    from dataclasses import asdict
 
     import matplotlib.pyplot as plt
 
     from ctxlib import __version__
     from ctxlib.base.files import atomic_write
+    from ctxlib.base.settings import record
     from ctxlib.materials.catalog import UNDOPED
-    from ctxlib.micrographs.classify import (TABLE_UNITS, TrustSettings, UncertainImageWarning,
-                                             UntrainedContextWarning, classify_image)
+    from ctxlib.micrographs.classify import (TABLE_UNITS, UncertainImageWarning, UntrainedContextWarning,
+                                             classify_image)
     from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.reading import read_micrograph
 
     micrograph = read_micrograph(path, args.pixel_size, args.channel, mapping.detector)
     dopant = None if args.dopant.lower() == UNDOPED else args.dopant
-    trust = TrustSettings(min_agreement=args.min_agreement)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedContextWarning)
         warnings.simplefilter("always", UncertainImageWarning)
-        result = classify_image(micrograph.image, args.host, dopant, mapping.detector, mapping.energy_kev, args.model,
-                                micrograph.pixel_size, args.weights, trust=trust, reverse_sites=mapping.sites_reversed)
+        result = classify_image(micrograph.image, args.host, dopant, mapping.detector, mapping.energy_kev,
+                                model=args.model, pixel_size=micrograph.pixel_size, weights_dir=args.weights,
+                                trust=trust, settings=encoding, reverse_sites=mapping.sites_reversed)
     for warning in caught:
         print(f"warning: {path}: {warning.message}", file=sys.stderr)
     calibration = result.encoding.calibration
@@ -88,7 +124,8 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, map
     sidecar = {"image": str(path), "columns": TABLE_UNITS, "pixel_size_A": calibration.pixel_size,
                "pixel_size_source": calibration.source, "pixel_aspect_measured": calibration.aspect,
                "rows_resampled": calibration.resampled, "context": context, "microscope": mapping.record(),
-               "model": args.model, "models": list(result.members), "trust": asdict(trust), "summary": summary,
+               "model": args.model, "models": list(result.members), "trust": record(trust), "encoding": record(encoding),
+               "summary": summary,
                "in_training_set": result.in_training_set, "ctxlib_version": __version__,
                "warnings": [str(w.message) for w in caught]}
     title = (f"{args.host}{'' if dopant is None else ' + ' + dopant}, {mapping.detector}, {mapping.energy_kev} keV, "
@@ -134,6 +171,8 @@ def classify_command(args: argparse.Namespace) -> int:
     if missing and len(paths) == 1:
         print(f"error: file not found: {missing[0]}", file=sys.stderr)
         return 1
+    from dataclasses import replace
+
     from ctxlib.micrographs.classify import MODEL_CHOICES
     from ctxlib.micrographs.microscope import nearest_trained_context
 
@@ -142,8 +181,11 @@ def classify_command(args: argparse.Namespace) -> int:
             raise ValueError(f"--model {args.model!r} is not one of {', '.join(MODEL_CHOICES)}")
         if args.detector is not None and args.detector not in DETECTOR_NAMES:
             raise ValueError(f"--detector {args.detector!r} is not one of {', '.join(DETECTOR_NAMES)}")
-        if not 0 <= args.min_agreement <= 1:
+        if args.min_agreement is not None and not 0 <= args.min_agreement <= 1:
             raise ValueError(f"--min-agreement {args.min_agreement} is not a share in [0, 1]")
+        encoding, trust = read_settings(args.settings)
+        if args.min_agreement is not None:
+            trust = replace(trust, min_agreement=args.min_agreement)
         mapping = nearest_trained_context(args.energy, detector=args.detector, angles_mrad=args.detector_angles,
                                           convergence_mrad=args.convergence, host=args.host)
     except ValueError as error:
@@ -161,7 +203,7 @@ def classify_command(args: argparse.Namespace) -> int:
         try:
             if not path.is_file():
                 raise FileNotFoundError(f"file not found: {path}")
-            row = classify_one(path, names[path], args, out, mapping)
+            row = classify_one(path, names[path], args, out, mapping=mapping, encoding=encoding, trust=trust)
             if not args.quiet:
                 tqdm.write(f"{path}: {row['columns']} columns, {row['uncertain']} uncertain "
                            f"({row['without peak']} without a peak, {row['edge']} at the edge), pixel "
@@ -210,9 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--model", default=DEFAULT_MODEL,
                           help="ensemble (the vote of the five context-aware models) or one of them: MLP-Simple, "
                                "MLP-Deep, attn-4k, attn-200k, attn-400k")
-    classify.add_argument("--min-agreement", type=float, default=0.8,
+    classify.add_argument("--min-agreement", type=float, default=None,
                           help="share of the ensemble's models that must agree with the vote, else the column is "
-                               "uncertain")
+                               "uncertain (default 0.8, or the settings file's)")
+    classify.add_argument("--settings", type=Path, default=None, metavar="FILE",
+                          help="TOML (or .json) file with [encoding] and [trust] tables: how columns are found and "
+                               "encoded, and when one is uncertain (every setting not named keeps its default)")
     classify.add_argument("--pixel-size", type=float, default=None,
                           help="Angstrom per pixel along x (default: from the file, else from the host's lattice)")
     classify.add_argument("--channel", default=None,
