@@ -29,45 +29,22 @@ import venv
 from pathlib import Path
 
 import numpy as np
+from record import measured, write_result
 
+from ctxlib.base.electrons import electron_wavelength
 from ctxlib.base.files import atomic_write
 from ctxlib.base.paths import ROOT
 from ctxlib.ptycho.constraints import position_rmse
 from ctxlib.ptycho.data import load_case, settings_for
 from ctxlib.ptycho.icgd import ICGDSettings, run_method
-from ctxlib.base.electrons import electron_wavelength
 
 PY4DSTEM_VENV = ROOT / "_build" / "py4dstem-venv"
 PTYCHI_VENV = ROOT / "_build" / "ptychi-venv"
 PTYRAD_VENV = ROOT / "_build" / "ptyrad-venv"
 RESULTS = ROOT / "benchmarks" / "results" / "ptycho_speed.json"
-PY4DSTEM_SCRIPT = r"""
-import json, sys, time, numpy as np, py4DSTEM
-d = np.load(sys.argv[1])
-options = json.loads(sys.argv[2])
-patterns, lines, points = d["patterns"], int(d["lines"]), int(d["points"])
-# the scan as recorded: (Rx, Ry) = (line, point), patterns in our scan order; the patterns' own axes
-# are (kx, ky). The positions are given explicitly, in Angstrom, (x, y) and in the same order, so
-# py4DSTEM's first real-space axis is x, matching its first diffraction axis kx: no rotation, no transpose.
-data = py4DSTEM.DataCube(patterns.reshape(lines, points, *patterns.shape[1:]))
-data.calibration.set_R_pixel_size(float(d["step"])); data.calibration.set_R_pixel_units("A")
-data.calibration.set_Q_pixel_size(float(d["dk"])); data.calibration.set_Q_pixel_units("A^-1")
-out = {}
-for name, run in options["runs"].items():
-    ptycho = py4DSTEM.process.phase.SingleslicePtychography(
-        datacube=data, energy=float(d["energy"]), semiangle_cutoff=float(d["semiangle"]),
-        defocus=float(d["defocus"]), initial_scan_positions=d[run["start"]], device="cpu", verbose=False)
-    ptycho = ptycho.preprocess(plot_center_of_mass=False, plot_rotation=False, plot_probe_overlaps=False,
-                               force_com_rotation=0, force_com_transpose=False)
-    start = time.perf_counter()
-    ptycho = ptycho.reconstruct(num_iter=options["iterations"], max_batch_size=options["batch"], seed_random=0,
-                                fix_positions=run["fix_positions"],
-                                global_affine_transformation=run["affine"], progress_bar=False)
-    seconds = (time.perf_counter() - start) / options["iterations"]
-    out[name] = {"seconds_per_iteration": seconds, "data_error": float(ptycho.error),
-                 "positions": np.asarray(ptycho.positions).reshape(-1, 2).tolist()}
-print(json.dumps(out))
-"""
+#: The anchors' runners, real files run in each anchor's own environment (pty-chi's and PtyRAD's import
+#: ``torch_preamble.py`` beside them).
+ANCHORS = Path(__file__).parent / "anchors"
 
 
 def time_ours(scale: str, iterations: int, device: str = "cpu") -> dict:
@@ -131,10 +108,10 @@ def anchor_input(code: str, scale: str) -> tuple[Path, object]:
     return path, data
 
 
-def run_runner(python: str, script: str, path: Path, options: dict) -> dict:
-    """An anchor's runner ``script`` in its environment's ``python`` (one thread) on the input file ``path``: the
-    JSON of its last line, or RuntimeError with the end of its standard error."""
-    run = subprocess.run([str(python), "-c", script, str(path), json.dumps(options)], capture_output=True, text=True,
+def run_runner(python: str, runner: Path, path: Path, options: dict) -> dict:
+    """An anchor's ``runner`` file (:data:`ANCHORS`) in its environment's ``python`` (one thread) on the input file
+    ``path``: the JSON of its last line, or RuntimeError with the end of its standard error."""
+    run = subprocess.run([str(python), str(runner), str(path), json.dumps(options)], capture_output=True, text=True,
                          check=False, env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     if run.returncode:
         raise RuntimeError(run.stderr[-2000:])
@@ -152,7 +129,7 @@ def run_py4dstem(scale: str, iterations: int, batch: int = 64) -> dict:
     path, data = anchor_input("py4dstem", scale)
     options = {"iterations": iterations, "batch": batch, "runs": PY4DSTEM_RUNS}
     try:
-        answer = run_runner(python, PY4DSTEM_SCRIPT, path, options)
+        answer = run_runner(python, ANCHORS / "py4dstem_runner.py", path, options)
     except RuntimeError as error:
         return {"status": "py4DSTEM run failed", "stderr": str(error)}
     out = {"status": "ran", "version": version, "iterations": iterations, "batch": batch,
@@ -168,81 +145,6 @@ PTYCHI_VERSION = "2.2.0"
 # that pip takes the CPU wheel the main environment uses rather than a second, CUDA, multi-GB torch.
 PTYCHI_INSTALL = (["torch==2.13.0"], ["torch==2.13.0", "torchvision==0.28.0", f"ptychi=={PTYCHI_VERSION}"])
 # The start of every runner that needs torch and torchvision (pty-chi, PtyRAD): one CPU thread, then torchvision.
-TORCH_RUNNER_PREAMBLE = r"""
-import json, sys, time, numpy as np, torch
-torch.set_num_threads(1)
-try:
-    import torchvision  # noqa: F401  (pty-chi's utils and PtyRAD's model, losses and constraints import it)
-except RuntimeError as error:
-    # PyPI's torchvision 0.28.0 is built against CUDA torch: beside the CPU torch its C ops do not load, which it
-    # allows for (every other fake kernel is registered only when they did), but it registers fake kernels for
-    # nms and qnms unconditionally, and that fails. Define those two schemas (unused by both anchors) and import
-    # again.
-    if "torchvision::nms" not in str(error):
-        raise
-    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-        del sys.modules[name]
-    _schemas = torch.library.Library("torchvision", "FRAGMENT")
-    for op in ("nms", "qnms"):
-        _schemas.define(op + "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    import torchvision  # noqa: F401
-"""
-PTYCHI_SCRIPT = TORCH_RUNNER_PREAMBLE + r"""
-import ptychi.api as api
-from ptychi.api.task import PtychographyTask
-from ptychi.utils import get_suggested_object_size
-
-d = np.load(sys.argv[1])
-options = json.loads(sys.argv[2])
-# Our patterns are centred intensities indexed (kx, ky), a fraction of the beam per pixel; pty-chi wants them
-# centred too (fft_shift=True) and, with its eps terms, in counts. Its arrays are (row, column) = its (y, x), so our
-# x (pattern axis 0) is its row and our y its column; positions go in as pixels of those axes, centred on the
-# nominal grid's middle. options["axes"] = [1, 0] feeds the transposed convention instead (a check of the setup).
-patterns = d["patterns"] * float(options["counts"])
-sampling = d["sampling"]  # Angstrom per pixel along pattern axes 0 and 1
-row_axis, col_axis = options["axes"]
-centre = d["nominal"].mean(axis=0)
-
-
-def to_pixels(positions):
-    q = positions - centre
-    return q[:, row_axis] / sampling[0], q[:, col_axis] / sampling[1]
-
-
-def from_pixels(rows, cols):
-    out = np.empty((len(rows), 2))
-    out[:, row_axis], out[:, col_axis] = rows * sampling[0], cols * sampling[1]
-    return out + centre
-
-
-rows, cols = to_pixels(d["nominal"])
-shape = get_suggested_object_size(np.column_stack([rows, cols]), patterns.shape[1:], extra=24)
-probe = torch.as_tensor(d["probe"].astype(np.complex64))[None, None]
-out = {}
-for name, run in options["runs"].items():
-    o = api.LSQMLOptions()
-    o.data_options.wavelength_m = float(d["wavelength"]) * 1e-10
-    o.data_options.fft_shift = True
-    o.object_options.pixel_size_m = float(sampling[1]) * 1e-10  # pixel width (column)
-    o.object_options.pixel_size_aspect_ratio = float(sampling[1] / sampling[0])  # width / height
-    o.probe_position_options.optimizable = run["correct"]
-    o.probe_position_options.affine_transform_constraint.enabled = run["affine"]
-    o.reconstructor_options.num_epochs = options["iterations"]
-    o.reconstructor_options.batch_size = options["batch"]
-    o.reconstructor_options.default_device = api.Devices.CPU
-    o.reconstructor_options.random_seed = 0
-    start_rows, start_cols = to_pixels(d[run["start"]])
-    task = PtychographyTask(o, diffraction_data=patterns, object_data=torch.ones((1, *shape), dtype=torch.complex64),
-                            probe_data=probe.clone(), probe_position_x_px=start_cols, probe_position_y_px=start_rows)
-    start = time.perf_counter()
-    task.run()
-    seconds = (time.perf_counter() - start) / options["iterations"]
-    loss = task.reconstructor.loss_tracker.table["loss"].to_numpy(dtype=float)
-    found = from_pixels(task.get_probe_positions_y(as_numpy=True), task.get_probe_positions_x(as_numpy=True))
-    out[name] = {"seconds_per_iteration": seconds, "data_error": float(loss[-1]), "data_error_first": float(loss[0]),
-                 "positions": found.tolist()}
-print(json.dumps(out))
-"""
 
 PTYCHI_RUNS = {
     "nominal, positions fixed": {"start": "nominal", "correct": False, "affine": False},
@@ -266,7 +168,7 @@ def run_ptychi(scale: str, iterations: int, batch: int = 64, counts: float = 1e5
     runs = PTYCHI_RUNS if runs is None else runs
     options = {"iterations": iterations, "batch": batch, "counts": counts, "axes": list(axes), "runs": runs}
     try:
-        answer = run_runner(python, PTYCHI_SCRIPT, path, options)
+        answer = run_runner(python, ANCHORS / "ptychi_runner.py", path, options)
     except RuntimeError as error:
         return {"status": "pty-chi run failed", "why": str(error)}
     mean_counts = float(data.patterns.sum(axis=(1, 2)).mean()) * counts
@@ -293,110 +195,6 @@ def run_ptychi(scale: str, iterations: int, batch: int = 64, counts: float = 1e5
 PTYRAD_VERSION = "1.0.0"
 # As pty-chi's: torch first, on its own, so that pip takes the CPU wheel; PtyRAD needs torchvision too.
 PTYRAD_INSTALL = (["torch==2.13.0"], ["torch==2.13.0", "torchvision==0.28.0", f"ptyrad=={PTYRAD_VERSION}"])
-PTYRAD_SCRIPT = TORCH_RUNNER_PREAMBLE + r"""
-import importlib.machinery, logging
-
-
-class _PlottingBasicFor311(importlib.machinery.SourceFileLoader):
-    # PtyRAD 1.0.0 says it needs Python >= 3.10, but line 295 of ptyrad/plotting/basic.py (imported by its solver)
-    # nests the same quotes inside an f-string, which only Python 3.12 parses (PEP 701): a SyntaxError here. The
-    # loader compiles that module with the inner quotes changed, nothing else.
-    def source_to_code(self, data, path, *, _optimize=-1):
-        text = data.decode().replace("{lr_iters['niter'][-1]}", '{lr_iters["niter"][-1]}')
-        return compile(text, path, "exec", dont_inherit=True, optimize=_optimize)
-
-
-class _Finder:
-    def find_spec(self, name, path=None, target=None):
-        if name != "ptyrad.plotting.basic":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        spec.loader = _PlottingBasicFor311(name, spec.origin)
-        return spec
-
-
-if sys.version_info < (3, 12):
-    sys.meta_path.insert(0, _Finder())
-from ptyrad.params.ptyrad_params import PtyRADParams
-from ptyrad.solver import PtyRADSolver
-
-logging.getLogger("ptyrad").setLevel(logging.WARNING)
-d = np.load(sys.argv[1])
-options = json.loads(sys.argv[2])
-# PtyRAD's arrays are (row, column) = its (y, x): its probe and patterns (N, ky, kx), its positions (N, 2) the (row,
-# column) pixel of the probe window's corner on the object canvas. Our patterns (centred, as its forward model's
-# fftshift makes them) and probe are indexed (kx, ky) and (x, y), so our x (pattern axis 0) is its row and our y its
-# column; positions go in as pixels of those axes, centred on the nominal grid's middle and moved onto its canvas as
-# PtyRAD places simulated scans. Its pixel size dx is a single number (square pixels), used only for the multislice
-# propagator and plots: a single slice with a given probe and positions given in pixels of each axis is exact for our
-# slightly non-square pixels. It normalises the patterns itself (mean pattern's maximum at one), so no scale to
-# counts. options["axes"] = [1, 0] feeds the transposed convention instead (a check of the setup).
-patterns = d["patterns"].astype(np.float32)
-sampling = d["sampling"]  # Angstrom per pixel along pattern axes 0 and 1
-row_axis, col_axis = options["axes"]
-centre = d["nominal"].mean(axis=0)
-window = np.array(patterns.shape[1:])
-
-
-def to_pixels(positions):
-    q = positions - centre
-    return np.column_stack([q[:, row_axis] / sampling[0], q[:, col_axis] / sampling[1]])
-
-
-def from_pixels(pixels):
-    out = np.empty((len(pixels), 2))
-    rows, cols = pixels[:, 0] - offset[0], pixels[:, 1] - offset[1]
-    out[:, row_axis], out[:, col_axis] = rows * sampling[0], cols * sampling[1]
-    return out + centre
-
-
-nominal = to_pixels(d["nominal"])
-canvas = (1.2 * np.ceil(nominal.max(0) - nominal.min(0) + window)).astype(int)  # PtyRAD's own rule for its canvas
-offset = canvas // 2 - window // 2
-probe = d["probe"].astype(np.complex64)[None]
-rates = options["learning_rates"]  # per Adam step: obja, objp, probe, probe_pos_shifts
-out = {}
-# one untimed iteration first: the first solver run in a process pays a few seconds of one-time set-up
-for name, run in [("warm-up", next(iter(options["runs"].values())))] + list(options["runs"].items()):
-    iterations = 1 if name == "warm-up" else options["iterations"]
-    params = {
-        "init_params": {
-            "probe_kv": float(d["energy_kev"]), "probe_conv_angle": float(d["semiangle"]),
-            "meas_Npix": int(patterns.shape[1]), "pos_N_scans": len(patterns),
-            "pos_N_scan_slow": int(d["lines"]), "pos_N_scan_fast": int(d["points"]),
-            "pos_scan_step_size": float(d["step"]),
-            "meas_calibration": {"mode": "dx", "value": float(sampling[0])},
-            "probe_pmode_max": 1, "obj_omode_max": 1, "obj_Nlayer": 1, "obj_slice_thickness": 1.0,
-            "pos_scan_rand_std": None,  # its default jitters the start by 0.15 px
-            "meas_source": "custom", "meas_params": patterns,
-            "probe_source": "custom", "probe_params": probe.copy(),
-            "pos_source": "custom", "pos_params": to_pixels(d[run["start"]]) + offset,
-            # a uniform start on the same canvas for every run (its 'simu' source with a given shape, [1, 1, Ny, Nx],
-            # fails in 1.0.0: _simulate_obj then reads omode before assigning it, an UnboundLocalError)
-            "obj_source": "custom", "obj_params": np.ones((1, 1, *canvas), dtype=np.complex64),
-        },
-        "model_params": {"update_params": {
-            **{key: {"start_iter": 1, "lr": rates[key]} for key in ("obja", "objp", "probe")},
-            "probe_pos_shifts": {"start_iter": 1 if run["correct"] else None,
-                                 "lr": rates["probe_pos_shifts"] if run["correct"] else 0.0}}},
-        "recon_params": {"NITER": iterations, "BATCH_SIZE": {"size": options["batch"], "grad_accumulation": 1},
-                         "SAVE_ITERS": None, "copy_params": False, "convergence_monitor": None,
-                         "output_dir": options["output_dir"]},
-    }
-    params = PtyRADParams(**params).model_dump()
-    solver = PtyRADSolver(params, device="cpu", seed=0)
-    start = time.perf_counter()
-    solver.run()
-    seconds = (time.perf_counter() - start) / iterations
-    if name == "warm-up":
-        continue
-    model = solver.reconstruct_results
-    loss = [value for _, value in model.loss_iters]
-    found = from_pixels((model.crop_pos + model.opt_probe_pos_shifts).detach().numpy().astype(np.float64))
-    out[name] = {"seconds_per_iteration": seconds, "seconds_per_iteration_loop": float(np.mean(model.iter_times)),
-                 "data_error": float(loss[-1]), "data_error_first": float(loss[0]), "positions": found.tolist()}
-print(json.dumps(out))
-"""
 
 # PtyRAD has no affine (or other global) constraint on its position correction: its scan affine
 # (init_params.pos_scan_affine) is applied once to the starting grid, and its hypertune mode can search those four
@@ -435,7 +233,7 @@ def run_ptyrad(scale: str, iterations: int, batch: int = 64, axes: tuple[int, in
     def solve(rates: dict) -> dict:
         options = {"iterations": iterations, "batch": batch, "axes": list(axes), "runs": runs, "learning_rates": rates,
                    "output_dir": str(ROOT / "_build" / "ptycho" / "ptyrad_output")}
-        answer = run_runner(python, PTYRAD_SCRIPT, path, options)
+        answer = run_runner(python, ANCHORS / "ptyrad_runner.py", path, options)
         for found in answer.values():
             positions = np.asarray(found.pop("positions"))  # Angstrom, (x, y), our scan order
             found["rmse_pm"] = position_rmse(positions, data.truth) * 100
@@ -495,15 +293,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_ours:
             parser.error(f"--no-ours needs a recorded result at scale {args.scale!r}")
         result = {}
+    command = " ".join(["python benchmarks/ptycho_speed.py", *(sys.argv[1:] if argv is None else argv)])
+    stamp = measured(command)  # each entry rerun says when, where and how; entries kept keep theirs
     if not args.no_ours:
-        result |= {"scale": args.scale, "iterations": args.iterations, "ours": time_ours(args.scale, args.iterations)}
+        result |= {"scale": args.scale, "iterations": args.iterations,
+                   "ours": time_ours(args.scale, args.iterations) | {"measured": stamp}}
     if args.py4dstem:
-        result["py4dstem"] = run_py4dstem(args.scale, args.py4dstem_iterations)
+        result["py4dstem"] = run_py4dstem(args.scale, args.py4dstem_iterations) | {"measured": stamp}
     if args.ptychi:
-        result["ptychi"] = run_ptychi(args.scale, args.ptychi_iterations)
+        result["ptychi"] = run_ptychi(args.scale, args.ptychi_iterations) | {"measured": stamp}
     if args.ptyrad:
-        result["ptyrad"] = run_ptyrad(args.scale, args.ptyrad_iterations)
-    atomic_write(RESULTS, lambda h: h.write(json.dumps(result, indent=1).encode()))
+        result["ptyrad"] = run_ptyrad(args.scale, args.ptyrad_iterations) | {"measured": stamp}
+    result = write_result("ptycho_speed", result, command)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -12,10 +12,15 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
+def measured(command: str) -> dict:
+    """Where, when and by which command a result was measured: ``cpu_cores``, ``machine``, ``date``, ``command``."""
+    return {"cpu_cores": os.cpu_count(), "machine": platform.processor() or platform.machine(),
+            "date": date.today().isoformat(), "command": command}
+
+
 def write_result(name: str, result: dict, command: str) -> dict:
-    """Add machine, date and command to ``result`` and write ``benchmarks/results/<name>.json``."""
-    result = {**result, "cpu_cores": os.cpu_count(), "machine": platform.processor() or platform.machine(),
-              "date": date.today().isoformat(), "command": command}
+    """Add machine, date and command to ``result`` (:func:`measured`) and write ``benchmarks/results/<name>.json``."""
+    result = {**result, **measured(command)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
