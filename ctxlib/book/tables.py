@@ -62,3 +62,39 @@ def format_table(table: pd.DataFrame, *, percent: list[str] | tuple[str, ...] = 
                          for column in table.columns}, index=table.index)
     return text.style.set_table_attributes('class="ctxlib-table"').set_table_styles(
         [{"selector": "td, th", "props": "padding: 0.2em 0.7em; text-align: right"}])
+
+
+def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame, *, split: tuple[str, ...] = ("HAADF", "MAADF"),
+                 level: str = "detector") -> pd.DataFrame:
+    """Our scores and the paper's in one narrow table: columns named ``"<metric> <part>"`` (e.g. ``"kappa HAADF"``)
+    become rows per part (``level``), and each metric is followed by the paper's value of it.
+
+    Parameters
+    ----------
+    ours, paper : pandas.DataFrame
+        Indexed alike (e.g. by model), columns ``"<metric> <part>"`` for each part in ``split``.
+    split : tuple of str
+        The column-name suffixes moved into the index.
+    level : str
+        Name of the new index level.
+
+    Examples
+    --------
+    >>> ours = pd.DataFrame({"kappa HAADF": [0.9], "kappa MAADF": [0.8]}, index=["m"])
+    >>> paper = pd.DataFrame({"kappa HAADF": [0.99], "kappa MAADF": [float("nan")]}, index=["m"])
+    >>> side_by_side(ours, paper).reset_index().values.tolist()
+    [['m', 'HAADF', 0.9, 0.99], ['m', 'MAADF', 0.8, nan]]
+    """
+    def long(table: pd.DataFrame) -> pd.DataFrame:
+        parts = {part: table[[c for c in table.columns if c.endswith(f" {part}")]].rename(
+            columns=lambda c, part=part: c.removesuffix(f" {part}")) for part in split}
+        return pd.concat(parts, names=[level]).swaplevel().sort_index(level=0, sort_remaining=False)
+
+    ours_long, paper_long = long(ours), long(paper).reindex(columns=long(ours).columns)
+    order = list(dict.fromkeys(ours.index))
+    columns = {}
+    for metric in ours_long.columns:
+        columns[metric] = ours_long[metric]
+        columns[f"paper {metric}"] = paper_long[metric].reindex(ours_long.index)
+    table = pd.DataFrame(columns)
+    return table.reindex(pd.MultiIndex.from_product([order, list(split)], names=[ours.index.name, level]))
