@@ -37,7 +37,7 @@ def _columns_near_centre(atoms, radius: float) -> dict[tuple[float, float], list
 def motif_gallery(host: str, dopant: str, radius: float = 4.2):
     """Fig. S7: the 34 motifs, top view, centre column ringed; one panel each."""
 
-    fig, axes = plt.subplots(6, 6, figsize=(9, 11))
+    fig, axes = plt.subplots(7, 5, figsize=(9, 13.5))  # five across: the longest ring names fit at 9 pt
     metal = HOSTS[host].metal
     pristine = {site: _columns_near_centre(motif_structure(host, dopant, name), radius) for site, name in
                 ((True, "M[X2,X2,X2]"), (False, "X2[M,M,M]"))}
@@ -53,7 +53,8 @@ def motif_gallery(host: str, dopant: str, radius: float = 4.2):
                 state = "X2" if len(symbols) == 2 else "VacX"
             ax.scatter(x, y, **_STATE_STYLE[state])
         ax.scatter(0, 0, s=330, facecolor="none", edgecolor="k", lw=1.2)
-        ax.set_title(f"{motif.name}\nlabel {motif.label} ({CLASS_NAMES[motif.label]})")
+        centre, _, ring = motif.name.partition("[")  # the ring on its own line: long names do not overlap
+        ax.set_title(f"{centre} (label {motif.label})\n[{ring}", fontsize=9)
         ax.set_xlim(-radius, radius)
         ax.set_ylim(-radius, radius)
         ax.set_aspect("equal")
