@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from record import best_seconds, write_result
+from record import best_seconds, results_dir, write_result
 from scipy import ndimage
 
 
@@ -50,15 +50,17 @@ def main() -> dict:
     from ctxlib.encoding.features import encode_image
     from ctxlib.learning.evaluation import predict_proba
     from ctxlib.learning.outliers import context_reference
-    from ctxlib.learning.pretrained import WEIGHTS, export_weights, load_models
+    from ctxlib.learning.pretrained import export_weights, load_models, weights_folder
     from ctxlib.learning.spec import CONTEXT_MODELS
     from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
+    from ctxlib.materials.imaging import ImagingContext
     from ctxlib.micrographs.classify import TrustSettings, classify_image
     from ctxlib.micrographs.intensities import intensity_classes
 
     image = synthetic_micrograph()
-    weights = WEIGHTS
-    if not (WEIGHTS / "manifest.json").exists():  # untrained stand-ins: the speed does not depend on the weights
+    context = ImagingContext("WSe2", "Ti", detector="HAADF", energy_kev=80)
+    weights = weights_folder("quick")
+    if not (weights / "manifest.json").exists():  # untrained stand-ins: the speed does not depend on the weights
         weights = Path(tempfile.mkdtemp())
         X, y = np.zeros((64, 31), np.float32), np.zeros(64, int)
         trained = {}
@@ -66,48 +68,48 @@ def main() -> dict:
             config = TrainingConfig(name, epochs=1, batch_size=64)
             model, history = train(config, lambda rng: batches(X, y, 64, rng), progress=False)
             trained[name] = Checkpoint(model, config, history, {})
-        export_weights(trained, "quick", 0, {}, weights)
+        export_weights(trained, "quick", 0, {}, directory=weights)
     lattice = estimate_lattice_constant(image)
     normalised = IntensityNormaliser().fit_transform(image)
     found = find_columns(normalised, lattice.a_px)
     mask = crystal_mask(image.shape, found, lattice.a_px, image=image)
-    positions = find_sites(normalised, lattice.a_px, found, mask).positions
+    positions = find_sites(normalised, lattice.a_px, found, mask=mask).positions
     patches = extract_patches(normalised, positions, lattice.patch_side_px, edge="reflect").patches
     models = load_models(weights, CONTEXT_MODELS)
-    encoding = encode_image(image, "WSe2", "Ti", "HAADF", 80, 0.1)
+    encoding = encode_image(image, context, pixel_size=0.1)
     features = encoding.features
 
     def reference():
         context_reference.cache_clear()
-        return context_reference("WSe2", "Ti", "HAADF", 80, TrustSettings().reference)
+        return context_reference(context, settings=TrustSettings().reference)
 
     stages = {
         "lattice constant": lambda: estimate_lattice_constant(image),
         "normalisation": lambda: IntensityNormaliser().fit_transform(image),
         "peaks": lambda: find_columns(normalised, lattice.a_px),
         "crystal mask": lambda: crystal_mask(image.shape, found, lattice.a_px, image=image),
-        "lattice-model sites": lambda: find_sites(normalised, lattice.a_px, found, mask),
+        "lattice-model sites": lambda: find_sites(normalised, lattice.a_px, found, mask=mask),
         "patches": lambda: extract_patches(normalised, positions, lattice.patch_side_px, edge="reflect"),
         "Zernike": lambda: zernike_moments(patches),
         "five models": lambda: [predict_proba(models[n].model, n, features) for n in CONTEXT_MODELS],
         "training-feature reference": reference,
         "outlier distances": lambda: reference().distance(features),
-        "intensity baseline": lambda: intensity_classes(encoding, "WSe2", "Ti", "HAADF", 80),
+        "intensity baseline": lambda: intensity_classes(encoding, context),
     }
     seconds = {name: best_seconds(stage, 3, warm_up=False) for name, stage in stages.items()}
     seconds["outlier distances"] -= seconds["training-feature reference"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        total = best_seconds(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=0.1,
-                                                    weights_dir=weights), 3, warm_up=False)
-        one_model = best_seconds(lambda: classify_image(image, "WSe2", "Ti", "HAADF", 80, model="MLP-Simple",
+        total = best_seconds(lambda: classify_image(image, context, pixel_size=0.1, weights_dir=weights),
+                             3, warm_up=False)
+        one_model = best_seconds(lambda: classify_image(image, context, model="MLP-Simple",
                                                         pixel_size=0.1, weights_dir=weights),
                                  3, warm_up=False)
     for name, value in seconds.items():
         print(f"{name:28s} {value:6.3f} s")
     print(f"classify_image (ensemble)    {total:6.3f} s for {image.shape[0]} x {image.shape[1]} px, "
           f"{len(positions):,} columns; with MLP-Simple alone {one_model:6.3f} s")
-    previous = Path(__file__).parent / "results" / "classify_speed.json"
+    previous = results_dir() / "classify_speed.json"
     before = json.loads(previous.read_text()) if previous.exists() else {}
     return write_result("classify_speed", {"image_px": list(image.shape), "columns": int(len(positions)),
                                            "stages_s": seconds, "classify_image_s": total,

@@ -32,7 +32,7 @@ staged run's features and records are left as they are).
 
 Writes ``benchmarks/results/dataset_speed.json`` (a part not run keeps its previous
 figures and their date), which notebook 02 shows. A GPU figure is added only where one
-was measured (``--device gpu``).
+was measured (``--device cuda``).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from record import RESULTS, best_seconds, write_result
+from record import results_dir, best_seconds, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The pipeline before batched resampling and compiled noise (2026-12-02).
@@ -231,7 +231,8 @@ def scans(device: str, repeats: int) -> dict:
         for energy in ENERGIES_KEV:
             settings = MotifSimulation(method=method)
             per_scan[f"{method} {energy} keV"] = round(best_seconds(
-                lambda: simulate_motif("WSe2", "Ti", "VacX[M,M,D]", energy, settings, device), repeats), 3)
+                lambda: simulate_motif("WSe2", "Ti", "VacX[M,M,D]", energy, settings=settings, device=device),
+                repeats), 3)
     with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
         generate_library([("WSe2", "Ti")], root=Path(scratch) / "library", parts=Path(scratch) / "parts", progress=False)
@@ -262,7 +263,7 @@ def full_features(workers: int = 2) -> dict:
     (ROOT / "_build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ROOT / "_build") as scratch, PeakMemory() as memory:
         start = time.perf_counter()
-        run = build_features(Path(scratch) / "features", "full", 0, workers=workers)
+        run = build_features(Path(scratch) / "features", "full", seed=0, workers=workers)
         seconds = time.perf_counter() - start
     rows = 6 * 34 * scale_preset("full").realisations * len(run.written)
     return {"date": date.today().isoformat(), "workers": workers, "doped_hosts": len(run.written), "rows": rows,
@@ -272,7 +273,7 @@ def full_features(workers: int = 2) -> dict:
 
 def main(parts: tuple[str, ...] = ("scans", "features"), device: str = "cpu", repeats: int = 2,
          realisations: int = 256, hosts: int = 12, baseline: str = BASELINE, previous: str = PREVIOUS) -> dict:
-    path = RESULTS / "dataset_speed.json"
+    path = results_dir() / "dataset_speed.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     result = {"device": device, "scans": old.get("scans"), "features": old.get("features"),
               "full_features": old.get("full_features")}
@@ -289,7 +290,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", choices=("scans", "features", "full-features"), action="append",
                         help="run only this part (repeatable; default scans and features)")
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--realisations", type=int, default=256, help="realisations per context (default 256)")
     parser.add_argument("--hosts", type=int, default=12, help="doped hosts of the all-cores run (default 12)")
     parser.add_argument("--baseline", default=BASELINE, help=f"git revision of the original pipeline (default {BASELINE})")

@@ -41,15 +41,25 @@ import json
 import threading
 import time
 from datetime import date
+from pathlib import Path
 
 import psutil
-from record import RESULTS, write_result
+from record import results_dir, write_result
 
-from ctxlib.base.paths import DATA
 from ctxlib.learning.scale import paper_scale_folders
 from ctxlib.learning.spec import MODEL_NAMES
 
-FEATURES, CHECKPOINTS = (paper_scale_folders(0)[name] for name in ("features_dir", "weights_dir"))
+
+def features_dir() -> Path:
+    """The paper-scale feature files of seed 0 (made again on each machine, under ``_build/``)."""
+    return paper_scale_folders(0)["features_dir"]
+
+
+def checkpoints_dir() -> Path:
+    """The paper-scale checkpoints of seed 0, under the ``data_root`` knob (:mod:`ctxlib.base.config`)."""
+    return paper_scale_folders(0)["weights_dir"]
+
+
 STAGES = ("features", *MODEL_NAMES, "export", "standins")
 
 
@@ -96,17 +106,17 @@ def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int 
     from ctxlib.learning.training import load_checkpoint, schedule, train_models
 
     if stage == "features":
-        run = build_features(FEATURES, "full", 0, workers=workers)
+        run = build_features(features_dir(), "full", seed=0, workers=workers)
         return {"written": len(run.written), "reused": len(run.reused), "missing_library": run.missing_library,
                 "fresh": not run.reused}
     if stage == "export":
-        from ctxlib.learning.pretrained import export_weights
+        from ctxlib.learning.pretrained import export_weights, weights_folder
 
         scored = finished_models()
         if not scored:
             raise SystemExit("export: no model has finished the paper's schedule and been scored yet")
-        trained = {name: load_checkpoint(CHECKPOINTS / f"{name}.pt") for name in scored}
-        manifest = export_weights(trained, "full", 0, scored, DATA / "weights-full")
+        trained = {name: load_checkpoint(checkpoints_dir() / f"{name}.pt") for name in scored}
+        manifest = export_weights(trained, "full", 0, scored, directory=weights_folder("full"))
         return {"models": list(manifest["scores"]), "fresh": True}
     if stage == "standins":
         return {**standin_comparison(), "fresh": True}
@@ -114,8 +124,8 @@ def run_stage(stage: str, epochs: int | None, device: str = "cpu", workers: int 
     before = resumed_history(stage)
     done = len(before)
     stop = target if epochs is None else min(target, done + epochs)
-    trained = train_models(FEATURES, "full", 0, CHECKPOINTS, models=(stage,), epochs=stop if stop < target else None,
-                           device=device)
+    trained = train_models(features_dir(), "full", seed=0, checkpoint_dir=checkpoints_dir(), models=(stage,),
+                           epochs=stop if stop < target else None, device=device)
     history = trained[stage].history
     config = trained[stage].config
     outcome = {"epochs": len(history), "of": target, "first_epoch": history[0] if history else None,
@@ -150,13 +160,14 @@ def test_scores(checkpoints: dict) -> dict[str, dict]:
 
     models = {name: checkpoint.model for name, checkpoint in checkpoints.items()}
     batches = {name: checkpoint.config.batch_size for name, checkpoint in checkpoints.items()}
-    probabilities, y, _ = part_predictions(models, batches, FEATURES)
+    probabilities, y, _ = part_predictions(models, batches, features_dir())
     table = score_table(probabilities, y)
     del probabilities
     totals, rows = dict.fromkeys(models, 0.0), 0
-    for X, y_train in stream_batches(FEATURES, max(batches.values()), np.random.default_rng(0)):
+    for X, y_train in stream_batches(features_dir(), max(batches.values()), np.random.default_rng(0)):
         for name, model in models.items():
-            totals[name] += mean_cross_entropy(predict_proba(model, name, X, batches[name]), y_train) * len(y_train)
+            p = predict_proba(model, name, X, batch_size=batches[name])
+            totals[name] += mean_cross_entropy(p, y_train) * len(y_train)
         rows += len(y_train)
     return {name: {"rows": len(y), **{key: float(value) for key, value in table.loc[name].items()},
                    "train_rows": rows, "train_cross_entropy_nats": totals[name] / rows,
@@ -174,14 +185,14 @@ def rescore(names: tuple[str, ...]) -> dict[str, dict]:
     if unfinished:
         raise SystemExit(f"rescore: {', '.join(unfinished)} has no finished, scored run to score again; "
                          f"finished: {', '.join(finished) or 'none'}")
-    return test_scores({name: load_checkpoint(CHECKPOINTS / f"{name}.pt") for name in names})
+    return test_scores({name: load_checkpoint(checkpoints_dir() / f"{name}.pt") for name in names})
 
 
 def record_scores(scores: dict[str, dict], seconds: float, peak: int) -> dict:
     """Replace the ``test`` entries of the scored models' stage records (training time untouched); the scoring's
     own wall time and memory peak are kept beside them, under ``scoring``."""
-    path = RESULTS / "full_scale.json"
-    with open(RESULTS / ".full_scale.lock", "w") as lock:
+    path = results_dir() / "full_scale.json"
+    with open(results_dir() / ".full_scale.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         record = json.loads(path.read_text())
         for name, test in scores.items():
@@ -205,8 +216,8 @@ def standin_comparison() -> dict:
         checkpoints = load_models(weights_folder(scale), names)
         means = {"stand-ins": standin_means(micrographs, checkpoints)}
         for case_name, case in HARD_CASES.items():
-            means[case_name] = standin_means({case.dopant: load_hard_case(case_name)}, checkpoints, case.field.host,
-                                             case.field.energy_kev)
+            means[case_name] = standin_means({case.dopant: load_hard_case(case_name)}, checkpoints,
+                                             host=case.field.host, energy_kev=case.field.energy_kev)
         for name in names:
             models.setdefault(name, {})[scale] = {
                 f"{where} {column}": float(table.droplevel("mode").loc[name, column])
@@ -218,7 +229,7 @@ def standin_comparison() -> dict:
 
 def finished_models() -> dict[str, dict]:
     """The test scores of every model whose checkpoint holds the finished run its stage record scored."""
-    path = RESULTS / "full_scale.json"
+    path = results_dir() / "full_scale.json"
     stages = json.loads(path.read_text())["stages"] if path.exists() else {}
     return {name: {"test_accuracy": stages[name]["test"]["accuracy"], "test_rows": stages[name]["test"]["rows"],
                    "test_entropy_nats": stages[name]["test"]["entropy_nats"], "test_ece": stages[name]["test"]["ece"]}
@@ -231,7 +242,7 @@ def checkpoint_history(model: str) -> list[dict]:
     """The epochs of ``model``'s checkpoint so far (none: no checkpoint)."""
     from ctxlib.learning.training import load_checkpoint
 
-    path = CHECKPOINTS / f"{model}.pt"
+    path = checkpoints_dir() / f"{model}.pt"
     return load_checkpoint(path).history if path.exists() and path.with_suffix(".json").exists() else []
 
 
@@ -243,8 +254,8 @@ def resumed_history(model: str) -> list[dict]:
     from ctxlib.learning.reading import features_digest
     from ctxlib.learning.training import resume_point, schedule
 
-    config = replace(schedule(model, "full"), data=features_digest(FEATURES))
-    saved, _ = resume_point(config, CHECKPOINTS / f"{model}.pt")
+    config = replace(schedule(model, "full"), data=features_digest(features_dir()))
+    saved, _ = resume_point(config, checkpoints_dir() / f"{model}.pt")
     return saved.history if saved is not None else []
 
 
@@ -254,8 +265,8 @@ def record_stage(stage: str, outcome: dict, seconds: float, peak: int | None) ->
     A model's record of a finished, scored run that a new run replaces (changed data or config) is kept under
     ``finished_earlier`` until the new run is scored, so the last finished scores stay on record. ``peak`` is
     None where the memory was not measured (kept as null)."""
-    path = RESULTS / "full_scale.json"
-    with open(RESULTS / ".full_scale.lock", "w") as lock:
+    path = results_dir() / "full_scale.json"
+    with open(results_dir() / ".full_scale.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         record = json.loads(path.read_text()) if path.exists() else {"stages": {}}
         previous = record["stages"].get(stage, {})

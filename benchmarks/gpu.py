@@ -50,7 +50,7 @@ from full_scale import (
     run_stage,
 )
 from ptycho_speed import time_ours
-from record import RESULTS
+from record import results_dir
 from training_throughput import steps_per_second
 
 from ctxlib.base.files import sha256
@@ -62,10 +62,10 @@ COMMAND = "python benchmarks/gpu.py"
 
 def save(part: str, value: dict) -> None:
     """Add one part to ``gpu.json``, with the machine it was measured on (under a lock: parts may run in parallel)."""
-    path = RESULTS / "gpu.json"
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = results_dir() / "gpu.json"
+    results_dir().mkdir(parents=True, exist_ok=True)
     value = {**value, "cpu_cores": os.cpu_count(), "date": date.today().isoformat()}
-    with open(RESULTS / ".gpu.lock", "w") as lock:
+    with open(results_dir() / ".gpu.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         record = json.loads(path.read_text()) if path.exists() else {"command": COMMAND, "parts": {}}
         if torch.cuda.is_available():
@@ -91,7 +91,7 @@ def training_steps() -> dict:
 def library(gpu_scans: int, cpu_scans: int) -> dict:
     from ctxlib.simulation.library import verify_library
 
-    gpu = verify_library(gpu_scans, seed=0, device="gpu")
+    gpu = verify_library(gpu_scans, seed=0, device="cuda")
     cpu = verify_library(cpu_scans, seed=0, device="cpu")
     per_scan = {name: table.drop_duplicates(["host", "dopant", "energy_kev", "motif"])["seconds"].to_numpy()
                 for name, table in (("gpu", gpu), ("cpu", cpu))}
@@ -118,7 +118,7 @@ def features(workers: int) -> dict:
 def same_features() -> dict:
     """How many of the GPU machine's feature files are, byte for byte, the files made here (run it here, after
     ``full_scale.py features``: same seed, another number of workers and machine)."""
-    made = json.loads((RESULTS / "gpu.json").read_text())["parts"]["features"]["sha256"]
+    made = json.loads((results_dir() / "gpu.json").read_text())["parts"]["features"]["sha256"]
     here = {path.stem: sha256(path) for path in sorted(FEATURES.glob("*.npz"))}
     return {"files": len(made), "files_here": len(here), "same_bytes": sum(here.get(k) == v for k, v in made.items())}
 

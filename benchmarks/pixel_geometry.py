@@ -44,10 +44,11 @@ def folders(geometry: str) -> tuple[Path, Path]:
 
 def arm(geometry: str) -> dict:
     features, checkpoints = folders(geometry)
-    build_features(features, "quick", 0, settings=FeatureSettings.at_scale("quick", 0, pixel_geometry=geometry))
-    trained = train_models(features, "quick", 0, checkpoints)
+    build_features(features, "quick", seed=0, settings=FeatureSettings.at_scale("quick", 0, pixel_geometry=geometry))
+    trained = train_models(features, "quick", seed=0, checkpoint_dir=checkpoints)
     models = {name: c.model for name, c in trained.items()}
-    probabilities, y, _ = part_predictions(models, {n: c.config.batch_size for n, c in trained.items()}, features, "test")
+    probabilities, y, _ = part_predictions(models, {n: c.config.batch_size for n, c in trained.items()}, features,
+                                           part="test")
     table = standin_means({dopant: load_test_micrograph(dopant) for dopant in TEST_DOPANTS}, trained).droplevel("mode")
     return {name: {"test_accuracy": accuracy(y, probabilities[name].argmax(axis=1)),
                    "standin_kappa": float(table.loc[name, "kappa"]),

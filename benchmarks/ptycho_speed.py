@@ -29,7 +29,7 @@ import venv
 from pathlib import Path
 
 import numpy as np
-from record import measured, write_result
+from record import measured, results_dir, write_result
 
 from ctxlib.base.electrons import electron_wavelength
 from ctxlib.base.files import atomic_write
@@ -41,7 +41,6 @@ from ctxlib.ptycho.icgd import ICGDSettings, run_method
 PY4DSTEM_VENV = ROOT / "_build" / "py4dstem-venv"
 PTYCHI_VENV = ROOT / "_build" / "ptychi-venv"
 PTYRAD_VENV = ROOT / "_build" / "ptyrad-venv"
-RESULTS = ROOT / "benchmarks" / "results" / "ptycho_speed.json"
 #: The anchors' runners, real files run in each anchor's own environment (pty-chi's and PtyRAD's import
 #: ``torch_preamble.py`` beside them).
 ANCHORS = Path(__file__).parent / "anchors"
@@ -53,9 +52,10 @@ def time_ours(scale: str, iterations: int, device: str = "cpu") -> dict:
     data = load_case("affine", scale=scale)
     out = {}
     for method in ("oracle", "affine"):
-        run_method(data, method, ICGDSettings(iterations=1, position_from=0), device=device)
+        run_method(data, method, settings=ICGDSettings(iterations=1, position_from=0), device=device)
         start = time.perf_counter()
-        result = run_method(data, method, ICGDSettings(iterations=iterations, position_from=0), device=device)
+        result = run_method(data, method, settings=ICGDSettings(iterations=iterations, position_from=0),
+                            device=device)
         out[method] = {"seconds_per_iteration": (time.perf_counter() - start) / iterations,
                        "rmse_pm": position_rmse(result.state.positions, data.truth) * 100}
     out["positions"], out["pattern_pixels"] = len(data.patterns), list(data.patterns.shape[1:])
@@ -288,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ptyrad-iterations", type=int, default=40)
     parser.add_argument("--no-ours", action="store_true", help="keep the recorded timing of ours, do not rerun it")
     args = parser.parse_args(argv)
-    result = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    path = results_dir() / "ptycho_speed.json"
+    result = json.loads(path.read_text()) if path.exists() else {}
     if result.get("scale") != args.scale:
         if args.no_ours:
             parser.error(f"--no-ours needs a recorded result at scale {args.scale!r}")

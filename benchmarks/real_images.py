@@ -20,7 +20,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from record import RESULTS, write_result
+from record import results_dir, write_result
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     table = model_agreement(micrograph.image, host=example.host, dopants=(None, "Re"), detector=example.detector,
                             energy_kev=example.energy_kev, pixel_size=micrograph.pixel_size, weights_dir=args.weights)
     print(table.to_string(index=False))
-    path = RESULTS / "real_images.json"
+    path = results_dir() / "real_images.json"
     record = json.loads(path.read_text()) if path.exists() else {"runs": {}}
     command = " ".join(["python benchmarks/real_images.py", *(sys.argv[1:] if argv is None else argv)])
     record["runs"][args.label] = {"example": args.example, "weights": str(args.weights or "data/weights"),

@@ -9,7 +9,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from ctxlib.base import config
+
+
+def results_dir() -> Path:
+    """Where records are written and read: the ``results_root`` knob (default ``benchmarks/results``)."""
+    return config.get("results_root")
 
 
 def measured(command: str) -> dict:
@@ -19,10 +24,10 @@ def measured(command: str) -> dict:
 
 
 def write_result(name: str, result: dict, command: str) -> dict:
-    """Add machine, date and command to ``result`` (:func:`measured`) and write ``benchmarks/results/<name>.json``."""
+    """Add machine, date and command to ``result`` (:func:`measured`) and write ``<results_root>/<name>.json``."""
     result = {**result, **measured(command)}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    results_dir().mkdir(parents=True, exist_ok=True)
+    (results_dir() / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

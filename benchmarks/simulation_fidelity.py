@@ -55,16 +55,17 @@ def main() -> dict:
     rows = []
     for host, dopant, motif, energy in SUBSET:
         started = time.perf_counter()
-        reference = simulate_motif(host, dopant, motif, energy, base)
+        reference = simulate_motif(host, dopant, motif, energy, settings=base)
         library, pixel = reference.images, float(np.mean(reference.pixel_size))
         library_seconds = time.perf_counter() - started
-        variants = {name: (lambda kw=kw: simulate_motif(host, dopant, motif, energy, replace(base, **kw)).images)
+        variants = {name: (lambda kw=kw: simulate_motif(host, dopant, motif, energy,
+                                                        settings=replace(base, **kw)).images)
                     for name, kw in STRICT.items()}
         if host == "WSe2":
             other = HOSTS[host].a
             variants[f"X-X height {other:.3f} A (ideal prism) instead of {HOSTS[host].height:.2f} A"] = (
-                lambda: simulate_structure(motif_structure(host, dopant, motif, base.repeat, height=other), energy,
-                                           base.window * np.sqrt(3) * HOSTS[host].a, base).images)
+                lambda: simulate_structure(motif_structure(host, dopant, motif, repeat=base.repeat, height=other),
+                                           energy, base.window * np.sqrt(3) * HOSTS[host].a, settings=base).images)
         for name, run in variants.items():
             started = time.perf_counter()
             strict = run()

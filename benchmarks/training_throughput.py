@@ -57,9 +57,9 @@ def inference_rate(name: str, rows: int = 200_000, batch_size: int = 65536) -> f
     """Rows per second of :func:`ctxlib.learning.evaluation.predict_logits` in eval mode."""
     model = build_model(name).eval()
     X = np.random.default_rng(0).normal(size=(rows, 31)).astype(np.float32)
-    predict_logits(model, name, X[:batch_size], batch_size)
+    predict_logits(model, name, X[:batch_size], batch_size=batch_size)
     start = time.perf_counter()
-    predict_logits(model, name, X, batch_size)
+    predict_logits(model, name, X, batch_size=batch_size)
     return rows / (time.perf_counter() - start)
 
 

@@ -67,5 +67,15 @@ def untrained_weights(directory, models, seed: int = 0):
         config = TrainingConfig(name, epochs=1, batch_size=50)
         model, history = train(config, lambda r: batches(X, y, 50, r), progress=False)
         trained[name] = Checkpoint(model, config, history, {})
-    export_weights(trained, "quick", seed, {}, directory)
+    export_weights(trained, "quick", seed, {}, directory=directory)
     return directory
+
+
+@pytest.fixture
+def roots(tmp_path):
+    """Benchmark records and the data root (paper-scale checkpoints) in ``tmp_path``, set through
+    :mod:`ctxlib.base.config`."""
+    from ctxlib.base import config
+
+    with config.set(results_root=tmp_path, data_root=tmp_path):
+        yield tmp_path

@@ -104,3 +104,64 @@ def test_notebook_code_cells_call_the_library_in_a_few_lines():
             if lines > 15:
                 long.append(f"{source.name} cell {k}: {lines} lines")
     assert not long
+
+
+def test_public_functions_take_their_options_by_keyword():
+    """Data first, options keyword-only (scikit-image's ``gaussian(image, sigma=1.0, *, mode=...)``)."""
+    from ctxlib.book.architecture import positional_options
+
+    assert positional_options() == []
+
+
+def test_the_keyword_checker_catches_a_positional_option(tmp_path):
+    from ctxlib.book.architecture import positional_options
+
+    root = _tree(tmp_path, {
+        "learning/a.py": """
+            def fine(image, sigma=1.0, *, mode="reflect"):
+                pass
+
+            def loose(image, pixel_size, threshold=0.5, *, mode="reflect"):
+                pass
+
+            def _private(a, b, c=1):
+                pass
+
+            class Model:
+                def predict(self, X, batch_size=64, seed=0):
+                    pass
+            """,
+    })
+    assert positional_options(root) == ["ctxlib.learning.a.loose: threshold", "ctxlib.learning.a.Model.predict: seed"]
+
+
+def test_notebook_cells_only_call_the_library():
+    """No notebook code cell holds a loop or comprehension that computes a result: that lives in ctxlib, tested.
+    Loops that only show things carry ``# display``; comprehensions inside ``"...".join`` build text."""
+    import jupytext
+
+    from ctxlib.book.architecture import computing_loops
+    from ctxlib.book.reproduce import notebook_sources
+
+    computing = []
+    for source in notebook_sources():
+        for k, cell in enumerate(jupytext.read(source).cells):
+            if cell.cell_type == "code":
+                code = "\n".join(line for line in cell.source.splitlines() if not line.startswith(("%", "!")))
+                computing += [f"{source.name} cell {k} line {line}" for line in computing_loops(code)]
+    assert not computing
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("total = sum(x for x in values)", [1]),
+    ("for name in names:\n    scores[name] = 1", [1]),
+    ("for ax in axes:  # display\n    ax.set_axis_off()", []),
+    ("text = ', '.join(f'{n}' for n in names)", []),
+    ("rows = [f(x) for x in xs]  # display", []),
+    ("while busy:\n    busy = step()", [1]),
+    ("table = {k: v for k, v in d.items()}\nshown = ', '.join(map(str, table))", [1]),
+])
+def test_the_notebook_checker_tells_computing_from_showing(code, expected):
+    from ctxlib.book.architecture import computing_loops
+
+    assert computing_loops(code) == expected

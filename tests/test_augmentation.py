@@ -98,10 +98,12 @@ def test_a_window_is_the_same_pixels_as_the_whole_image():
 def test_zero_shift_is_no_shift():
     image = np.random.default_rng(0).random((4, 7, 9)).astype(np.float32)
     electrons = np.array([10.0, 100.0, 1e3, 1e4])
-    plain = detector_noise(image, electrons, np.random.default_rng(2), 0.01)
-    assert np.array_equal(detector_noise(image, electrons, np.random.default_rng(2), 0.01, row_shifts=np.zeros((4, 7))),
+    plain = detector_noise(image, electrons, np.random.default_rng(2), read_sigma=0.01)
+    assert np.array_equal(detector_noise(image, electrons, np.random.default_rng(2), read_sigma=0.01,
+                                         row_shifts=np.zeros((4, 7))),
                           plain)
-    assert not np.array_equal(detector_noise(image, electrons, np.random.default_rng(2), 0.01, row_shifts=0.5), plain)
+    assert not np.array_equal(detector_noise(image, electrons, np.random.default_rng(2), read_sigma=0.01,
+                                             row_shifts=0.5), plain)
 
 
 def test_draws_stay_in_range_and_are_seeded():
@@ -121,7 +123,7 @@ def test_settings_refuse_ranges_outside_their_bounds_and_drive_the_draws():
     with pytest.raises(ValueError, match="log range needs low > 0"):
         Range(0.0, 1.0, "log")
     narrow = AugmentationSettings(blur=Range(0.3, 0.3), dose=Range(1e4, 1e4, "log"))
-    draws = draw_degradations(np.random.default_rng(0), 20, narrow)
+    draws = draw_degradations(np.random.default_rng(0), 20, settings=narrow)
     assert {d.blur for d in draws} == {0.3} and np.allclose([d.dose for d in draws], 1e4)
 
 

@@ -46,7 +46,8 @@ def test_energy_and_detector_validation():
 
 
 def test_host_table_has_a_height_and_a_documented_source_for_every_host():
-    from ctxlib.materials.catalog import host_table, imaging_contexts, pairing_table
+    from ctxlib.materials.catalog import host_table, pairing_table
+    from ctxlib.materials.imaging import imaging_contexts
 
     table = host_table()
     assert len(table) == 13 and table.notna().all().all()

@@ -10,11 +10,13 @@ from scipy.spatial import cKDTree
 from ctxlib.encoding.columns import find_columns
 from ctxlib.encoding.features import locate_sites
 from ctxlib.learning.spec import CONTEXT_MODELS
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.micrographs.classify import (ENSEMBLE, UNCERTAIN, TrustSettings, UncertainImageWarning,
                                          UntrainedContextWarning, classify_image)
 
 PIXEL, A = 0.15, 3.282
+WSE2_TI = ImagingContext("WSe2", "Ti", detector="HAADF", energy_kev=80)
 
 
 def _image_without(missing: int, stretch: float = 1.0, shape: int = 200):
@@ -45,7 +47,7 @@ def random_weights(tmp_path_factory):
 
 def test_classify_image_gives_every_column_a_class_with_probabilities(random_weights):
     image, removed = _image_without(missing=1)
-    result = classify_image(image, "WSe2", "Ti", "HAADF", 80, model="MLP-Simple", pixel_size=PIXEL,
+    result = classify_image(image, WSE2_TI, model="MLP-Simple", pixel_size=PIXEL,
                             weights_dir=random_weights, trust=TrustSettings(warn_share=1.0))
     table = result.table
     assert result.in_training_set and result.model == "MLP-Simple" and list(result.members) == ["MLP-Simple"]
@@ -55,14 +57,14 @@ def test_classify_image_gives_every_column_a_class_with_probabilities(random_wei
     assert (table["agreement"] == 1).all() and set(table["class"]) <= {*CLASS_NAMES, UNCERTAIN}
     assert np.array_equal(table["class"] == UNCERTAIN, table["outlier"])  # one model: only the outlier test
     with pytest.raises(ValueError, match="does not match WSe2's 3.282 A"):
-        classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=0.3, weights_dir=random_weights)
+        classify_image(image, WSE2_TI, pixel_size=0.3, weights_dir=random_weights)
     with pytest.raises(ValueError, match="'MLP-NoContext' is not"):
-        classify_image(image, "WSe2", "Ti", "HAADF", 80, model="MLP-NoContext", pixel_size=PIXEL, weights_dir=random_weights)
+        classify_image(image, WSE2_TI, model="MLP-NoContext", pixel_size=PIXEL, weights_dir=random_weights)
 
 
 def test_the_ensemble_votes_and_a_column_it_disagrees_on_is_uncertain(random_weights):
     image, _ = _image_without(missing=1)
-    result = classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
+    result = classify_image(image, WSE2_TI, pixel_size=PIXEL, weights_dir=random_weights,
                             trust=TrustSettings(min_agreement=1.0, warn_share=1.0))
     table = result.table
     assert result.model == ENSEMBLE and list(result.members) == list(CONTEXT_MODELS)
@@ -76,7 +78,7 @@ def test_the_ensemble_votes_and_a_column_it_disagrees_on_is_uncertain(random_wei
     summary = result.summary()
     assert summary[UNCERTAIN] == table["uncertain"].sum() and summary["columns"] == len(table)
     with pytest.warns(UncertainImageWarning, match="of the columns are uncertain"):
-        classify_image(image, "WSe2", "Ti", "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
+        classify_image(image, WSE2_TI, pixel_size=PIXEL, weights_dir=random_weights,
                        trust=TrustSettings(min_agreement=1.0, warn_share=0.0))
 
 
@@ -84,8 +86,8 @@ def test_an_undoped_host_is_a_trained_context_without_a_dopant_class(random_weig
     image, _ = _image_without(missing=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UntrainedContextWarning)
-        result = classify_image(image, "WSe2", None, "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
-                                trust=TrustSettings(warn_share=1.0))
+        result = classify_image(image, ImagingContext("WSe2", None, detector="HAADF", energy_kev=80), pixel_size=PIXEL,
+                                weights_dir=random_weights, trust=TrustSettings(warn_share=1.0))
     assert result.in_training_set and (result.table["p_D"] == 0).all() and "D" not in set(result.table["vote"])
     assert all((p[:, CLASS_NAMES.index("D")] == 0).all() for p in result.members.values())
 
@@ -93,8 +95,8 @@ def test_an_undoped_host_is_a_trained_context_without_a_dopant_class(random_weig
 def test_a_pair_outside_the_training_set_is_warned_about_and_every_column_is_an_outlier(random_weights):
     image, _ = _image_without(missing=1)
     with pytest.warns(UntrainedContextWarning, match="WSe2 with dopant Re is not one of the 109"):
-        result = classify_image(image, "WSe2", "Re", "HAADF", 80, pixel_size=PIXEL, weights_dir=random_weights,
-                                trust=TrustSettings(warn_share=1.0))
+        result = classify_image(image, ImagingContext("WSe2", "Re", detector="HAADF", energy_kev=80), pixel_size=PIXEL,
+                                weights_dir=random_weights, trust=TrustSettings(warn_share=1.0))
     assert not result.in_training_set and result.table["outlier"].all() and (result.table["class"] == UNCERTAIN).all()
 
 
@@ -105,7 +107,7 @@ def test_outlier_distances_follow_the_training_features_of_the_context():
     from ctxlib.learning.outliers import _MOMENTS, ReferenceSettings, context_reference
     from ctxlib.simulation.library import load_library
 
-    reference = context_reference("WSe2", "Ti", "HAADF", 80, ReferenceSettings(quantile=0.999))
+    reference = context_reference(WSE2_TI, settings=ReferenceSettings(quantile=0.999))
     X = context_features(load_library("WSe2", "Ti"), 80, "HAADF", 64, np.random.default_rng(99)).X
     assert (reference.distance(X) > reference.threshold).mean() < 0.01
     sd = np.sqrt(np.diag(np.linalg.inv(reference.precision)))
@@ -133,7 +135,8 @@ def test_shifts_are_the_moments_from_the_nearest_motif_in_training_standard_devi
     from ctxlib.learning.outliers import _MOMENTS, context_reference
     from ctxlib.simulation.library import load_library
 
-    reference = context_reference("WSe2", "Ti", "HAADF", 80)
+    reference = context_reference(WSE2_TI)
+    assert context_reference(ImagingContext("WSe2", "Ti")) is reference  # an equal context is the cached one
     X = context_features(load_library("WSe2", "Ti"), 80, "HAADF", 32, np.random.default_rng(7)).X
     shifts = reference.shifts(X)
     assert shifts.shape == (len(X), 6) and abs(np.median(shifts)) < 0.2 and 0.3 < np.std(shifts) < 2

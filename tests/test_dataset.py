@@ -17,6 +17,7 @@ from ctxlib.learning.reading import (
     stream_batches,
     summarise_features,
 )
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import MOTIFS
 from ctxlib.simulation.augmentation import AugmentationSettings
 from ctxlib.simulation.library import load_library
@@ -37,7 +38,8 @@ def test_host_features_are_deterministic_and_complete(entry):
     assert a["X"].shape == (n, 31) and a["X"].dtype == np.float32 and np.isfinite(a["X"]).all()
     assert np.array_equal(a["y"][:34], LABELS) and set(a["y"]) == {0, 1, 2, 3, 4}
     first = (a["energy"] == 60) & (a["detector"] == 0)
-    assert np.allclose(a["X"][first][:, :23], encode_context("WSe2", "Ti", "HAADF", 60))
+    context = ImagingContext("WSe2", "Ti", detector="HAADF", energy_kev=60)
+    assert np.allclose(a["X"][first][:, :23], encode_context(context))
 
 
 def test_features_are_the_moments_of_the_normalised_patches_they_stand_for(entry):
@@ -161,7 +163,7 @@ def test_patches_are_physically_square_on_non_square_pixels(entry):
     a = HOSTS["WSe2"].a
     side_y, side_x = patch_sides(entry.pixel_size, a)
     assert side_y * entry.pixel_size[0] == pytest.approx(np.sqrt(3) * a) == side_x * entry.pixel_size[1]
-    mean_y, mean_x = patch_sides(entry.pixel_size, a, "mean")
+    mean_y, mean_x = patch_sides(entry.pixel_size, a, geometry="mean")
     assert mean_y == mean_x and mean_y * entry.pixel_size[0] < np.sqrt(3) * a < mean_x * entry.pixel_size[1]
     with pytest.raises(ValueError, match="pixel_geometry 'square' is not in the catalog; allowed: per-axis, mean"):
         FeatureSettings(pixel_geometry="square")
@@ -253,7 +255,8 @@ def test_an_undoped_host_has_the_motifs_without_a_dopant_and_a_zero_dopant_block
     assert len(UNDOPED_MOTIFS) == 14 and a["X"].shape == (6 * 2 * 14, 31)
     assert set(np.unique(a["motif"])) == set(UNDOPED_MOTIFS) and 4 not in set(a["y"])
     first = (a["energy"] == 60) & (a["detector"] == 0)
-    assert np.allclose(a["X"][first][:, :23], encode_context("WSe2", None, "HAADF", 60))
+    context = ImagingContext("WSe2", None, detector="HAADF", energy_kev=60)
+    assert np.allclose(a["X"][first][:, :23], encode_context(context))
     assert not a["X"][:, 12:18].any()  # the dopant's shell block
 
 

@@ -3,6 +3,9 @@ import pytest
 
 from ctxlib.encoding.context import encode_context
 from ctxlib.encoding.features import FEATURE_NAMES, assemble_features, encode_image
+from ctxlib.materials.imaging import ImagingContext
+
+WSE2_TI = ImagingContext("WSe2", "Ti", detector="HAADF", energy_kev=80)
 
 
 def test_feature_names_are_the_papers_31():
@@ -11,10 +14,11 @@ def test_feature_names_are_the_papers_31():
 
 
 def test_encode_image(wse2_like):
-    encoding = encode_image(wse2_like["image"], "WSe2", "Ti", "HAADF", 80, pixel_size=wse2_like["pixel"])
+    encoding = encode_image(wse2_like["image"], WSE2_TI, pixel_size=wse2_like["pixel"])
     features = encoding.features
     assert features.shape == (len(encoding.table), 31) and features.dtype == np.float32
-    np.testing.assert_allclose(features[:, :23], np.broadcast_to(encode_context("WSe2", "Ti", "HAADF", 80), (len(features), 23)), rtol=1e-6)
+    np.testing.assert_allclose(features[:, :23], np.broadcast_to(encode_context(WSE2_TI), (len(features), 23)),
+                               rtol=1e-6)
     assert np.isfinite(features).all()
     # every column's flag is one-hot, and both sublattices are present
     np.testing.assert_array_equal(features[:, -2:].sum(axis=1), 1)
@@ -25,16 +29,17 @@ def test_encode_image(wse2_like):
 
 def test_wrong_pixel_size_is_caught(wse2_like):
     with pytest.raises(ValueError, match="does not match WSe2's 3.282 A"):
-        encode_image(wse2_like["image"], "WSe2", "Ti", "HAADF", 80, pixel_size=0.3)
+        encode_image(wse2_like["image"], WSE2_TI, pixel_size=0.3)
 
 
 def test_bad_context_fails_before_image_work(wse2_like):
     with pytest.raises(ValueError, match="detector 'ABF'"):
-        encode_image(wse2_like["image"], "WSe2", "Ti", "ABF", 80)
+        encode_image(wse2_like["image"], ImagingContext("WSe2", "Ti", detector="ABF", energy_kev=80))
 
 
 def test_assemble_features_per_row_context():
-    context = np.stack([encode_context("WSe2", "V", "HAADF", 60), encode_context("MoS2", "Re", "MAADF", 100)])
+    context = np.stack([encode_context(ImagingContext("WSe2", "V", detector="HAADF", energy_kev=60)),
+                        encode_context(ImagingContext("MoS2", "Re", detector="MAADF", energy_kev=100))])
     rows = assemble_features(context, np.ones((2, 6)), np.array([[1.0, 0.0], [0.0, 1.0]]))
     assert rows.shape == (2, 31)
     np.testing.assert_allclose(rows[:, :23], context, rtol=1e-6)
@@ -55,8 +60,8 @@ def test_a_patch_of_contamination_does_not_change_the_columns_under_it(wse2_like
     error = {}
     for local in (True, False):
         settings = EncodingSettings(local_background=local)
-        clean = encode_image(image, "WSe2", "Ti", "HAADF", 80, pixel, settings).table
-        dirty = encode_image(image + bump, "WSe2", "Ti", "HAADF", 80, pixel, settings).table
+        clean = encode_image(image, WSE2_TI, pixel_size=pixel, settings=settings).table
+        dirty = encode_image(image + bump, WSE2_TI, pixel_size=pixel, settings=settings).table
         distance, match = cKDTree(dirty[["row", "col"]]).query(clean[["row", "col"]])
         assert len(clean) == len(dirty) and distance.max() < 0.2  # the same sites (pixels)
         dirty = dirty.iloc[match].set_axis(clean.index)

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from ctxlib.learning.models import MLP, FeatureAttentionClassifier, build_model
+from ctxlib.learning.models import (MLP, FeatureAttentionClassifier, build_model, build_models, model_descriptions,
+                                    parameter_counts)
 from ctxlib.learning.spec import DEEP_HIDDEN, MODEL_NAMES
 
 
@@ -22,6 +23,24 @@ def test_mlp_layer_structure():
     assert sum(isinstance(m, torch.nn.Linear) for m in deep.body) == len(DEEP_HIDDEN) == 11
     dropouts = [m.p for m in deep.body if isinstance(m, torch.nn.Dropout)]
     assert dropouts == [0.1] * 11
+
+
+def test_built_models_their_parameter_counts_and_boxes_in_order():
+    built = build_models(("MLP-Simple", "MLP-NoContext", "attn-4k"))
+    assert list(built) == ["MLP-Simple", "MLP-NoContext", "attn-4k"]
+    assert isinstance(built["MLP-Simple"], MLP) and isinstance(built["attn-4k"], FeatureAttentionClassifier)
+    # by hand: weights and biases of 6 (or 31) -> 64 -> 32 -> 16 -> 8 -> 5; all but the first layer's weights here
+    hidden = 64 + (64 * 32 + 32) + (32 * 16 + 16) + (16 * 8 + 8) + (8 * 5 + 5)
+    counts = parameter_counts(built)
+    assert list(counts) == list(built)
+    assert counts["MLP-NoContext"] == 6 * 64 + hidden == 3237 and counts["MLP-Simple"] == 31 * 64 + hidden == 4837
+    assert counts["attn-4k"] == sum(p.numel() for p in built["attn-4k"].parameters())
+    boxes = model_descriptions(built)
+    assert list(boxes) == list(built)
+    assert boxes["MLP-NoContext"] == ["input (6 features)", "Linear 6->64, ReLU, Dropout 0.1",
+                                      "Linear 64->32, ReLU, Dropout 0.1", "Linear 32->16, ReLU, Dropout 0.1",
+                                      "Linear 16->8, ReLU, Dropout 0.1", "Linear 8->5, softmax"]
+    assert len(boxes["attn-4k"]) == 2 + 2 * 3 + 2 and boxes["attn-4k"][2].startswith("layer 1: V softmax(Q^T K")
 
 
 def _trained_attention(seed=0, steps=20, batch=64):

@@ -12,7 +12,8 @@ N = 200_000
 
 def _counts(rate, exact_below=EXACT_BELOW, seed=0, read_sigma=0.0):
     intensity = np.full((1, N), rate, np.float32)
-    return detector_noise(intensity, np.array([1.0]), np.random.default_rng(seed), read_sigma, exact_below)[0]
+    return detector_noise(intensity, np.array([1.0]), np.random.default_rng(seed), read_sigma=read_sigma,
+                          exact_below=exact_below)[0]
 
 
 def _assert_poisson(counts, rate):
@@ -130,7 +131,7 @@ def test_a_pixels_words_are_splitmix64_at_its_position():
     rates = np.random.default_rng(3).uniform(40.0, 900.0, (3, 517))
     electrons, sigma = np.array([1.0, 2.0, 0.5]), np.array([0.0, 0.3, 1.5])
     intensity = (rates / electrons[:, None]).astype(np.float32)
-    noisy = detector_noise(intensity, electrons, np.random.default_rng(11), sigma)
+    noisy = detector_noise(intensity, electrons, np.random.default_rng(11), read_sigma=sigma)
     key = int(np.random.default_rng(11).bit_generator.random_raw())
     words = np.array([_splitmix64((key + p * 0x9E3779B97F4A7C15) & (2**64 - 1)) for p in range(rates.size)],
                      np.uint64).reshape(rates.shape)
@@ -146,10 +147,10 @@ def test_a_pixels_words_are_splitmix64_at_its_position():
 def test_a_pixels_noise_depends_on_its_position_not_on_the_rest_of_the_stack():
     intensity = np.random.default_rng(2).uniform(0.0, 60.0, (4, 6, 11)).astype(np.float32)
     electrons = np.array([1.0, 0.5, 2.0, 3.0])
-    whole = detector_noise(intensity, electrons, np.random.default_rng(5), 0.2)
+    whole = detector_noise(intensity, electrons, np.random.default_rng(5), read_sigma=0.2)
     brighter = intensity.copy()
     brighter[[0, 3]] *= 2  # other images, before and after (other branches, exact or not)
-    assert np.array_equal(detector_noise(brighter, electrons, np.random.default_rng(5), 0.2)[1:3], whole[1:3])
+    assert np.array_equal(detector_noise(brighter, electrons, np.random.default_rng(5), read_sigma=0.2)[1:3], whole[1:3])
 
 
 def test_pixels_outside_where_cost_nothing_and_do_not_change_the_others():
@@ -157,12 +158,13 @@ def test_pixels_outside_where_cost_nothing_and_do_not_change_the_others():
     intensity = rng.uniform(0.0, 40.0, (6, 3, 5, 7)).astype(np.float32)
     electrons, sigma = rng.uniform(0.5, 2.0, 6), rng.uniform(0.0, 0.2, 6)
     where = rng.random((5, 7)) < 0.6
-    kept = detector_noise(intensity, electrons, np.random.default_rng(9), sigma, where=where, fill=False)
-    full = detector_noise(intensity, electrons, np.random.default_rng(9), sigma, where=where)
+    kept = detector_noise(intensity, electrons, np.random.default_rng(9), read_sigma=sigma, where=where, fill=False)
+    full = detector_noise(intensity, electrons, np.random.default_rng(9), read_sigma=sigma, where=where)
     assert np.array_equal(kept[..., where], full[..., where])
     assert np.all(kept[..., ~where] == 0) and np.all(full[..., ~where] != 0)
-    everywhere = detector_noise(intensity, electrons, np.random.default_rng(9), sigma, where=np.ones((5, 7), bool))
-    assert np.array_equal(everywhere, detector_noise(intensity, electrons, np.random.default_rng(9), sigma))
+    everywhere = detector_noise(intensity, electrons, np.random.default_rng(9), read_sigma=sigma,
+                                where=np.ones((5, 7), bool))
+    assert np.array_equal(everywhere, detector_noise(intensity, electrons, np.random.default_rng(9), read_sigma=sigma))
     # a mask of one row applies to every row (broadcast); the filled pixels follow the same law
     counts = detector_noise(np.full((1, N // 2, 2), 6.5, np.float32), np.ones(1), np.random.default_rng(1),
                             where=np.array([[True, False]]))[0]

@@ -85,15 +85,15 @@ def test_window_patches_equal_extract_patches(n, side, size, seed):
     """One matrix product per axis gives extract_patches' patch at the window centre (smoothed or not) to 1e-6."""
     windows = np.random.default_rng(seed).random((3, n, n))
     centre = np.array([[(n - 1) / 2, (n - 1) / 2]])
-    reference = np.stack([extract_patches(w, centre, side, size, edge="reflect").patches[0] for w in windows])
-    assert np.allclose(window_patches(windows, (side, side), size), reference, rtol=1e-6, atol=1e-6)
+    reference = np.stack([extract_patches(w, centre, side, size=size, edge="reflect").patches[0] for w in windows])
+    assert np.allclose(window_patches(windows, (side, side), size=size), reference, rtol=1e-6, atol=1e-6)
 
 
 def test_per_axis_sides_and_footprint():
     """Different sides along y and x sample different spans; the footprint holds every pixel the patch reads."""
     ramp_y = np.tile(np.arange(35.0)[:, None], (1, 35))
-    patch = window_patches(ramp_y[None], (22.0, 20.0), 32)[0]
+    patch = window_patches(ramp_y[None], (22.0, 20.0), size=32)[0]
     assert np.allclose(patch[:, 0], 17 + patch_offsets(22.0, 32), atol=1e-4)
-    matrix = axis_resampling(35, 17.0, 22.0, 32)
+    matrix = axis_resampling(35, 17.0, 22.0, size=32)
     used = footprint(matrix)
     assert np.allclose(matrix[:, used].sum(axis=1), 1) and used == slice(6, 29)

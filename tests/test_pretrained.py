@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ctxlib.learning.evaluation import predict_proba
-from ctxlib.learning.pretrained import PretrainedError, export_weights, load_pretrained, read_weights_manifest
+from ctxlib.learning.pretrained import (PretrainedError, build_scores, export_weights, load_pretrained,
+                                        read_weights_manifest)
 from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
 
 
@@ -21,7 +22,7 @@ def test_export_and_load_round_trip_and_tampering_is_caught(tmp_path):
     configs = {name: TrainingConfig(name, epochs=1, batch_size=50) for name in ("MLP-Simple", "attn-4k")}
     trained = {name: _trained(c, X, y) for name, c in configs.items()}
     scores = {name: {"train_accuracy": 0.5, "test_accuracy": 0.4} for name in trained}
-    manifest = export_weights(trained, "quick", 0, scores, tmp_path)
+    manifest = export_weights(trained, "quick", 0, scores, directory=tmp_path)
     assert read_weights_manifest(tmp_path) == json.loads(json.dumps(manifest))
     assert set(manifest["files"]) == {"MLP-Simple.pt", "MLP-Simple.json", "attn-4k.pt", "attn-4k.json"}
     loaded = load_pretrained("MLP-Simple", tmp_path)
@@ -38,3 +39,26 @@ def test_export_and_load_round_trip_and_tampering_is_caught(tmp_path):
         load_pretrained("MLP-Simple", tmp_path / "nowhere")
     with pytest.raises(ValueError, match="model 'GPT' is not in the catalog"):
         load_pretrained("GPT", tmp_path)
+
+
+def test_build_scores_are_each_models_accuracy_on_the_train_and_test_rows(monkeypatch):
+    from sklearn.metrics import accuracy_score
+
+    import ctxlib.learning.evaluation as evaluation
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(300, 31)).astype(np.float32), rng.integers(0, 5, 300)
+    X[np.arange(300), 23 + y] += 2.0
+    parts = {"train": slice(0, 200), "test": slice(200, 300)}
+    monkeypatch.setattr(evaluation, "load_features",
+                        lambda folder, *, split, part, seed: (X[parts[part]], y[parts[part]], None))
+    trained = {name: _trained(TrainingConfig(name, epochs=2, batch_size=50), X[:200], y[:200])
+               for name in ("MLP-Simple", "attn-4k")}
+    scores = build_scores(trained, "features", seed=0)
+    assert list(scores) == ["MLP-Simple", "attn-4k"]
+    for name, checkpoint in trained.items():
+        assert list(scores[name]) == ["train_accuracy", "test_accuracy"]
+        for part, rows in parts.items():
+            p = predict_proba(checkpoint.model, name, X[rows], batch_size=50, seed=0)
+            assert scores[name][f"{part}_accuracy"] == accuracy_score(y[rows], p.argmax(axis=1))
+            assert type(scores[name][f"{part}_accuracy"]) is float

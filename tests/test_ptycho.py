@@ -66,14 +66,14 @@ def test_forward_model_reproduces_abtem_single_slice_patterns():
     theirs = np.asarray(theirs.array)
     assert np.abs(ours - theirs).max() <= 1e-5 * theirs.max()
     # and our own probe is abTEM's up to its soft aperture edge
-    mine = probe_wave((48, 48), potential.sampling, 80, 25, 30)
+    mine = probe_wave((48, 48), potential.sampling, 80, 25, defocus=30)
     assert abs(np.vdot(wave, mine)) > 0.9999
 
 
 def test_true_positions_fit_the_abtem_data_better_than_the_nominal_grid():
     truth = true_positions(TINY, ScanErrors(rotation_deg=10.0, scale=1.1, drift=(0.3, 0.2), jitter_pm=20.0))
     patterns, transmission = simulate_case(TINY, truth)
-    probe = probe_wave((TINY.window,) * 2, TINY.sampling, 80, 25, TINY.defocus)
+    probe = probe_wave((TINY.window,) * 2, TINY.sampling, 80, 25, defocus=TINY.defocus)
     from ctxlib.ptycho.forward import data_error
 
     at_truth = data_error(patterns, intensities(transmission, probe, truth, TINY.sampling))
@@ -141,7 +141,7 @@ GRID = (np.stack(np.meshgrid(np.arange(8.0), np.arange(6.0)), -1).reshape(-1, 2)
 @given(st.floats(-170, 170), st.floats(0.9, 1.1), st.floats(0.9, 1.1), st.floats(-0.1, 0.1),
        st.tuples(st.floats(-2, 2), st.floats(-2, 2)))
 def test_affine_fit_recovers_a_known_map_exactly(rotation, sx, sy, shear, shift):
-    matrix = compose_affine(rotation, (sx, sy), shear)
+    matrix = compose_affine(rotation, (sx, sy), shear=shear)
     fit = fit_affine(GRID, GRID @ matrix.T + np.array(shift))
     assert fit.rotation_deg == pytest.approx(rotation, abs=1e-9)
     assert fit.scale == pytest.approx((sx, sy), abs=1e-9)
@@ -196,7 +196,7 @@ def _synthetic(seed=0):
     phase = np.fft.ifft2(np.fft.fft2(rng.normal(0, 1, (48, 48))) * (np.hypot(*np.meshgrid(
         np.fft.fftfreq(48), np.fft.fftfreq(48))) < 0.15)).real
     obj = np.exp(1j * 0.5 * phase / phase.std())
-    probe = probe_wave((16, 16), sampling, 80, 25, 20)
+    probe = probe_wave((16, 16), sampling, 80, 25, defocus=20)
     nominal = nominal_grid(BenchmarkSettings(scan_shape=(5, 5), step=0.5, cells=(3, 2))) - 1.2
     truth = nominal + rng.normal(0, 0.05, nominal.shape)
     return intensities(obj, probe, truth, sampling), nominal, truth, probe, sampling
@@ -205,8 +205,8 @@ def _synthetic(seed=0):
 def test_position_gradient_moves_positions_toward_the_truth_and_data_error_falls():
     patterns, nominal, truth, probe, sampling = _synthetic()
     state = reconstruct(patterns, nominal, probe, sampling, 12,
-                        lambda it, p: constrain((Free(),), nominal, p, (5, 5)) if it >= 3 else nominal,
-                        EngineSettings(batch_size=5, probe_from=100))
+                        rule=lambda it, p: constrain((Free(),), nominal, p, (5, 5)) if it >= 3 else nominal,
+                        settings=EngineSettings(batch_size=5, probe_from=100))
     errors = [h["data_error"] for h in state.history]
     assert errors[-1] < 0.5 * errors[0]
     assert position_rmse(state.positions, truth) < position_rmse(nominal, truth)
@@ -216,17 +216,20 @@ def test_resumed_reconstruction_equals_an_uninterrupted_one(tmp_path):
     patterns, nominal, _, probe, sampling = _synthetic()
     rule = lambda it, p: constrain((Free(),), nominal, p, (5, 5))
     engine = EngineSettings(batch_size=5, probe_from=2)
-    straight = reconstruct(patterns, nominal, probe, sampling, 6, rule, engine)
+    straight = reconstruct(patterns, nominal, probe, sampling, 6, rule=rule, settings=engine)
     path = tmp_path / "run.pt"
-    stopped = reconstruct(patterns, nominal, probe, sampling, 6, rule, engine, checkpoint=path, checkpoint_every=2,
+    stopped = reconstruct(patterns, nominal, probe, sampling, 6, rule=rule, settings=engine, checkpoint=path,
+                          checkpoint_every=2,
                           stop_after=3)
     assert stopped.iteration == 3 and path.exists()
-    resumed = reconstruct(patterns, nominal, probe, sampling, 6, rule, engine, checkpoint=path, checkpoint_every=2)
+    resumed = reconstruct(patterns, nominal, probe, sampling, 6, rule=rule, settings=engine, checkpoint=path,
+                          checkpoint_every=2)
     assert resumed.iteration == 6 and len(resumed.history) == 6
     assert torch.equal(resumed.obj, straight.obj) and torch.equal(resumed.probe, straight.probe)
     assert np.array_equal(resumed.positions, straight.positions)
     # a checkpoint of other data is not resumed
-    other = reconstruct(patterns * 1.01, nominal, probe, sampling, 6, rule, engine, checkpoint=path, stop_after=1)
+    other = reconstruct(patterns * 1.01, nominal, probe, sampling, 6, rule=rule, settings=engine, checkpoint=path,
+                        stop_after=1)
     assert other.iteration == 1
 
 
@@ -235,13 +238,14 @@ def test_checkpoints_read_with_weights_only_and_an_old_pickled_one_starts_over(t
     rule = lambda it, p: constrain((Free(),), nominal, p, (5, 5))
     engine = EngineSettings(batch_size=5, probe_from=2)
     path = tmp_path / "run.pt"
-    reconstruct(patterns, nominal, probe, sampling, 4, rule, engine, checkpoint=path, stop_after=2)
+    reconstruct(patterns, nominal, probe, sampling, 4, rule=rule, settings=engine, checkpoint=path, stop_after=2)
     saved = torch.load(path, weights_only=True)  # tensors, numbers and strings only
     assert saved["iteration"] == 2 and saved["history"][1]["positions"].shape == nominal.shape
     saved["positions"] = saved["positions"].numpy()  # as checkpoints were written before: numpy inside
     torch.save(saved, path)
     assert load_checkpoint(path, saved["key"]) is None
-    restarted = reconstruct(patterns, nominal, probe, sampling, 4, rule, engine, checkpoint=path, stop_after=1)
+    restarted = reconstruct(patterns, nominal, probe, sampling, 4, rule=rule, settings=engine, checkpoint=path,
+                            stop_after=1)
     assert restarted.iteration == 1
 
 
@@ -249,7 +253,7 @@ def test_exit_waves_follow_subpixel_positions_continuously():
     """Moving a position by a tenth of a pixel changes the exit wave by a tenth of a pixel's change."""
     rng = np.random.default_rng(2)
     obj = torch.as_tensor(np.exp(1j * rng.normal(0, 0.3, (32, 32))))
-    probe = torch.as_tensor(probe_wave((16, 16), (0.2, 0.2), 80, 25, 20))
+    probe = torch.as_tensor(probe_wave((16, 16), (0.2, 0.2), 80, 25, defocus=20))
     geometry = Geometry((32, 32), (16, 16), (0.2, 0.2))
     base = torch.tensor([[3.0, 3.1]], dtype=torch.float64)
     waves = [exit_waves(obj, probe, base + torch.tensor([[d, 0.0]]), geometry) for d in (0.0, 0.02, 0.2)]
@@ -275,14 +279,111 @@ def test_device_is_checked_and_a_checkpoint_resumes_on_the_device_asked_for(tmp_
     engine = EngineSettings(batch_size=5)
     for bad in ("gpu", "cuda:x", 3.5):
         with pytest.raises(ValueError, match="is not a torch device"):
-            reconstruct(patterns, nominal, probe, sampling, 1, None, engine, device=bad)
+            reconstruct(patterns, nominal, probe, sampling, 1, rule=None, settings=engine, device=bad)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="'cuda' is not available here"):
-            reconstruct(patterns, nominal, probe, sampling, 1, None, engine, device="cuda")
-    straight = reconstruct(patterns, nominal, probe, sampling, 3, None, engine)
+            reconstruct(patterns, nominal, probe, sampling, 1, rule=None, settings=engine, device="cuda")
+    straight = reconstruct(patterns, nominal, probe, sampling, 3, rule=None, settings=engine)
     path = tmp_path / "run.pt"
-    reconstruct(patterns, nominal, probe, sampling, 3, None, engine, checkpoint=path, stop_after=1)
+    reconstruct(patterns, nominal, probe, sampling, 3, rule=None, settings=engine, checkpoint=path, stop_after=1)
     other = "cuda" if torch.cuda.is_available() else "cpu"
-    resumed = reconstruct(patterns, nominal, probe, sampling, 3, None, engine, checkpoint=path, device=other)
+    resumed = reconstruct(patterns, nominal, probe, sampling, 3, rule=None, settings=engine, checkpoint=path,
+                          device=other)
     assert resumed.obj.device.type == other and resumed.iteration == 3
     assert torch.allclose(resumed.obj.cpu(), straight.obj, atol=1e-4)
+
+
+# --- the page's scores ----------------------------------------------------------------------------
+
+def _hand_result(method, positions, errors=None):
+    """A Result of known positions per iteration (no reconstruction behind it)."""
+    from types import SimpleNamespace
+
+    from ctxlib.ptycho.icgd import Result
+
+    positions = np.asarray(positions)
+    errors = np.linspace(1, 0.5, len(positions)) if errors is None else errors
+    return Result(method, SimpleNamespace(positions=positions[-1]), float(errors[-1]), errors, positions)
+
+
+def _hand_data(truth):
+    from ctxlib.ptycho.data import PtychoData
+
+    return PtychoData(None, GRID, truth, (6, 8), (0.2, 0.2), None, None, "hand", math.inf)
+
+
+def test_convergence_curves_are_the_rmse_by_hand_and_leave_the_oracle_out():
+    from ctxlib.ptycho.icgd import convergence_curves, rmse_curve
+
+    # iteration 1: every position 3 pm off along x (a translation: 0); iteration 2: alternately +-4 pm along y
+    wobble = np.zeros_like(GRID)
+    wobble[::2, 1], wobble[1::2, 1] = 0.04, -0.04
+    free = _hand_result("free", [GRID + [0.03, 0.0], GRID + wobble + [1.0, 2.0]])
+    oracle = _hand_result("oracle", [GRID, GRID])
+    rmse, errors = convergence_curves(_hand_data(GRID), {"free": free, "oracle": oracle})
+    assert list(rmse) == ["free"] and rmse["free"] == pytest.approx([0.0, 4.0], abs=1e-9)
+    assert list(errors) == ["free", "oracle"] and errors["oracle"] is oracle.errors
+    assert np.array_equal(rmse_curve(free.positions, GRID), rmse["free"])
+
+
+def test_errors_left_split_the_error_each_method_leaves_and_part_rms_measures_a_part():
+    from ctxlib.ptycho.constraints import part_rms
+    from ctxlib.ptycho.icgd import errors_left
+
+    rng = np.random.default_rng(4)
+    affine = GRID @ (compose_affine(1.0, (1.02, 1.0)) - np.eye(2)).T  # 1 degree and 2 % along x
+    jitter = rng.normal(0, 0.002, GRID.shape)
+    truth = GRID + affine + [0.5, -0.2]
+    found = {"free": _hand_result("free", [GRID + [0.1, 0.1]]),  # left: the whole affine map
+             "icgd": _hand_result("icgd", [truth - jitter]),  # left: the jitter only
+             "oracle": _hand_result("oracle", [truth])}
+    left = errors_left(_hand_data(truth), found)
+    assert list(left) == ["free", "icgd"] and set(left["free"]) == {"affine", "line", "residual"}
+    assert np.allclose(left["free"]["affine"], affine - affine.mean(0), atol=1e-12)
+    assert np.allclose(left["free"]["line"], 0, atol=1e-12) and np.allclose(left["free"]["residual"], 0, atol=1e-12)
+    parts = left["icgd"]
+    assert np.allclose(parts["affine"] + parts["line"] + parts["residual"], jitter - jitter.mean(0), atol=1e-12)
+    rms = part_rms(left, "affine")
+    by_hand = np.sqrt(np.mean(np.sum((affine - affine.mean(0)) ** 2, axis=1))) * 100  # pm
+    assert list(rms) == ["free", "icgd"] and rms["free"] == pytest.approx(by_hand, abs=1e-8)
+    assert rms["icgd"] < 0.2  # pm: jitter of 0.2 pm hardly has an affine part
+
+
+def _tiny_icgd():
+    return ICGDSettings(iterations=4, position_from=1, line_from=2, lowpass_from=3, free_from=3,
+                        engine=replace(ICGD_ENGINE, batch_size=5, probe_from=100))
+
+
+def _synthetic_case(dose=math.inf, seed=0):
+    from ctxlib.ptycho.data import PtychoData
+
+    patterns, nominal, truth, probe, sampling = _synthetic(seed)
+    return PtychoData(patterns.astype(np.float32), nominal, truth, (5, 5), sampling, probe, None, "synthetic", dose,
+                      0.6666666)
+
+
+def test_seed_and_dose_scores_are_the_scores_of_each_run_in_order():
+    from ctxlib.ptycho.icgd import dose_scores, run_methods, scores, seed_scores
+
+    methods, tiny = ("free", "affine", "oracle"), _tiny_icgd()
+    data = _synthetic_case()
+    rows = seed_scores(data, [3, 5], methods=methods, settings=tiny)
+    by_hand = [{"seed": s, **row} for s in (3, 5)
+               for row in scores(data, run_methods(data, methods, settings=tiny.with_seed(s)))]
+    assert rows == by_hand and [r["seed"] for r in rows] == [3, 3, 3, 5, 5, 5]
+    assert list(rows[0]) == ["seed", "method", "RMSE (pm)", "data error", "data error / oracle",
+                             "first iteration <= 10 pm"]
+    assert rows[0]["RMSE (pm)"] != rows[3]["RMSE (pm)"]  # the seed sets the mini-batch order
+    loaded = []
+
+    def load(dose, *, seed):
+        loaded.append((dose, seed))
+        return _synthetic_case(dose, seed)
+
+    sweep = dose_scores(load, [1e5, 1e4], [0, 1], methods=("affine", "oracle"), settings=tiny)
+    assert loaded == [(1e5, 0), (1e5, 1), (1e4, 0), (1e4, 1)]
+    assert [(r["dose"], r["seed"], r["method"]) for r in sweep] == [
+        (d, s, m) for d in ("1e+05", "1e+04") for s in (0, 1) for m in ("affine", "oracle")]
+    one = _synthetic_case(1e4, 1)
+    expected = scores(one, run_methods(one, ("affine", "oracle"), settings=tiny.with_seed(1)))
+    assert sweep[6:] == [{"dose": "1e+04", "seed": 1, **row} for row in expected]

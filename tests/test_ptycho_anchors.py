@@ -38,12 +38,11 @@ def test_run_runner_returns_the_last_json_line_and_raises_with_the_error_output(
         ptycho_speed.run_runner(sys.executable, bad, tmp_path / "in.npz", {})
 
 
-def test_the_record_says_when_where_and_how(tmp_path, monkeypatch):
+def test_the_record_says_when_where_and_how(roots):
     import record
 
-    monkeypatch.setattr(record, "RESULTS", tmp_path)
     written = record.write_result("x", {"ours": {"seconds": 1.0} | {"measured": record.measured("python a.py")}},
                                   "python a.py")
-    assert json.loads((tmp_path / "x.json").read_text()) == written
+    assert json.loads((roots / "x.json").read_text()) == written
     assert written["command"] == written["ours"]["measured"]["command"] == "python a.py"
     assert {"date", "machine", "cpu_cores"} <= set(written) and written["date"] == written["ours"]["measured"]["date"]

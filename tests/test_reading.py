@@ -162,8 +162,12 @@ def test_bad_input_gets_one_line_and_no_files_and_the_batch_goes_on(tmp_path, ca
     options = ["--host", "WSe2", "--dopant", "Ti", *_one_model_weights(tmp_path / "w"), "-o", str(out)]
     for bad, message in [(["--detector", "HAADF", "--energy", "400"], "beam energy 400.0 keV is outside 30-300 keV"),
                          (["--detector-angles", "90", "40", "--energy", "80"], "detector angles 90-40 mrad are not an"),
-                         (["--detector", "HAADF", "--energy", "80", "--min-agreement", "2"], "--min-agreement 2.0")]:
-        assert main(["classify", str(folder / "good.npy"), *bad, *options]) == 1
+                         (["--detector", "HAADF", "--energy", "80", "--min-agreement", "2"], "--min-agreement 2.0"),
+                         (["--detector", "HAADF", "--energy", "80", "--dopant", "W"],  # the last --dopant counts
+                          "dopant 'W' equals the host metal of WSe2"),
+                         (["--detector", "HAADF", "--energy", "80", "--host", "WSe3"],
+                          "'WSe3' is not of the form MX2")]:
+        assert main(["classify", str(folder / "good.npy"), *options, *bad]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0]
         assert not out.exists() or not any(out.iterdir())  # nothing written for a refused option

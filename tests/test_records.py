@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ctxlib.base.paths import ROOT
 from ctxlib.book.records import (
@@ -14,8 +15,13 @@ from ctxlib.book.records import (
     full_scale_scores,
     full_scale_stages,
     gpu_comparison,
+    paper_schedule_hours,
+    pixel_geometry_table,
     ptycho_gpu_text,
+    seed_entropy_reduction,
+    seed_run,
     standin_comparison,
+    superseded_runs,
 )
 from ctxlib.learning.spec import MODEL_NAMES
 
@@ -205,3 +211,55 @@ def test_checkpoint_provenance_names_each_models_features_and_whether_todays_cod
     assert table.loc["MLP-Simple", "features digest"] == "aaaaaaaa" and table.loc["attn-4k", "epochs"] == 2
     assert table.loc["MLP-Simple", "feature code"] == "bbbbbbbb"
     assert list(table["today's feature code"]) == [False, True]  # rows sorted by file name: MLP-Simple, attn-4k
+
+
+def test_seed_run_finds_the_run_of_a_seed_and_names_the_seeds_it_has():
+    record = {"runs": [{"seed": 2, "test_rows": 5}, {"seed": 0, "test_rows": 7}]}
+    assert seed_run(record, 0) is record["runs"][1] and seed_run(record, 2)["test_rows"] == 5
+    with pytest.raises(KeyError, match=r"no run of seed 1; it has \[2, 0\]"):
+        seed_run(record, 1)
+    shipped = json.loads((RECORDS / "seeds.json").read_text())
+    assert seed_run(shipped, 0)["seed"] == 0
+
+
+def test_seed_entropy_reduction_is_one_minus_the_context_mean_over_the_entropy_without():
+    entropies = {"MLP-NoContext": 0.5, "MLP-Simple": 0.1, "MLP-Deep": 0.1, "attn-4k": 0.1, "attn-200k": 0.2,
+                 "attn-400k": 0.25}
+    record = {"runs": [{"seed": 0, "models": {n: {"entropy_nats": e} for n, e in entropies.items()}}]}
+    assert seed_entropy_reduction(record) == pytest.approx([1 - 0.15 / 0.5])
+
+
+def test_pixel_geometry_table_puts_each_rules_scores_side_by_side_in_percent():
+    arm = {"MLP-Simple": {"test_accuracy": 0.9, "standin_kappa": 0.8, "standin_accuracy": 0.85},
+           "attn-4k": {"test_accuracy": 0.95, "standin_kappa": 0.7, "standin_accuracy": 0.75}}
+    other = {n: {k: v - 0.1 for k, v in scores.items()} for n, scores in arm.items()}
+    table = pixel_geometry_table({"arms": {"per-axis": arm, "mean": other}})
+    assert list(table.columns) == [(rule, column) for rule in ("per-axis", "mean") for column in
+                                   ("test accuracy (%)", "stand-in kappa", "stand-in accuracy (%)")]
+    assert list(table.index) == ["MLP-Simple", "attn-4k"]
+    assert table.loc["attn-4k", ("per-axis", "test accuracy (%)")] == pytest.approx(95.0)
+    assert table.loc["attn-4k", ("mean", "stand-in kappa")] == pytest.approx(0.6)  # kappa stays a fraction
+    assert table.loc["MLP-Simple", ("mean", "stand-in accuracy (%)")] == pytest.approx(75.0)
+    shipped = pixel_geometry_table(json.loads((RECORDS / "pixel_geometry.json").read_text()))
+    assert set(shipped.columns.get_level_values(0)) == {"per-axis", "mean"}
+
+
+def test_paper_schedule_hours_add_up_the_six_models():
+    record = {"models": {name: {"paper_schedule_hours": k + 0.5} for k, name in enumerate(MODEL_NAMES)}}
+    assert paper_schedule_hours(record) == pytest.approx(sum(k + 0.5 for k in range(6)))
+    shipped = json.loads((RECORDS / "training_throughput.json").read_text())
+    assert paper_schedule_hours(shipped) > 0
+
+
+def test_superseded_runs_one_row_per_model_or_none():
+    record = {"superseded": {"MLP-NoContext": {
+        "shuffle": "whole-files", "pool_rows": 4_000_000, "last_epoch": {"accuracy": 0.9, "loss": 0.3},
+        "test": {"accuracy": 0.6, "train_cross_entropy_nats": 1.2}, "why": "pools of whole files"}}}
+    table = superseded_runs(record)
+    assert list(table.index) == ["MLP-NoContext"]
+    row = table.loc["MLP-NoContext"]
+    assert row["batches"] == "pools of whole-files, 4 M rows" and row["why superseded"] == "pools of whole files"
+    assert row["last epoch, training accuracy (running, %)"] == pytest.approx(90.0)
+    assert row["test accuracy (%)"] == pytest.approx(60.0)
+    assert row["training rows, cross-entropy of the final model (nats)"] == 1.2
+    assert superseded_runs({"stages": {}}).empty

@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+import abtem
 import numpy as np
 import pytest
 from abtem.core.energy import energy2wavelength
@@ -12,6 +13,7 @@ from ctxlib.simulation.scans import (
     _slice_thicknesses,
     column_species,
     fft_friendly,
+    periodic_fields,
     potential_sampling,
     simulate_motif,
 )
@@ -67,15 +69,15 @@ def test_one_slice_per_atomic_plane_puts_planes_at_slice_entrances():
 def test_prism_equals_multislice_and_the_centre_is_a_scan_point():
     """The library's PRISM scan reproduces plain multislice (small, coarse case for speed)."""
     fast = MotifSimulation(scan_sampling=0.6, window=1.0)
-    prism = simulate_motif("WSe2", "Ti", "M[X2,X2,X2]", 60, fast)
-    plain = simulate_motif("WSe2", "Ti", "M[X2,X2,X2]", 60, replace(fast, method="multislice"))
+    prism = simulate_motif("WSe2", "Ti", "M[X2,X2,X2]", 60, settings=fast)
+    plain = simulate_motif("WSe2", "Ti", "M[X2,X2,X2]", 60, settings=replace(fast, method="multislice"))
     assert np.allclose(prism.images, plain.images, rtol=1e-4, atol=1e-6 * plain.images.max())
     haadf = prism.images[0]
     n = haadf.shape[0]
     assert haadf.shape == (n, n) and n % 2 == 1
     # every W column is a scan point (even steps per host cell): the centre W is as bright as the brightest
     assert haadf[n // 2, n // 2] == pytest.approx(haadf.max(), rel=1e-4)
-    doped = simulate_motif("WSe2", "Ti", "D[X2,X2,X2]", 60, fast).images[0]
+    doped = simulate_motif("WSe2", "Ti", "D[X2,X2,X2]", 60, settings=fast).images[0]
     assert doped[n // 2, n // 2] < 0.8 * doped.max()  # Ti (Z = 22) in place of W (Z = 74)
     background, mean = prism.levels[0]
     assert 0 <= background < mean
@@ -84,5 +86,22 @@ def test_prism_equals_multislice_and_the_centre_is_a_scan_point():
 def test_bad_simulation_settings():
     with pytest.raises(ValueError, match="simulation method 'bloch' is not in the catalog; allowed: prism, multislice"):
         MotifSimulation(method="bloch")
-    with pytest.raises(ValueError, match="device 'tpu'"):
+    with pytest.raises(ValueError, match="device='tpu' is not allowed: use 'cpu', 'cuda'"):
         simulate_motif("WSe2", "Ti", 0, 80, device="tpu")
+
+
+def test_periodic_fields_interpolate_a_band_limited_cell_exactly_and_tile_it():
+    """A periodic cell of two Fourier modes sampled at 0.2 A is the same function sampled at 0.1 A over 2 x 3 cells."""
+
+    def wave(x, y):  # a 4 x 6 A cell
+        return 1 + np.cos(2 * np.pi * x / 4) + 0.5 * np.sin(2 * np.pi * 2 * y / 6)
+
+    x, y = np.meshgrid(np.arange(20) * 0.2, np.arange(30) * 0.2, indexing="ij")
+    images = {"MAADF": abtem.Images(wave(x, y), sampling=(0.2, 0.2)),
+              "HAADF": abtem.Images(2 * wave(x, y), sampling=(0.2, 0.2))}
+    fields = periodic_fields(images, sampling=0.1, tiles=(2, 3))
+    assert list(fields) == ["MAADF", "HAADF"]
+    assert fields["HAADF"].shape == (80, 180) and fields["HAADF"].sampling == pytest.approx((0.1, 0.1))
+    x, y = np.meshgrid(np.arange(80) * 0.1, np.arange(180) * 0.1, indexing="ij")
+    np.testing.assert_allclose(fields["MAADF"].array, wave(x, y), atol=1e-5)
+    np.testing.assert_allclose(fields["HAADF"].array, 2 * wave(x, y), atol=1e-5)

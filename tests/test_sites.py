@@ -13,6 +13,7 @@ from ctxlib.encoding.columns import BRIGHT, DIM, find_columns
 from ctxlib.encoding.features import encode_image, locate_sites, resample_rows
 from ctxlib.encoding.mask import crystal_mask
 from ctxlib.encoding.sites import SiteSettings, find_sites
+from ctxlib.materials.imaging import ImagingContext
 
 PIXEL, A, SHAPE = 0.15, 3.16, 260
 
@@ -156,7 +157,7 @@ def test_a_non_square_pixel_is_measured_and_corrected():
     metal, chalcogen = honeycomb_sites(A, SHAPE * PIXEL)
     square = render([metal, chalcogen], [1.0, 0.7], SHAPE, PIXEL)
     stretched = resample_rows(square, 1 / 1.05)  # each row now spans 1.05 pixel sizes
-    encoding = encode_image(stretched, "MoS2", "V", "HAADF", 80)
+    encoding = encode_image(stretched, ImagingContext("MoS2", "V", detector="HAADF", energy_kev=80))
     assert encoding.calibration.resampled and encoding.calibration.aspect == pytest.approx(1.05, abs=0.005)
     assert encoding.calibration.source == "host lattice"
     assert encoding.calibration.pixel_size == pytest.approx(PIXEL, rel=0.01)
@@ -170,7 +171,8 @@ def test_edge_columns_get_reflected_patches_and_the_flags_follow_brightness(wse2
     flags = []
     for weights in ([1.0, 0.6], [0.6, 1.0]):
         image = render([wse2_like["metal"], wse2_like["chalcogen"]], weights, 200, wse2_like["pixel"])
-        encoding = encode_image(image, "WSe2", "Ti", "HAADF", 80, wse2_like["pixel"])
+        encoding = encode_image(image, ImagingContext("WSe2", "Ti", detector="HAADF", energy_kev=80),
+                                pixel_size=wse2_like["pixel"])
         table = encoding.table
         assert table["edge"].any() and not table["edge"].all()
         probe = np.argmin(np.hypot(table["row"] - wse2_like["metal"][40, 1] / wse2_like["pixel"],
@@ -180,9 +182,10 @@ def test_edge_columns_get_reflected_patches_and_the_flags_follow_brightness(wse2
 
 
 def test_no_pixel_size_and_a_host_outside_the_catalog_is_an_error(wse2_like):
+    context = ImagingContext("NbTe2", "Ti", detector="HAADF", energy_kev=80)  # a valid context, not a catalog host
     with pytest.raises(ValueError, match="no pixel size for this image and host 'NbTe2' is not in the catalog"):
-        encode_image(wse2_like["image"], "NbTe2", "Ti", "HAADF", 80)
-    assert encode_image(wse2_like["image"], "NbTe2", "Ti", "HAADF", 80, pixel_size=0.15).calibration.source == "stated"
+        encode_image(wse2_like["image"], context)
+    assert encode_image(wse2_like["image"], context, pixel_size=0.15).calibration.source == "stated"
 
 
 def test_equally_bright_sublattices_on_a_sheared_scan():

@@ -112,3 +112,26 @@ def test_microscopes_unlike_the_catalogs_are_found_and_classified_in_maadf():
     maadf = scores[scores["classified as"].str.startswith("MAADF")]
     assert len(maadf) == 2 and (maadf["kappa"] >= 0.98).all()
     assert set(scores["classified as"]) == {"HAADF, 60 keV", "MAADF, 60 keV", "HAADF, 80 keV", "MAADF, 80 keV"}
+
+
+def test_the_micrographs_of_a_host_and_the_hard_cases_load_together(tmp_path):
+    """Each field is the file's own content, keyed and ordered as asked."""
+    from ctxlib.simulation.standins import (HARD_CASES, MICROSCOPE_CASES, hard_case_file, load_hard_cases,
+                                            load_test_micrographs, micrograph_file)
+
+    root = micrograph_file("Ti", root=None).parent
+    fields = load_test_micrographs(("Co", "Ti"), root=root)
+    assert list(fields) == ["Co", "Ti"] and [f.dopant for f in fields.values()] == ["Co", "Ti"]
+    with np.load(micrograph_file("Co", root=root)) as data:
+        assert np.array_equal(fields["Co"].degraded, data["degraded"])
+        assert np.array_equal(fields["Co"].truth["label"], data["truth_label"])
+    undoped = load_test_micrographs((None,), "MoSe2", root=root)
+    assert list(undoped) == [None] and (undoped[None].truth["label"] != 4).all()
+    hard = load_hard_cases(root)
+    assert list(hard) == list(HARD_CASES)
+    assert [m.dopant for m in hard.values()] == [c.dopant for c in HARD_CASES.values()]
+    with np.load(hard_case_file("twin", root)) as data:
+        assert np.array_equal(hard["twin"].degraded, data["degraded"])
+    assert list(load_hard_cases(root, kind="microscope")) == list(MICROSCOPE_CASES)
+    with pytest.raises(FileNotFoundError, match="standins generate"):
+        load_test_micrographs(("Ti",), root=tmp_path)

@@ -32,7 +32,8 @@ def test_the_cases_state_the_stand_in_rightly_then_wrongly_and_add_the_real_imag
     standin = load_test_micrograph("Ti")
     example = EXAMPLES["temul-mos2-se"]
     cases = uncertainty_cases(standin, Micrograph(np.ones((8, 8)), 0.127, "x.dm3"), example)
-    assert [c["detector"] for c in cases.values()] == ["HAADF", "MAADF", "MAADF", "HAADF", "HAADF"]
-    assert [c["host"] for c in cases.values()] == ["WSe2", "WSe2", "WSe2", "MoSe2", "MoS2"]
+    assert [c["context"].detector for c in cases.values()] == ["HAADF", "MAADF", "MAADF", "HAADF", "HAADF"]
+    assert [c["context"].host for c in cases.values()] == ["WSe2", "WSe2", "WSe2", "MoSe2", "MoS2"]
+    assert [c["context"].dopant for c in cases.values()] == ["Ti"] * 4 + [None]
     assert np.array_equal(cases["the same HAADF image stated as MAADF"]["image"], standin.image("HAADF"))
     assert len(uncertainty_cases(standin, None, example)) == 4

@@ -152,7 +152,7 @@ def test_moments_through_the_resampling_weights_equal_the_moments_of_the_resampl
     from ctxlib.encoding.patches import footprint, window_resampling
     from ctxlib.encoding.zernike import resampled_basis
 
-    rows, cols = window_resampling((n, n + 3), (side_y, side_x), size)
+    rows, cols = window_resampling((n, n + 3), (side_y, side_x), size=size)
     window = footprint(rows), footprint(cols)
     rows, cols = rows[:, window[0]], cols[:, window[1]]
     windows = np.random.default_rng(seed).random((5, rows.shape[1], cols.shape[1])).astype(np.float32)

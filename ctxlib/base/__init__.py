@@ -1,6 +1,8 @@
 """Foundation every stage shares (stage 0).
 
-In: nothing from the rest of ctxlib. Out: where the repository keeps things (``paths``),
+In: nothing from the rest of ctxlib. Out: the environment knobs - device, workers, progress bars,
+data root - as ``from ctxlib.base import config; config.set(...)`` (``config``), where the
+repository keeps things (``paths``),
 the local dask cluster of the parallel stages (``cluster``), the electron wavelength (``electrons``),
 writes that are complete or absent and SHA-256 digests (``files``), the one check every
 image passes (``images``), the one intensity normalisation used for simulated and
@@ -18,7 +20,7 @@ __getattr__, __dir__, __all__ = attach(
         "files": ["atomic_write", "sha256"],
         "images": ["check_image"],
         "intensity": ["IntensityNormaliser"],
-        "paths": ["ROOT", "DATA", "LIBRARY"],
+        "paths": ["ROOT", "DATA"],
         "settings": ["Range", "check_number", "record", "rows"],
     },
 )

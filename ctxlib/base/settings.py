@@ -37,7 +37,7 @@ class Range:
         return self
 
 
-def check_number(name: str, value: float, lowest: float, highest: float, integer: bool = False) -> None:
+def check_number(name: str, value: float, lowest: float, highest: float, *, integer: bool = False) -> None:
     """Raise a ValueError naming ``value`` unless it is a finite number in ``[lowest, highest]``."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if integer:

@@ -169,3 +169,78 @@ if __name__ == "__main__":
     print()
     print(stage_edges(import_edges()))
     print("\n".join(rule_violations(import_edges())) or "no broken rules")
+
+
+def _public_functions(tree: ast.Module):
+    """Module-level public functions and the public methods of public classes."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and not item.name.startswith("_"):
+                    yield f"{node.name}.{item.name}", item
+
+
+def positional_options(package: Path = PACKAGE) -> list[str]:
+    """Public functions whose options can be passed by position.
+
+    The rule is scikit-image's ``gaussian(image, sigma=1.0, *, mode=...)``: in a public
+    function of more than two parameters (``self``/``cls`` not counted), every parameter
+    that has a default and is not one of the first two is keyword-only.
+
+    Parameters
+    ----------
+    package : Path
+        Root of the package to read.
+
+    Returns
+    -------
+    list of str
+        ``"module.function: parameter, ..."`` for each function that breaks the rule.
+    """
+    problems = []
+    for path in sorted(package.rglob("*.py")):
+        for name, node in _public_functions(ast.parse(path.read_text())):
+            args = node.args
+            positional = [*args.posonlyargs, *args.args]
+            if positional and positional[0].arg in ("self", "cls"):
+                positional = positional[1:]
+            if len(positional) + len(args.kwonlyargs) <= 2:
+                continue
+            defaulted = positional[len(positional) - len(args.defaults):] if args.defaults else []
+            loose = [a.arg for a in defaulted if positional.index(a) >= 2]
+            if loose:
+                problems.append(f"{module_name(path, package)}.{name}: {', '.join(loose)}")
+    return problems
+
+
+#: The comment that names a loop of a notebook cell as one that only shows things (figures, tables, text).
+DISPLAY_MARK = "# display"
+
+
+def _formatting(node: ast.AST, parents: dict) -> bool:
+    """A comprehension that only feeds ``"...".join(...)``: text for the reader, not a result."""
+    parent = parents.get(node)
+    return (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr == "join"
+            and isinstance(parent.func.value, ast.Constant) and isinstance(parent.func.value.value, str))
+
+
+def computing_loops(source: str) -> list[int]:
+    """Lines of a notebook code cell that hold a loop or comprehension computing a result.
+
+    Allowed are comprehensions that only build text (the argument of ``"...".join``) and loops
+    or comprehensions whose first line carries :data:`DISPLAY_MARK` (they show, they do not
+    compute). Everything else belongs in ctxlib, where it is tested.
+
+    >>> computing_loops("names = ', '.join(f'{n}' for n in range(3))")
+    []
+    >>> computing_loops("total = sum(x * x for x in range(3))")
+    [1]
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    loops = (ast.For, ast.While, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
+    return sorted({node.lineno for node in ast.walk(tree) if isinstance(node, loops)
+                   and not _formatting(node, parents) and DISPLAY_MARK not in lines[node.lineno - 1]})

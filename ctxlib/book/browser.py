@@ -124,7 +124,7 @@ class DevTools:
                     else:
                         self.events.put(message)
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+    def send(self, method: str, params: dict | None = None, *, session: str | None = None) -> dict:
         """Send one command and wait for its result; raise on a protocol error."""
         with self._lock:
             self._next_id += 1
@@ -224,13 +224,13 @@ def _describe_exception(details: dict) -> str:
 
 
 def check_page(tools: DevTools, session: str, page: Path, site: Path, screenshots: Path | None,
-               ids_cache: dict[Path, set[str]], settle: float = 0.5) -> PageResult:
+               ids_cache: dict[Path, set[str]], *, settle: float = 0.5) -> PageResult:
     """Load one page and collect its problems; save its screenshot under ``screenshots``."""
     relative = page.relative_to(site).as_posix()
     result = PageResult(relative)
     while not tools.events.empty():  # events of the previous page
         tools.events.get_nowait()
-    tools.send("Page.navigate", {"url": page.resolve().as_uri()}, session)
+    tools.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
     deadline, loaded, last_event = time.monotonic() + tools.timeout, False, time.monotonic()
     events = []
     while time.monotonic() < deadline:
@@ -261,7 +261,7 @@ def check_page(tools: DevTools, session: str, page: Path, site: Path, screenshot
                 continue
             result.problems.append(f"browser log error ({entry.get('source')}): {entry.get('text', '')[:300]}"
                                    + (f" {entry['url']}" if entry.get("url") else ""))
-    found = tools.send("Runtime.evaluate", {"expression": PAGE_SCRIPT, "returnByValue": True}, session)
+    found = tools.send("Runtime.evaluate", {"expression": PAGE_SCRIPT, "returnByValue": True}, session=session)
     found = found.get("result", {}).get("value") or {"images": [], "links": [], "errors": []}
     for image in found["images"]:
         path, _ = _local_path(image["src"], site)
@@ -289,14 +289,15 @@ def check_page(tools: DevTools, session: str, page: Path, site: Path, screenshot
     if raw:
         result.problems.append(f"{len(raw)} raw table cell(s) (NaN, cut or over-long numbers): {raw[:5]}")
     if screenshots is not None:  # full page, as puppeteer does it: a window as tall as the page, then back
-        metrics = tools.send("Page.getLayoutMetrics", {}, session)
+        metrics = tools.send("Page.getLayoutMetrics", {}, session=session)
         size = metrics.get("cssContentSize") or metrics["contentSize"]
         height = int(min(max(VIEWPORT[1], size["height"]), MAX_SCREENSHOT_HEIGHT))
         tools.send("Emulation.setDeviceMetricsOverride",
-                   {"width": VIEWPORT[0], "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
-        shot = tools.send("Page.captureScreenshot", {"format": "png"}, session)
+                   {"width": VIEWPORT[0], "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        shot = tools.send("Page.captureScreenshot", {"format": "png"}, session=session)
         tools.send("Emulation.setDeviceMetricsOverride",
-                   {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False}, session)
+                   {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
+                   session=session)
         target = screenshots / Path(relative).with_suffix(".png")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(base64.b64decode(shot["data"]))
@@ -304,7 +305,7 @@ def check_page(tools: DevTools, session: str, page: Path, site: Path, screenshot
     return result
 
 
-def check_site(site: Path, screenshots: Path | None = None, executable: str | None = None,
+def check_site(site: Path, screenshots: Path | None = None, *, executable: str | None = None,
                pages: list[Path] | None = None, timeout: float = 30.0) -> list[PageResult]:
     """Check every page of ``site`` (or ``pages``) in one headless Chromium; return one result per page."""
     site = Path(site)
@@ -321,9 +322,10 @@ def check_site(site: Path, screenshots: Path | None = None, executable: str | No
         target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
-            tools.send(f"{domain}.enable", {}, session)
+            tools.send(f"{domain}.enable", {}, session=session)
         tools.send("Emulation.setDeviceMetricsOverride",
-                   {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False}, session)
+                   {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
+                   session=session)
         for page in pages:
             results.append(check_page(tools, session, Path(page), site, screenshots, ids_cache))
     if screenshots is not None:
@@ -341,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
         parser.error(f"{args.site}/index.html is missing: build the book first (make book)")
-    results = check_site(args.site, args.screenshots, args.chromium)
+    results = check_site(args.site, args.screenshots, executable=args.chromium)
     failed = [r for r in results if r.problems]
     for result in results:
         print(f"{'FAIL' if result.problems else 'ok  '} {result.page}")

@@ -11,7 +11,8 @@ import pandas as pd
 
 from ctxlib.base.files import source_digest
 from ctxlib.learning.dataset import FEATURE_CODE, realisations_for
-from ctxlib.learning.metrics import bic, entropy_reduction
+from ctxlib.learning.evaluation import entropy_cut
+from ctxlib.learning.metrics import bic
 from ctxlib.learning.spec import CONTEXT_MODELS, MODEL_NAMES
 from ctxlib.materials.catalog import trained_pairs
 from ctxlib.micrographs.classify import ENSEMBLE
@@ -198,7 +199,7 @@ def full_scale_scores(record: dict) -> pd.DataFrame:
     finished = {**{name: (stage, "earlier") for name, stage in record.get("finished_earlier", {}).items()},
                 **{name: (stage, "current") for name, stage in record.get("stages", {}).items() if "test" in stage}}
     rows = {name: {**stage["test"], "epochs": stage["epochs"], "hours": stage["seconds_total"] / 3600,
-                   "batches": f"pools of {stage['shuffle']}, {stage['pool_rows'] / 1e6:g} M rows",
+                   "batches": _pools(stage),
                    "date": stage["date"], "run": run, "bic": bic(stage["test"]["train_cross_entropy_nats"],
                                                                   stage["test"]["train_rows"],
                                                                   stage["test"]["parameters"])}
@@ -446,10 +447,84 @@ def seed_spread(record: dict) -> pd.DataFrame:
 
 def seed_entropy_reduction(record: dict) -> np.ndarray:
     """Per seed of ``benchmarks/seeds.py``, the share by which context cuts the mean posterior entropy: MLP-NoContext's
-    against the mean of the five context-aware models (:func:`ctxlib.learning.metrics.entropy_reduction`)."""
-    shares = []
+    against the mean of the five context-aware models (:func:`ctxlib.learning.evaluation.entropy_cut`)."""
+    return np.array([entropy_cut({name: scores["entropy_nats"] for name, scores in run["models"].items()}).reduction
+                     for run in record["runs"]])
+
+
+def seed_run(record: dict, seed: int) -> dict:
+    """The run of one seed in the record of ``benchmarks/seeds.py`` (``benchmarks/results/seeds.json``).
+
+    Examples
+    --------
+    >>> seed_run({"runs": [{"seed": 1, "test_rows": 10}, {"seed": 0, "test_rows": 12}]}, 0)["test_rows"]
+    12
+    """
     for run in record["runs"]:
-        scores = run["models"]
-        with_context = float(np.mean([scores[n]["entropy_nats"] for n in CONTEXT_MODELS]))
-        shares.append(entropy_reduction(scores["MLP-NoContext"]["entropy_nats"], with_context)[1])
-    return np.array(shares)
+        if run["seed"] == seed:
+            return run
+    raise KeyError(f"the seeds record has no run of seed {seed}; it has {[run['seed'] for run in record['runs']]}")
+
+
+def pixel_geometry_table(record: dict) -> pd.DataFrame:
+    """Scores of the six models trained with each patch geometry, from ``benchmarks/pixel_geometry.py``.
+
+    Parameters
+    ----------
+    record : dict
+        The record ``benchmarks/results/pixel_geometry.json``: under ``arms``, per rule ("per-axis", "mean") and
+        model, ``test_accuracy``, ``standin_kappa`` and ``standin_accuracy`` (fractions).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model; columns ``(rule, "test accuracy (%)")``, ``(rule, "stand-in kappa")`` (Cohen's kappa,
+        unitless) and ``(rule, "stand-in accuracy (%)")`` for each rule.
+    """
+    return pd.DataFrame({(rule, column): {name: 100 * v[key] if key != "standin_kappa" else v[key]
+                                          for name, v in arms.items()}
+                         for rule, arms in record["arms"].items()
+                         for column, key in (("test accuracy (%)", "test_accuracy"),
+                                             ("stand-in kappa", "standin_kappa"),
+                                             ("stand-in accuracy (%)", "standin_accuracy"))})
+
+
+def paper_schedule_hours(throughput: dict) -> float:
+    """Hours of one CPU core the paper's schedule takes for the six models together, by the record of
+    ``benchmarks/training_throughput.py`` (each model's ``paper_schedule_hours``, summed in the §5 order).
+
+    Examples
+    --------
+    >>> paper_schedule_hours({"models": {name: {"paper_schedule_hours": 1.5} for name in MODEL_NAMES}})
+    9.0
+    """
+    return sum(throughput["models"][name]["paper_schedule_hours"] for name in MODEL_NAMES)
+
+
+def _pools(stage: dict) -> str:
+    """How a paper-scale stage streamed its epochs (:func:`ctxlib.learning.reading.stream_batches`)."""
+    return f"pools of {stage['shuffle']}, {stage['pool_rows'] / 1e6:g} M rows"
+
+
+def superseded_runs(record: dict) -> pd.DataFrame:
+    """The paper-scale runs that were superseded (the record's ``superseded`` entry), one row per model.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/full_scale.py`` (``benchmarks/results/full_scale.json``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model: how the epochs were batched, the last epoch's running training accuracy (%) and loss
+        (nats), the final model's cross-entropy on the training rows (nats), its test accuracy (%) and why the
+        run was superseded; empty where none was.
+    """
+    return pd.DataFrame({name: {"batches": _pools(r),
+                                "last epoch, training accuracy (running, %)": 100 * r["last_epoch"]["accuracy"],
+                                "last epoch, training loss (running, nats)": r["last_epoch"]["loss"],
+                                "training rows, cross-entropy of the final model (nats)":
+                                    r["test"]["train_cross_entropy_nats"],
+                                "test accuracy (%)": 100 * r["test"]["accuracy"], "why superseded": r["why"]}
+                         for name, r in record.get("superseded", {}).items()}).T

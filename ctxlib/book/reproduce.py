@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctxlib.base import config
 from ctxlib.base.files import sha256, tree_digest
 from ctxlib.base.paths import ROOT
 from ctxlib.book.settings import settings_markdown
@@ -39,7 +40,7 @@ SCALES = SCALE_NAMES
 EXECUTION_INPUTS = ("ctxlib", "data", "benchmarks/results", "pyproject.toml")
 
 
-def execution_stamp(source: Path, parameters: dict, inputs: str | None = None) -> dict:
+def execution_stamp(source: Path, parameters: dict, *, inputs: str | None = None) -> dict:
     """What an executed notebook was made from: its source's digest, the digest of
     :data:`EXECUTION_INPUTS` (``inputs``, computed when not given) and its parameters."""
     if inputs is None:
@@ -116,7 +117,7 @@ def _after_title(notebook) -> int:
     return len(notebook.cells)
 
 
-def execute(source: Path, output_dir: Path, parameters: dict, stamp: dict | None = None) -> Run:
+def execute(source: Path, output_dir: Path, parameters: dict, *, stamp: dict | None = None) -> Run:
     """Execute one notebook with papermill and write it atomically to ``output_dir``, with ``stamp``
     (:func:`execution_stamp`, computed when not given) in its metadata."""
     import jupytext
@@ -157,10 +158,10 @@ def execute(source: Path, output_dir: Path, parameters: dict, stamp: dict | None
 def run_all(
     scale: str = "quick",
     seed: int = 0,
+    *,
     only: list[str] | None = None,
     output_dir: Path = OUTPUT,
     extra: dict | None = None,
-    *,
     force: bool = False,
 ) -> list[Run]:
     """Execute the notebooks in order; see the module docstring.
@@ -190,18 +191,18 @@ def run_all(
     runs = []
     sources = notebook_sources(only)
     inputs = tree_digest(*(ROOT / name for name in EXECUTION_INPUTS))
-    with tqdm(sources, desc="notebooks", unit="nb") as bar:
+    with tqdm(sources, desc="notebooks", unit="nb", disable=not config.get("progress")) as bar:
         for source in bar:
             bar.set_postfix_str(source.stem)
             declared = declared_parameters(source)
             given = {**folders, **(extra or {})}
             parameters = {"scale": scale, "seed": seed, **{k: v for k, v in given.items() if k in declared}}
             target = Path(output_dir) / f"{source.stem}.ipynb"
-            stamp = execution_stamp(source, parameters, inputs)
+            stamp = execution_stamp(source, parameters, inputs=inputs)
             if not force and stamp_of(target) == stamp:
                 runs.append(Run(target, parameters, 0.0, reused=True))
                 continue
-            runs.append(execute(source, Path(output_dir), parameters, stamp))
+            runs.append(execute(source, Path(output_dir), parameters, stamp=stamp))
     return runs
 
 
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     extra = {name: json.loads(value) for name, value in args.parameter}
     try:
-        runs = run_all(args.scale, args.seed, args.only, args.output, extra, force=args.force)
+        runs = run_all(args.scale, args.seed, only=args.only, output_dir=args.output, extra=extra, force=args.force)
     except NotebookFailed as error:
         print(f"FAILED {error}", file=sys.stderr)
         return 1

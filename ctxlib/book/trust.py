@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.micrographs.examples import ExampleImage
 from ctxlib.micrographs.reading import Micrograph
 from ctxlib.simulation.augmentation import PAPER_DEGRADATIONS, AugmentationSettings
@@ -20,21 +21,24 @@ def uncertainty_cases(standin: TestMicrograph, real: Micrograph | None, example:
     """Images with a stated context for :func:`ctxlib.micrographs.validation.uncertain_shares`: a WSe2 stand-in
     stated rightly in each detector, its HAADF image stated as MAADF and as MoSe2, and the real image (if any)."""
     pixel = float(np.mean(standin.pixel_size))
-    stated = dict(host="WSe2", dopant=standin.dopant, energy_kev=80)
     haadf, maadf = standin.image("HAADF"), standin.image("MAADF")
+
+    def stated(detector: str, host: str = "WSe2") -> ImagingContext:
+        return ImagingContext(host, standin.dopant, detector=detector, energy_kev=80)
+
     cases = {
-        f"WSe2 + {standin.dopant} stand-in, HAADF (as stated)": dict(image=haadf, detector="HAADF", pixel_size=pixel,
-                                                                     **stated),
-        f"WSe2 + {standin.dopant} stand-in, MAADF (as stated)": dict(image=maadf, detector="MAADF", pixel_size=pixel,
-                                                                     **stated),
-        "the same HAADF image stated as MAADF": dict(image=haadf, detector="MAADF", pixel_size=pixel, **stated),
-        "the same HAADF image stated as MoSe2": dict(image=haadf, detector="HAADF", pixel_size=None,
-                                                     **{**stated, "host": "MoSe2"}),
+        f"WSe2 + {standin.dopant} stand-in, HAADF (as stated)": dict(image=haadf, context=stated("HAADF"),
+                                                                     pixel_size=pixel),
+        f"WSe2 + {standin.dopant} stand-in, MAADF (as stated)": dict(image=maadf, context=stated("MAADF"),
+                                                                     pixel_size=pixel),
+        "the same HAADF image stated as MAADF": dict(image=haadf, context=stated("MAADF"), pixel_size=pixel),
+        "the same HAADF image stated as MoSe2": dict(image=haadf, context=stated("HAADF", "MoSe2"), pixel_size=None),
     }
     if real is not None:
+        context = ImagingContext(example.host, example.dopant, detector=example.detector,
+                                 energy_kev=example.energy_kev)
         cases[f"real {example.host} (stated {'undoped' if example.dopant is None else example.dopant})"] = dict(
-            image=real.image, host=example.host, dopant=example.dopant, detector=example.detector,
-            energy_kev=example.energy_kev, pixel_size=real.pixel_size)
+            image=real.image, context=context, pixel_size=real.pixel_size)
     return cases
 
 

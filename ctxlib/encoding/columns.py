@@ -28,7 +28,7 @@ def nearest_neighbour_distance(lattice_constant: float) -> float:
     return float(lattice_constant / np.sqrt(3.0))
 
 
-def find_columns(image: np.ndarray, lattice_constant_px: float, threshold: float = 0.15) -> np.ndarray:
+def find_columns(image: np.ndarray, lattice_constant_px: float, *, threshold: float = 0.15) -> np.ndarray:
     """Positions of atomic columns, refined to sub-pixel precision.
 
     The image is smoothed with a Gaussian of ``d / 6`` (``d`` the column spacing), maxima

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, check_detector, check_energy, parse_formula
-from ctxlib.materials.elements import SHELLS, TRANSITION_METALS, atomic_number, check_element, shell_populations
+from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, parse_formula
+from ctxlib.materials.elements import SHELLS, atomic_number, shell_populations
+from ctxlib.materials.imaging import ImagingContext
 
 CONTEXT_FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"{site}:{shell}" for site in ("M", "X", "D") for shell in SHELLS)
@@ -40,43 +41,29 @@ def shell_fractions(symbol: str) -> np.ndarray:
     return np.asarray(shell_populations(symbol), dtype=np.float64) / atomic_number(symbol)
 
 
-def encode_context(host: str, dopant: str | None, detector: str, energy_kev: int) -> np.ndarray:
+def encode_context(context: ImagingContext) -> np.ndarray:
     """Encode an imaging context as the paper's 23-number context vector.
 
     Parameters
     ----------
-    host : str
-        MX2 formula, e.g. ``"WSe2"``.
-    dopant : str or None
-        Substitutional dopant on the metal site, e.g. ``"Cr"``; ``None`` for an undoped
-        host (zero dopant block).
-    detector : {"HAADF", "MAADF"}
-        Annular detector.
-    energy_kev : {60, 80, 100}
-        Beam energy, keV.
+    context : ImagingContext
+        Host, dopant (``None`` for an undoped host: zero dopant block), detector and beam
+        energy, checked when the context was made (a bad value never reaches here).
 
     Returns
     -------
     numpy.ndarray, shape (23,), float64
         Named by :data:`CONTEXT_FEATURE_NAMES`.
 
-    Raises
-    ------
-    ValueError
-        For a formula that is not MX2, an unknown element, a dopant equal to the host
-        metal, or a detector or energy outside the catalog; the message names the bad
-        value and the allowed ones.
+    Examples
+    --------
+    >>> encode_context(ImagingContext("WSe2", "Cr", detector="HAADF", energy_kev=80))[18:].tolist()
+    [1.0, 0.0, 0.0, 1.0, 0.0]
     """
-    metal, chalcogen = parse_formula(host)
-    if dopant is None:
-        dopant_block = np.zeros(len(SHELLS))
-    else:
-        check_element(dopant, TRANSITION_METALS, role="dopant")
-        if dopant == metal:
-            raise ValueError(f"dopant {dopant!r} equals the host metal of {host}; a dopant must differ from {metal!r}")
-        dopant_block = shell_fractions(dopant)
-    detector_block = np.array([name == check_detector(detector) for name in DETECTORS], dtype=np.float64)
-    energy_block = np.array([e == check_energy(energy_kev) for e in ENERGIES_KEV], dtype=np.float64)
+    metal, chalcogen = parse_formula(context.host)
+    dopant_block = np.zeros(len(SHELLS)) if context.dopant is None else shell_fractions(context.dopant)
+    detector_block = np.array([name == context.detector for name in DETECTORS], dtype=np.float64)
+    energy_block = np.array([e == context.energy_kev for e in ENERGIES_KEV], dtype=np.float64)
     return np.concatenate(
         [shell_fractions(metal), shell_fractions(chalcogen), dopant_block, detector_block, energy_block]
     )

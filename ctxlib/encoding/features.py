@@ -28,6 +28,7 @@ from ctxlib.encoding.patches import EDGE_RULES, PATCH_SIZE, PATCH_SIZE_BOUNDS, c
 from ctxlib.encoding.sites import Sites, SiteSettings, find_sites
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES, zernike_moments
 from ctxlib.materials.catalog import HOSTS
+from ctxlib.materials.imaging import ImagingContext
 
 SITE_FEATURE_NAMES: tuple[str, ...] = ("site:bright", "site:dim")
 CONTRAST_FEATURE_NAMES: tuple[str, ...] = ZERNIKE_FEATURE_NAMES + SITE_FEATURE_NAMES
@@ -182,12 +183,12 @@ def locate_sites(image: np.ndarray, settings: EncodingSettings = EncodingSetting
         crystal (:class:`ctxlib.base.intensity.IntensityNormaliser`).
     """
     lattice = estimate_lattice_constant(image)
-    peaks = find_columns(image, lattice.a_px, settings.peak_threshold)  # scale-free: no normalisation needed
-    mask = crystal_mask(image.shape, peaks, lattice.a_px, settings.mask, image=image)
+    peaks = find_columns(image, lattice.a_px, threshold=settings.peak_threshold)  # scale-free: no normalisation needed
+    mask = crystal_mask(image.shape, peaks, lattice.a_px, settings=settings.mask, image=image)
     if settings.local_background:
         image = image - local_background(image, lattice.a_px)
     normalised = IntensityNormaliser().fit(image, mask).transform(image)
-    return lattice, find_sites(normalised, lattice.a_px, peaks, mask, settings.sites), mask, normalised
+    return lattice, find_sites(normalised, lattice.a_px, peaks, mask=mask, settings=settings.sites), mask, normalised
 
 
 def _calibrate(lattice: LatticeEstimate, host: str, pixel_size: float | None, tolerance: float) -> tuple[float | None, str]:
@@ -209,13 +210,10 @@ def _calibrate(lattice: LatticeEstimate, host: str, pixel_size: float | None, to
 
 def encode_image(
     image: np.ndarray,
-    host: str,
-    dopant: str | None,
-    detector: str,
-    energy_kev: int,
+    context: ImagingContext,
+    *,
     pixel_size: float | None = None,
     settings: EncodingSettings = EncodingSettings(),
-    *,
     reverse_sites: bool = False,
 ) -> ImageEncoding:
     """Encode every lattice site of a micrograph as a 31-number feature vector.
@@ -224,8 +222,8 @@ def encode_image(
     ----------
     image : numpy.ndarray, 2-D
         HAADF or MAADF micrograph of a 1H MX2 monolayer.
-    host, dopant, detector, energy_kev
-        Imaging context, as for :func:`ctxlib.encoding.context.encode_context`.
+    context : ImagingContext
+        Host, dopant, detector and beam energy (:func:`ctxlib.encoding.context.encode_context`).
     pixel_size : float, optional
         Angstrom per pixel along x. When given and the host is in the catalog, the measured
         lattice constant must agree with the catalog value to within
@@ -244,25 +242,26 @@ def encode_image(
     Raises
     ------
     ValueError
-        For an unknown context, an image with no lattice or mostly no crystal, a stated pixel
-        size that disagrees with the host, or no pixel size with a host outside the catalog.
+        For an image with no lattice or mostly no crystal, a stated pixel size that disagrees
+        with the host, or no pixel size with a host outside the catalog.
     """
-    context = encode_context(host, dopant, detector, energy_kev)
+    vector = encode_context(context)
     image = check_image(image)
     lattice, sites, mask, normalised = locate_sites(image, settings)
     aspect, shear = sites.lattices[0].metric_aspect()
     resampled = abs(aspect - 1) > settings.aspect_tolerance
     if resampled:
         lattice, sites, mask, normalised = locate_sites(resample_rows(image, aspect), settings)
-    size, source = _calibrate(lattice, host, pixel_size, settings.lattice_tolerance)
-    patch_set = extract_patches(normalised, sites.positions, lattice.patch_side_px, settings.patch_size, settings.edge)
+    size, source = _calibrate(lattice, context.host, pixel_size, settings.lattice_tolerance)
+    patch_set = extract_patches(normalised, sites.positions, lattice.patch_side_px, size=settings.patch_size,
+                                edge=settings.edge)
     keep = patch_set.index
     intensity = centre_intensity(patch_set.patches)
     flags = np.zeros((len(keep), 2))
     for d in np.unique(sites.domain[keep]):  # bright and dim are decided per domain
         mine = sites.domain[keep] == d
         flags[mine] = site_flags(sites.sublattice[keep][mine], intensity[mine], reverse=reverse_sites)
-    features = assemble_features(context, zernike_moments(patch_set.patches), flags)
+    features = assemble_features(vector, zernike_moments(patch_set.patches), flags)
     table = pd.DataFrame(features, columns=list(FEATURE_NAMES))
     edge = np.isin(keep, patch_set.border)
     site_table = sites.table().iloc[keep].reset_index(drop=True)

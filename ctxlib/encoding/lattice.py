@@ -131,7 +131,8 @@ def _ring_peaks(acf: np.ndarray, radius: float, half_width: float, radii: np.nda
     return height, float(np.mean(radii)) if radii else radius
 
 
-def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None, max_side: int = 1024) -> LatticeEstimate:
+def estimate_lattice_constant(image: np.ndarray, max_lag: int | None = None, *,
+                              max_side: int = 1024) -> LatticeEstimate:
     """Lattice constant ``a`` of an atomic-resolution image, pixels.
 
     Parameters

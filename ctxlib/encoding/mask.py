@@ -140,7 +140,7 @@ def lattice_contrast(image: np.ndarray, lattice_constant_px: float) -> tuple[np.
     return contrast, noise, factor
 
 
-def crystalline_peaks(peaks: np.ndarray, lattice_constant_px: float, min_neighbours: int = 3) -> np.ndarray:
+def crystalline_peaks(peaks: np.ndarray, lattice_constant_px: float, *, min_neighbours: int = 3) -> np.ndarray:
     """Boolean mask of the peaks with at least ``min_neighbours`` translation neighbours."""
     peaks = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)
     pairs, _ = translation_pairs(peaks, lattice_constant_px)
@@ -148,7 +148,7 @@ def crystalline_peaks(peaks: np.ndarray, lattice_constant_px: float, min_neighbo
 
 
 def crystal_mask(shape: tuple[int, int], peaks: np.ndarray, lattice_constant_px: float,
-                 settings: MaskSettings = MaskSettings(), *, image: np.ndarray | None = None) -> np.ndarray:
+                 *, settings: MaskSettings = MaskSettings(), image: np.ndarray | None = None) -> np.ndarray:
     """True on the crystal: within ``settings.reach`` lattice constants of a crystalline peak, and, where the image
     is given, showing lattice contrast (:func:`lattice_contrast`).
 
@@ -172,7 +172,7 @@ def crystal_mask(shape: tuple[int, int], peaks: np.ndarray, lattice_constant_px:
     """
     shape = tuple(int(n) for n in shape)
     good = np.asarray(peaks, dtype=np.float64).reshape(-1, 2)[
-        crystalline_peaks(peaks, lattice_constant_px, settings.min_neighbours)]
+        crystalline_peaks(peaks, lattice_constant_px, min_neighbours=settings.min_neighbours)]
     factor, coarse_shape, cells = coarse_cells(good, shape, lattice_constant_px)
     coarse = np.zeros(coarse_shape, dtype=bool)
     coarse[cells[:, 0], cells[:, 1]] = True

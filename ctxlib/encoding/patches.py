@@ -58,7 +58,7 @@ def patch_offsets(side_px: float, size: int = PATCH_SIZE) -> np.ndarray:
 EDGE_RULES = ("skip", "reflect")
 
 
-def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, size: int = PATCH_SIZE,
+def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, *, size: int = PATCH_SIZE,
                     edge: str = "skip") -> PatchSet:
     """Cut a ``size x size`` patch of side ``side_px`` around each column.
 
@@ -103,7 +103,7 @@ def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, si
     return PatchSet(patches=patches, index=index, border=np.flatnonzero(~inside))
 
 
-def axis_resampling(n: int, centre: float, side_px: float, size: int = PATCH_SIZE) -> np.ndarray:
+def axis_resampling(n: int, centre: float, side_px: float, *, size: int = PATCH_SIZE) -> np.ndarray:
     """The linear map from ``n`` samples along one axis to the ``size`` samples of a patch of side ``side_px``.
 
     The same operation as :func:`extract_patches` along one axis: a Gaussian smoothing of
@@ -146,7 +146,7 @@ def axis_resampling(n: int, centre: float, side_px: float, size: int = PATCH_SIZ
 
 
 def window_resampling(shape: tuple[int, int], side_px: tuple[float, float],
-                      size: int = PATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+                      *, size: int = PATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """The :func:`axis_resampling` matrices, float32, of a patch centred on a window of ``shape`` (ny, nx).
 
     ``side_px`` is the patch side along y and along x, pixels (``sqrt(3) a`` over each
@@ -154,19 +154,19 @@ def window_resampling(shape: tuple[int, int], side_px: tuple[float, float],
     becomes its patches as ``rows @ windows @ cols.T``.
     """
     ny, nx = shape
-    rows = axis_resampling(ny, (ny - 1) / 2, side_px[0], size)
-    cols = axis_resampling(nx, (nx - 1) / 2, side_px[1], size)
+    rows = axis_resampling(ny, (ny - 1) / 2, side_px[0], size=size)
+    cols = axis_resampling(nx, (nx - 1) / 2, side_px[1], size=size)
     return rows.astype(np.float32), cols.astype(np.float32)
 
 
-def window_patches(windows: np.ndarray, side_px: tuple[float, float], size: int = PATCH_SIZE) -> np.ndarray:
+def window_patches(windows: np.ndarray, side_px: tuple[float, float], *, size: int = PATCH_SIZE) -> np.ndarray:
     """Patches centred on the centre of every window of a stack (..., ny, nx), float32 (..., size, size).
 
     One matrix product per axis (:func:`window_resampling`); equal to :func:`extract_patches`
     at the window centre where the two sides are equal.
     """
     windows = np.asarray(windows, dtype=np.float32)
-    rows, cols = window_resampling(windows.shape[-2:], side_px, size)
+    rows, cols = window_resampling(windows.shape[-2:], side_px, size=size)
     return rows @ windows @ cols.T
 
 

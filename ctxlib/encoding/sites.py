@@ -325,7 +325,7 @@ def _merge_duplicates(positions: np.ndarray, rank: np.ndarray, radius: float,
 
 
 def find_sites(
-    image: np.ndarray, lattice_constant_px: float, peaks: np.ndarray, mask: np.ndarray | None = None,
+    image: np.ndarray, lattice_constant_px: float, peaks: np.ndarray, *, mask: np.ndarray | None = None,
     settings: SiteSettings = SiteSettings(),
 ) -> Sites:
     """Fit the honeycomb to the visible peaks and place every site of both sublattices.

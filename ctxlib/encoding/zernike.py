@@ -49,7 +49,7 @@ def radial_polynomial(n: int, rho: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def zernike_basis(size: int, orders: tuple[int, ...] = ZERNIKE_ORDERS, dtype: str = "float32") -> np.ndarray:
+def zernike_basis(size: int, orders: tuple[int, ...] = ZERNIKE_ORDERS, *, dtype: str = "float32") -> np.ndarray:
     """Weights ``W`` such that ``patches.reshape(N, -1) @ W`` gives the m = 0 moments.
 
     Parameters
@@ -74,7 +74,7 @@ def zernike_basis(size: int, orders: tuple[int, ...] = ZERNIKE_ORDERS, dtype: st
     return basis
 
 
-def resampled_basis(rows: np.ndarray, cols: np.ndarray, orders: tuple[int, ...] = ZERNIKE_ORDERS) -> np.ndarray:
+def resampled_basis(rows: np.ndarray, cols: np.ndarray, *, orders: tuple[int, ...] = ZERNIKE_ORDERS) -> np.ndarray:
     """Weights ``K`` such that ``windows.reshape(N, -1) @ K`` are the moments of the patches ``rows @ windows @ cols.T``.
 
     The moments are linear in the patch and the patch in the window, so the two maps fold
@@ -97,7 +97,7 @@ def resampled_basis(rows: np.ndarray, cols: np.ndarray, orders: tuple[int, ...] 
     size = rows.shape[0]
     if cols.shape[0] != size:
         raise ValueError(f"rows and cols must resample to the same patch size, got {rows.shape} and {cols.shape}")
-    weights = zernike_basis(size, tuple(orders), "float64").T.reshape(len(orders), size, size)
+    weights = zernike_basis(size, tuple(orders), dtype="float64").T.reshape(len(orders), size, size)
     rows, cols = np.asarray(rows, np.float64), np.asarray(cols, np.float64)
     folded = np.stack([rows.T @ w @ cols for w in weights], axis=-1)  # (h, w, orders)
     return folded.reshape(-1, len(orders)).astype(np.float32)
@@ -130,7 +130,7 @@ def zernike_moments(patches: np.ndarray, orders: tuple[int, ...] = ZERNIKE_ORDER
         raise ValueError(f"patches must have shape (N, size, size) with square patches, got {patches.shape}")
     dtype = "float32" if batch.dtype == np.float32 else "float64"
     flat = np.ascontiguousarray(batch.reshape(len(batch), -1), dtype=dtype)
-    moments = flat @ zernike_basis(batch.shape[1], tuple(orders), dtype)
+    moments = flat @ zernike_basis(batch.shape[1], tuple(orders), dtype=dtype)
     # NaN and inf reach every moment through the product (0 * inf is NaN too), so the
     # small result is checked instead of the large input.
     if not np.isfinite(moments).all():

@@ -9,6 +9,8 @@ j. The paper's "vertical stripes" are key features that nearly every query atten
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import torch
@@ -18,6 +20,8 @@ from ctxlib.encoding.features import FEATURE_NAMES
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES
 from ctxlib.learning.models import attention_mode
 from ctxlib.learning.training import torch_threads
+from ctxlib.materials.catalog import ENERGIES_KEV
+from ctxlib.materials.motifs import CLASS_NAMES
 
 #: Feature blocks of the 31 inputs (columns of the attention matrix).
 FEATURE_BLOCKS: dict[str, slice] = {
@@ -25,10 +29,12 @@ FEATURE_BLOCKS: dict[str, slice] = {
     "Zernike": slice(len(CONTEXT_FEATURE_NAMES), len(CONTEXT_FEATURE_NAMES) + len(ZERNIKE_FEATURE_NAMES)),
     "site flags": slice(len(CONTEXT_FEATURE_NAMES) + len(ZERNIKE_FEATURE_NAMES), len(FEATURE_NAMES)),
 }
+#: Feature index where each block after the first starts: where a map's block lines are drawn.
+BLOCK_EDGES: tuple[int, ...] = tuple(where.start for where in FEATURE_BLOCKS.values())[1:]
 
 
 @torch.no_grad()
-def group_attention_maps(model, X: np.ndarray, groups: pd.Series | np.ndarray, layer: int = -1,
+def group_attention_maps(model, X: np.ndarray, groups: pd.Series | np.ndarray, *, layer: int = -1,
                          batch_size: int | None = None, seed: int = 0) -> dict:
     """The attention matrix of one layer for each group of rows, each group its own batch.
 
@@ -54,6 +60,70 @@ def group_attention_maps(model, X: np.ndarray, groups: pd.Series | np.ndarray, l
                 members = rng.choice(members, batch_size)
             maps[value] = model.attention_maps(torch.as_tensor(X[members], dtype=torch.float32))[layer].numpy()
     return maps
+
+
+def energy_labels(energies_kev: Iterable[int] = ENERGIES_KEV) -> list[str]:
+    """Beam energies as the labels of :func:`class_energy_maps` (``80`` -> ``"80 keV"``).
+
+    Examples
+    --------
+    >>> energy_labels((60, 80))
+    ['60 keV', '80 keV']
+    """
+    return [f"{energy} keV" for energy in energies_kev]
+
+
+def class_energy_maps(model, X: np.ndarray, y: np.ndarray, energy_kev: np.ndarray | pd.Series, *,
+                      layer: int = -1, batch_size: int | None = None,
+                      seed: int = 0) -> dict[tuple[str, str], np.ndarray]:
+    """The attention matrix of one layer for each class and beam energy of the rows (:func:`group_attention_maps`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An attention model.
+    X : (N, 31) array
+        Feature rows.
+    y : (N,) int array
+        Class index of each row (:data:`ctxlib.materials.motifs.CLASS_NAMES`).
+    energy_kev : (N,) array or Series
+        Beam energy of each row, keV.
+    layer, batch_size, seed
+        As :func:`group_attention_maps` (groups in the order they first occur in the rows).
+
+    Returns
+    -------
+    dict
+        ``{(class name, "E keV"): (31, 31) array}``, labels as :func:`energy_labels`.
+    """
+    labels = energy_labels(np.asarray(energy_kev))
+    groups = pd.Series([f"{CLASS_NAMES[k]}|{label}" for k, label in zip(np.asarray(y), labels)])
+    maps = group_attention_maps(model, X, groups, layer=layer, batch_size=batch_size, seed=seed)
+    return {tuple(key.split("|")): value for key, value in maps.items()}
+
+
+def grid_similarity(grid: dict[tuple[str, str], np.ndarray], rows: Iterable[str],
+                    columns: Iterable[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """How alike the maps of a grid are along each row and down each column (:func:`map_similarity`).
+
+    Parameters
+    ----------
+    grid : dict
+        ``{(row, column): map}``, as :func:`class_energy_maps` returns (rows: classes, columns: energies).
+    rows, columns : iterable of str
+        The row and column labels to compare, in the order wanted.
+
+    Returns
+    -------
+    across_columns : dict
+        ``{row: mean Pearson correlation between that row's maps}``.
+    across_rows : dict
+        ``{column: mean Pearson correlation between that column's maps}``.
+    """
+    rows, columns = list(rows), list(columns)
+    across_columns = {r: map_similarity([grid[(r, c)] for c in columns]) for r in rows}
+    across_rows = {c: map_similarity([grid[(r, c)] for r in rows]) for c in columns}
+    return across_columns, across_rows
 
 
 @torch.no_grad()
@@ -112,3 +182,35 @@ def attention_summary(matrices: list[np.ndarray]) -> dict[str, float | str]:
             "top-3 share": float(np.mean([stripe_strength(m) for m in matrices])),
             "saturated rows": float(np.mean([hard_rows(m) for m in matrices])),
             "top-3 key features": ", ".join(FEATURE_NAMES[j] for j in top)}
+
+
+def stripe_table(models: dict, X: np.ndarray, y: np.ndarray, energy_kev: np.ndarray | pd.Series, *,
+                 batch_sizes: dict[str, int], seed: int = 0) -> pd.DataFrame:
+    """Where the last layer's attention lands, for every attention model, beside a uniform matrix.
+
+    Parameters
+    ----------
+    models : dict
+        ``{name: attention model}``, in batch mode.
+    X, y, energy_kev
+        Feature rows, their class indices and beam energies (keV), as :func:`class_energy_maps`.
+    batch_sizes : dict
+        ``{name: rows per batch}`` of each model's maps (its training batch size, say).
+    seed : int
+        Seeds the rows drawn for each map.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``(model, "batch")`` (:func:`attention_summary` of the maps of every class and energy)
+        and ``(model, "frozen")`` (of the frozen-mode matrix), then ``("uniform matrix", "")`` (the block
+        shares and top-3 share of a uniform matrix).
+    """
+    rows = {}
+    for name, model in models.items():
+        maps = class_energy_maps(model, X, y, energy_kev, batch_size=batch_sizes[name], seed=seed)
+        rows[(name, "batch")] = attention_summary(list(maps.values()))
+        rows[(name, "frozen")] = attention_summary([frozen_attention_map(model)])
+    uniform = {f"share on {block}": share for block, share in uniform_shares().items()}
+    rows[("uniform matrix", "")] = uniform | {"top-3 share": 3 / len(FEATURE_NAMES)}
+    return pd.DataFrame(rows).T

@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from ctxlib import __version__
+from ctxlib.base import config as knobs
 from ctxlib.base.cluster import local_cluster
 from ctxlib.base.files import atomic_write, source_digest, write_npz
 from ctxlib.base.intensity import IntensityNormaliser
@@ -47,6 +48,7 @@ from ctxlib.encoding.zernike import resampled_basis
 from ctxlib.learning.reading import stamp_of
 from ctxlib.learning.scale import scale_preset
 from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, check_choice, parse_pair_name, trained_pairs
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import MOTIFS, PRISTINE, UNDOPED_MOTIFS
 from ctxlib.simulation.augmentation import AugmentationSettings, Degradation, degrade, draw_degradations, one_at_a_time
 from ctxlib.simulation.library import LibraryEntry, library_source, load_library, read_manifest, trained_status
@@ -109,7 +111,7 @@ def realisations_for(scale: str) -> int:
 PIXEL_GEOMETRIES = ("per-axis", "mean")
 
 
-def patch_sides(pixel_size: tuple[float, float], a: float, geometry: str = "per-axis") -> tuple[float, float]:
+def patch_sides(pixel_size: tuple[float, float], a: float, *, geometry: str = "per-axis") -> tuple[float, float]:
     """The patch side ``sqrt(3) a`` (``a`` in Angstrom) in pixels along y and along x (see :class:`FeatureSettings`)."""
     pixel = np.asarray(pixel_size, dtype=np.float64)
     if check_choice(geometry, PIXEL_GEOMETRIES, "pixel_geometry") == "mean":
@@ -117,13 +119,13 @@ def patch_sides(pixel_size: tuple[float, float], a: float, geometry: str = "per-
     return float(np.sqrt(3) * a / pixel[0]), float(np.sqrt(3) * a / pixel[1])
 
 
-def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float, size: int = PATCH_SIZE,
+def motif_patches(windows: np.ndarray, pixel_size: tuple[float, float], a: float, *, size: int = PATCH_SIZE,
                   geometry: str = "per-axis") -> np.ndarray:
     """Patches of side ``sqrt(3) a`` centred on each window's centre, (..., size, size) float32."""
-    return window_patches(windows, patch_sides(pixel_size, a, geometry), size)
+    return window_patches(windows, patch_sides(pixel_size, a, geometry=geometry), size=size)
 
 
-def pristine_centre_intensities(clean: np.ndarray, pixel_size: tuple[float, float], a: float,
+def pristine_centre_intensities(clean: np.ndarray, pixel_size: tuple[float, float], a: float, *,
                                 geometry: str = "per-axis") -> np.ndarray:
     """Normalised centre intensity of the clean pristine (chalcogen-site X2, metal-site M) columns of a context.
 
@@ -134,10 +136,10 @@ def pristine_centre_intensities(clean: np.ndarray, pixel_size: tuple[float, floa
     return centre_intensity(motif_patches(normalised, pixel_size, a, geometry=geometry))
 
 
-def context_site_flags(clean: np.ndarray, pixel_size: tuple[float, float], a: float,
+def context_site_flags(clean: np.ndarray, pixel_size: tuple[float, float], a: float, *,
                        geometry: str = "per-axis") -> np.ndarray:
     """(34, 2) site flags of a context: the sublattice with the brighter clean pristine centre is [1, 0]."""
-    reference_flags = site_flags(np.array([0, 1]), pristine_centre_intensities(clean, pixel_size, a, geometry))
+    reference_flags = site_flags(np.array([0, 1]), pristine_centre_intensities(clean, pixel_size, a, geometry=geometry))
     return reference_flags[MOTIF_SUBLATTICE]
 
 
@@ -162,7 +164,7 @@ class ContextSample:
 
 def realise_context(
     clean: np.ndarray, pixel_size: tuple[float, float], energy_kev: int, reference_mean: float,
-    params: Degradation, rng: np.random.Generator, exact_below: float = EXACT_BELOW,
+    params: Degradation, rng: np.random.Generator, *, exact_below: float = EXACT_BELOW,
 ) -> np.ndarray:
     """Degrade the 34 clean windows of a context with one realisation and normalise them by the degraded pristine motif."""
     noisy = degrade(clean, pixel_size, energy_kev, reference_mean, params, rng, exact_below=exact_below)
@@ -222,26 +224,27 @@ class ContextPlan:
     needed: np.ndarray
 
     @classmethod
-    def of(cls, entry: LibraryEntry, energy_kev: int, detector: str,
-           settings: FeatureSettings = FeatureSettings(), *, undoped: bool = False) -> "ContextPlan":
+    def of(cls, entry: LibraryEntry, energy_kev: int, detector: str, *,
+           settings: FeatureSettings = FeatureSettings(), undoped: bool = False) -> "ContextPlan":
         """The plan of one context (doped host ``entry``, beam energy, detector) at ``settings``'s patch grid;
         ``undoped`` makes it the context of ``entry``'s host without a dopant (the dopant block of the context zero)."""
         e, d = ENERGIES_KEV.index(energy_kev), tuple(DETECTORS).index(detector)
         clean = entry.images[e, :, d]
         a = HOSTS[entry.host].a
         geometry = settings.pixel_geometry
-        rows, cols = window_resampling(clean.shape[-2:], patch_sides(entry.pixel_size, a, geometry),
-                                       settings.patch_size)
+        rows, cols = window_resampling(clean.shape[-2:], patch_sides(entry.pixel_size, a, geometry=geometry),
+                                       size=settings.patch_size)
         window = footprint(rows), footprint(cols)
         moments = resampled_basis(rows[:, window[0]], cols[:, window[1]])
         needed = (moments != 0).any(axis=1).reshape(window[0].stop - window[0].start, -1)
-        return cls(clean, context_site_flags(clean, entry.pixel_size, a, geometry),
-                   encode_context(entry.host, None if undoped else entry.dopant, detector, energy_kev),
+        return cls(clean, context_site_flags(clean, entry.pixel_size, a, geometry=geometry),
+                   encode_context(ImagingContext(entry.host, None if undoped else entry.dopant, detector=detector,
+                                                 energy_kev=energy_kev)),
                    float(entry.levels[e, PRISTINE, d, 1]), rows, cols, window, moments, needed)
 
 
 def context_features(
-    entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator,
+    entry: LibraryEntry, energy_kev: int, detector: str, realisations: int, rng: np.random.Generator, *,
     settings: FeatureSettings = FeatureSettings(), plan: ContextPlan | None = None, pixels: bool = False,
 ) -> ContextSample:
     """Features of ``realisations`` degraded copies of the 34 motifs of one context (ranges and grid from ``settings``).
@@ -258,10 +261,10 @@ def context_features(
     (:meth:`ContextPlan.of`, made here if not given) holds what does not change from one
     batch of realisations to the next.
     """
-    plan = plan or ContextPlan.of(entry, energy_kev, detector, settings)
+    plan = plan or ContextPlan.of(entry, energy_kev, detector, settings=settings)
     clean, (rows, cols) = plan.clean, plan.window
     exact = settings.augmentation.exact_poisson_below
-    params = draw_degradations(rng, realisations, settings.augmentation)
+    params = draw_degradations(rng, realisations, settings=settings.augmentation)
     pristine = degrade(clean[PRISTINE], entry.pixel_size, energy_kev, plan.reference_mean, params, rng,
                        exact_below=exact)
     others = degrade(clean[_OTHERS], entry.pixel_size, energy_kev, plan.reference_mean, params, rng,
@@ -303,8 +306,9 @@ def host_features(entry: LibraryEntry, settings: FeatureSettings = FeatureSettin
             rng = np.random.default_rng([settings.seed, pair, e, d])
             step = settings.realisation_batch
             batches = [min(step, realisations - start) for start in range(0, realisations, step)]
-            plan = ContextPlan.of(entry, energy, detector, settings, undoped=undoped)
-            X = np.concatenate([context_features(entry, energy, detector, b, rng, settings, plan).X for b in batches])
+            plan = ContextPlan.of(entry, energy, detector, settings=settings, undoped=undoped)
+            X = np.concatenate([context_features(entry, energy, detector, b, rng, settings=settings, plan=plan).X
+                                for b in batches])
             n = len(X)
             parts["X"].append(X)
             parts["y"].append(np.tile(LABELS, realisations))
@@ -362,8 +366,8 @@ def write_feature_file(path: Path, settings: FeatureSettings, stamp: dict) -> st
     return path.stem
 
 
-def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, progress: bool = True,
-                   settings: FeatureSettings | None = None, workers: int = 2,
+def build_features(directory: str | Path, scale: str = "quick", *, seed: int = 0, progress: bool | None = None,
+                   settings: FeatureSettings | None = None, workers: int | None = None,
                    scheduler: str | None = None) -> FeatureRun:
     """Write the feature files of every trained pair present in the library (resumable): the doped hosts and the
     hosts without a dopant (:func:`~ctxlib.materials.catalog.trained_pairs`).
@@ -378,11 +382,12 @@ def build_features(directory: str | Path, scale: str = "quick", seed: int = 0, p
     Doped hosts are computed in parallel on a ``dask.distributed`` cluster: ``scheduler``
     (an address), else a local cluster of ``workers`` single-threaded processes; with
     ``workers=1`` and no scheduler, in this process. Every file is seeded by its doped
-    host alone, so the bytes do not depend on the number of workers.
+    host alone, so the bytes do not depend on the number of workers. ``workers`` and ``progress`` default
+    to the knobs of :mod:`ctxlib.base.config`.
     """
     from tqdm.auto import tqdm
 
-    check_number("workers", workers, 1, 1024, integer=True)
+    workers, progress = knobs.resolve("workers", workers), knobs.resolve("progress", progress)
     settings = settings or FeatureSettings.at_scale(scale, seed)
     directory = Path(directory)
     present, missing = trained_status()

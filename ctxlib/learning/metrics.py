@@ -37,7 +37,7 @@ def accuracy(y_true, y_pred) -> float:
     return float(np.mean(y_true == y_pred))
 
 
-def confusion_matrix(y_true, y_pred, n_classes: int = 5) -> np.ndarray:
+def confusion_matrix(y_true, y_pred, *, n_classes: int = 5) -> np.ndarray:
     """Counts, rows = true class, columns = predicted class."""
     y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
     return np.bincount(n_classes * y_true + y_pred, minlength=n_classes**2).reshape(n_classes, n_classes)
@@ -68,7 +68,7 @@ def entropy_reduction(without_context: float, with_context: float) -> tuple[floa
     return without_context - with_context, (without_context - with_context) / without_context
 
 
-def reliability_table(proba, y_true, n_bins: int = 15) -> pd.DataFrame:
+def reliability_table(proba, y_true, *, n_bins: int = 15) -> pd.DataFrame:
     """Equal-width confidence bins: count, mean confidence and accuracy of the top-1 prediction per bin."""
     p = _probabilities(proba)
     y_true = _labels(y_true, "y_true")
@@ -83,9 +83,9 @@ def reliability_table(proba, y_true, n_bins: int = 15) -> pd.DataFrame:
                              "confidence": total_confidence / count, "accuracy": total_correct / count})
 
 
-def expected_calibration_error(proba, y_true, n_bins: int = 15) -> float:
+def expected_calibration_error(proba, y_true, *, n_bins: int = 15) -> float:
     """ECE: sum over bins of (bin share) x |accuracy - mean confidence| (Guo et al. 2017)."""
-    table = reliability_table(proba, y_true, n_bins)
+    table = reliability_table(proba, y_true, n_bins=n_bins)
     used = table["count"] > 0
     weights = table.loc[used, "count"] / table["count"].sum()
     return float((weights * (table.loc[used, "accuracy"] - table.loc[used, "confidence"]).abs()).sum())
@@ -98,9 +98,9 @@ def bic(mean_cross_entropy: float, n_samples: int, n_parameters: int) -> float:
     return 2 * n_samples * mean_cross_entropy + n_parameters * np.log(n_samples)
 
 
-def cohen_kappa(a, b, n_classes: int = 5) -> float:
+def cohen_kappa(a, b, *, n_classes: int = 5) -> float:
     """Unweighted Cohen's kappa between two labelings: (p_o - p_e) / (1 - p_e)."""
-    table = confusion_matrix(a, b, n_classes).astype(float)
+    table = confusion_matrix(a, b, n_classes=n_classes).astype(float)
     n = table.sum()
     observed = np.trace(table) / n
     expected = (table.sum(axis=0) * table.sum(axis=1)).sum() / n**2
@@ -116,7 +116,7 @@ def class_f1(y_true, y_pred, positive: int) -> float:
     return 0.0 if tp == 0 else float(2 * tp / (2 * tp + fp + fn))
 
 
-def defect_f1(y_true, y_pred, defects: tuple[int, ...] = DEFECT_CLASSES) -> float:
+def defect_f1(y_true, y_pred, *, defects: tuple[int, ...] = DEFECT_CLASSES) -> float:
     """F1 of the binary recast of §6: defect (single, double vacancy, dopant) against regular site."""
     y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
     return class_f1(np.isin(y_true, defects).astype(int), np.isin(y_pred, defects).astype(int), 1)

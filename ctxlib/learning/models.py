@@ -20,7 +20,7 @@ saw on average, so a prediction no longer depends on its batch.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -186,6 +186,21 @@ def build_model(model: str | ModelSpec) -> nn.Module:
     if spec.kind == "mlp":
         return MLP(spec.n_inputs, spec.hidden)
     return FeatureAttentionClassifier(spec.n_inputs)
+
+
+def build_models(names: Sequence[str]) -> dict[str, nn.Module]:
+    """Fresh, untrained models (:func:`build_model`), built in the order of ``names``."""
+    return {name: build_model(name) for name in names}
+
+
+def parameter_counts(models: Mapping[str, nn.Module]) -> dict[str, int]:
+    """Trainable parameters of each model (:func:`n_parameters`; the k of the BIC)."""
+    return {name: n_parameters(model) for name, model in models.items()}
+
+
+def model_descriptions(models: Mapping[str, nn.Module]) -> dict[str, list[str]]:
+    """The layers of each model, one line each (:func:`describe`; the boxes of Figs. 5a, S10-S12)."""
+    return {name: describe(model) for name, model in models.items()}
 
 
 @contextmanager

@@ -26,7 +26,8 @@ from ctxlib.base.settings import check_number
 from ctxlib.encoding.features import FEATURE_NAMES
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES
 from ctxlib.learning.dataset import LABELS, ContextPlan, FeatureSettings, context_features
-from ctxlib.materials.catalog import pair_name, parse_pair_name
+from ctxlib.materials.catalog import parse_pair_name
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import MOTIFS, UNDOPED_MOTIFS
 from ctxlib.simulation.augmentation import AugmentationSettings
 from ctxlib.simulation.library import library_source, load_library, read_manifest
@@ -129,9 +130,15 @@ class FeatureReference:
 
 
 @lru_cache(maxsize=16)
-def context_reference(host: str, dopant: str | None, detector: str, energy_kev: int,
+def context_reference(context: ImagingContext, *,
                       settings: ReferenceSettings = ReferenceSettings()) -> FeatureReference:
     """The :class:`FeatureReference` of a trained context, drawn from the shipped library (cached per process).
+
+    Parameters
+    ----------
+    context : ImagingContext
+        Host, dopant, detector and beam energy of the training features.
+    settings : ReferenceSettings
 
     Raises
     ------
@@ -139,18 +146,20 @@ def context_reference(host: str, dopant: str | None, detector: str, energy_kev: 
         When the library holds no file for the pair (a pair outside
         :func:`ctxlib.materials.catalog.trained_pairs`).
     """
-    name = pair_name(host, dopant)
+    name = context.pair
     source = library_source(name, read_manifest()["files"])
     if source is None:
         raise ValueError(f"no library file for {name}: it is not a trained pair, so it has no training features")
     entry = load_library(*parse_pair_name(source))
     features = FeatureSettings(augmentation=settings.augmentation)  # the training degradations by default
-    plan = ContextPlan.of(entry, energy_kev, detector, features, undoped=dopant is None)
-    kept = np.array(UNDOPED_MOTIFS if dopant is None else range(len(MOTIFS)))
+    undoped = context.dopant is None
+    plan = ContextPlan.of(entry, context.energy_kev, context.detector, settings=features, undoped=undoped)
+    kept = np.array(UNDOPED_MOTIFS if undoped else range(len(MOTIFS)))
     draws = []
     for stream in (0, 1):  # means and covariance, then the threshold
         rng = np.random.default_rng([settings.seed, stream])
-        X = context_features(entry, energy_kev, detector, settings.realisations, rng, features, plan).X
+        X = context_features(entry, context.energy_kev, context.detector, settings.realisations, rng,
+                             settings=features, plan=plan).X
         motif = np.tile(np.arange(len(MOTIFS)), settings.realisations)
         keep = np.isin(motif, kept)
         draws.append((X[keep], motif[keep]))

@@ -21,16 +21,15 @@ from pathlib import Path
 import torch
 
 from ctxlib.base.files import atomic_write, sha256
-from ctxlib.base.paths import DATA, ROOT
+from ctxlib.base import config
+from ctxlib.base.paths import ROOT
 from ctxlib.learning.dataset import build_features
-from ctxlib.learning.evaluation import part_predictions
-from ctxlib.learning.metrics import accuracy
+from ctxlib.learning.evaluation import accuracy_by_part, predictions_by_part
 from ctxlib.learning.spec import MODEL_NAMES, model_spec
-from ctxlib.learning.training import Checkpoint, load_checkpoint, save_checkpoint, train_models
+from ctxlib.learning.training import Checkpoint, load_checkpoint, models_of, save_checkpoint, train_models
 from ctxlib.materials.catalog import check_choice
 from ctxlib.simulation.library import read_manifest
 
-WEIGHTS = DATA / "weights"
 FORMAT = 1
 REBUILD = "python -m ctxlib.learning.pretrained build"
 
@@ -47,9 +46,11 @@ def library_digest(manifest: dict | None = None) -> str:
 
 
 def export_weights(
-    trained: dict[str, Checkpoint], scale: str, seed: int, scores: dict[str, dict[str, float]], directory: Path = WEIGHTS,
+    trained: dict[str, Checkpoint], scale: str, seed: int, scores: dict[str, dict[str, float]], *,
+    directory: Path | None = None,
 ) -> dict:
-    """Write every trained model and the manifest to ``directory`` (atomically, manifest last).
+    """Write every trained model and the manifest to ``directory`` (default: :func:`weights_folder` of ``scale``),
+    atomically, manifest last.
 
     Parameters
     ----------
@@ -60,7 +61,7 @@ def export_weights(
     scores : dict
         ``{model: {"train_accuracy": ..., "test_accuracy": ...}}``.
     """
-    directory = Path(directory)
+    directory = weights_folder(scale) if directory is None else Path(directory)
     files = {}
     for name, checkpoint in trained.items():
         path = directory / f"{name}.pt"
@@ -76,20 +77,24 @@ def export_weights(
     return manifest
 
 
-def read_weights_manifest(directory: Path = WEIGHTS) -> dict:
-    """The weights manifest; a clear error where there is none."""
-    path = Path(directory) / "manifest.json"
+def read_weights_manifest(directory: Path | None = None) -> dict:
+    """The weights manifest of ``directory`` (default: the quick scale's :func:`weights_folder`); a clear error where
+    there is none."""
+    directory = weights_folder("quick") if directory is None else Path(directory)
+    path = directory / "manifest.json"
     if not path.exists():
         raise PretrainedError(f"no pretrained weights in {directory}; build them with `{REBUILD}`")
     return json.loads(path.read_text())
 
 
 def weights_folder(scale: str = "quick") -> Path:
-    """Where the shipped weights of a scale lie: ``data/weights`` (quick) or ``data/weights-full``."""
-    return WEIGHTS if check_choice(scale, ("quick", "full"), "scale") == "quick" else DATA / "weights-full"
+    """Where the shipped weights of a scale lie: ``weights`` (quick) or ``weights-full`` under the ``data_root``
+    knob (:mod:`ctxlib.base.config`; default ``data/``)."""
+    name = {"quick": "weights", "full": "weights-full"}[check_choice(scale, ("quick", "full"), "scale")]
+    return config.get("data_root") / name
 
 
-def load_pretrained(name: str, directory: Path | None = None, attention_mode: str | None = None,
+def load_pretrained(name: str, directory: Path | None = None, *, attention_mode: str | None = None,
                     scale: str = "quick") -> Checkpoint:
     """A shipped model, checksum-verified, in eval mode.
 
@@ -120,43 +125,41 @@ def _in_mode(checkpoint: Checkpoint, attention_mode: str | None) -> Checkpoint:
     return checkpoint
 
 
-def load_models(directory: Path = WEIGHTS, names: tuple[str, ...] = MODEL_NAMES,
+def load_models(directory: Path | None = None, names: tuple[str, ...] = MODEL_NAMES, *,
                 attention_mode: str | None = None) -> dict[str, Checkpoint]:
-    """Trained models from a folder: shipped weights (checksum-verified, when it has a manifest) or training checkpoints.
+    """Trained models from a folder (default: the quick scale's :func:`weights_folder`): shipped weights
+    (checksum-verified, when it has a manifest) or training checkpoints.
 
     Attention models come in ``attention_mode``, or their spec's inference mode
     (``"frozen"``) when it is None, as :func:`load_pretrained`.
     """
-    directory = Path(directory)
+    directory = weights_folder("quick") if directory is None else Path(directory)
     if (directory / "manifest.json").exists():
-        return {name: load_pretrained(name, directory, attention_mode) for name in names}
+        return {name: load_pretrained(name, directory, attention_mode=attention_mode) for name in names}
     missing = [name for name in names if not (directory / f"{name}.json").exists()]
     if missing:
         raise PretrainedError(f"no trained {', '.join(missing)} in {directory}; run notebook 03 (training) first, "
-                              f"or read the shipped weights from {WEIGHTS}")
+                              f"or read the shipped weights from {weights_folder('quick')}")
     return {name: _in_mode(load_checkpoint(directory / f"{name}.pt"), attention_mode) for name in names}
 
 
-def build_scores(trained: dict[str, Checkpoint], features: Path, seed: int = 0) -> dict[str, dict[str, float]]:
+def build_scores(trained: dict[str, Checkpoint], features: Path, *, seed: int = 0) -> dict[str, dict[str, float]]:
     """Train and test accuracy of every model on the random split of the feature files it was trained on."""
-    scores = {name: {} for name in trained}
-    models = {name: c.model for name, c in trained.items()}
-    for part in ("train", "test"):
-        probabilities, y, _ = part_predictions(models, {n: c.config.batch_size for n, c in trained.items()}, features,
-                                               part, seed=seed)
-        for name, p in probabilities.items():
-            scores[name][f"{part}_accuracy"] = accuracy(y, p.argmax(axis=1))
-    return scores
+    batch_sizes = {name: c.config.batch_size for name, c in trained.items()}
+    probabilities, labels, _ = predictions_by_part(models_of(trained), batch_sizes, features, seed=seed)
+    table = accuracy_by_part(probabilities, labels)
+    return {name: {f"{part}_accuracy": float(table.loc[name, part]) for part in table.columns} for name in trained}
 
 
-def build(scale: str = "quick", seed: int = 0, work: Path = ROOT / "_build", directory: Path = WEIGHTS,
-          progress: bool = True) -> dict:
-    """Features, training and export: the whole path to the shipped weights (resumable)."""
-
+def build(scale: str = "quick", seed: int = 0, *, work: Path = ROOT / "_build", directory: Path | None = None,
+          progress: bool | None = None) -> dict:
+    """Features, training and export: the whole path to the shipped weights (resumable); ``progress`` defaults to the
+    knob of :mod:`ctxlib.base.config`."""
     features = Path(work) / "data" / f"features-{scale}-seed{seed}"
-    build_features(features, scale, seed, progress=progress)
-    trained = train_models(features, scale, seed, Path(work) / "training" / f"{scale}-seed{seed}", progress=progress)
-    return export_weights(trained, scale, seed, build_scores(trained, features, seed), directory)
+    build_features(features, scale, seed=seed, progress=progress)
+    trained = train_models(features, scale, seed=seed, checkpoint_dir=Path(work) / "training" / f"{scale}-seed{seed}",
+                           progress=progress)
+    return export_weights(trained, scale, seed, build_scores(trained, features, seed=seed), directory=directory)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,7 +77,7 @@ def _part_mask(name: str, arrays: dict[str, np.ndarray], split: str | None, part
     check_choice(part, ("train", "test"), "part")
     if split is None:
         return np.ones(len(arrays["y"]), bool)
-    masks = chunk_splits(name, arrays, seed, **split_options)
+    masks = chunk_splits(name, arrays, seed=seed, **split_options)
     test = masks[check_choice(split, tuple(masks), "split")]
     return test if part == "test" else ~test
 
@@ -93,7 +93,7 @@ def _split_rows(name: str, arrays: dict[str, np.ndarray], split: str | None, par
 
 
 def iter_split_chunks(
-    directory: str | Path, split: str | None = None, part: str = "train", seed: int = 0, **split_options
+    directory: str | Path, split: str | None = None, *, part: str = "train", seed: int = 0, **split_options
 ) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
     """Like :func:`iter_feature_chunks`, keeping only the rows of one ``part`` ("train" or "test") of a split.
 
@@ -105,14 +105,14 @@ def iter_split_chunks(
 
 
 def load_features(
-    directory: str | Path, split: str | None = None, part: str = "train", seed: int = 0, **split_options
+    directory: str | Path, split: str | None = None, *, part: str = "train", seed: int = 0, **split_options
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Feature files in memory: X (N, 31) float32, y (N,) int8, and a metadata table per row.
 
     With ``split``, only the rows of ``part`` of that split (see :func:`iter_split_chunks`).
     """
     X, y, meta = [], [], []
-    for name, arrays in iter_split_chunks(directory, split, part, seed, **split_options):
+    for name, arrays in iter_split_chunks(directory, split, part=part, seed=seed, **split_options):
         host, dopant = parse_pair_name(name)
         X.append(arrays["X"])
         y.append(arrays["y"])
@@ -127,7 +127,7 @@ def load_features(
 
 
 def stream_batches(
-    directory: str | Path, batch_size: int, rng: np.random.Generator, split: str = "random", part: str = "train",
+    directory: str | Path, batch_size: int, rng: np.random.Generator, *, split: str = "random", part: str = "train",
     seed: int = 0, buffer_rows: int = 8_000_000, **split_options,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One epoch of shuffled ``(X, y)`` batches of a split's part, streamed from the feature files.
@@ -169,7 +169,7 @@ def stream_batches(
         left = [(X[stop:], y[stop:])]
 
 
-def random_split(n: int, test_fraction: float = 0.2, seed: int | list[int] = 0) -> np.ndarray:
+def random_split(n: int, test_fraction: float = 0.2, *, seed: int | list[int] = 0) -> np.ndarray:
     """Boolean test mask: a seeded random ``test_fraction`` of ``n`` rows (the paper's 80/20)."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
@@ -179,7 +179,7 @@ def random_split(n: int, test_fraction: float = 0.2, seed: int | list[int] = 0) 
 
 
 def chunk_splits(
-    name: str, arrays: dict[str, np.ndarray], seed: int = 0, test_fraction: float = 0.2,
+    name: str, arrays: dict[str, np.ndarray], *, seed: int = 0, test_fraction: float = 0.2,
     holdout_host: str = "MoS2", holdout_energy_kev: int = 100,
 ) -> dict[str, np.ndarray]:
     """Test masks of one feature file (a pair name, ``host-dopant`` or ``host-none``) for the three splits.
@@ -192,7 +192,7 @@ def chunk_splits(
     host, dopant = parse_pair_name(name)
     n = len(arrays["y"])
     return {
-        "random": random_split(n, test_fraction, [seed, trained_pairs().index((host, dopant))]),
+        "random": random_split(n, test_fraction, seed=[seed, trained_pairs().index((host, dopant))]),
         "host": np.full(n, host == holdout_host),
         "energy": arrays["energy"] == check_choice(holdout_energy_kev, ENERGIES_KEV, "held-out energy (keV)"),
     }
@@ -202,7 +202,7 @@ def summarise_features(directory: str | Path, seed: int = 0, **split_options) ->
     """Rows per split (train/test) and class, reading one feature file at a time."""
     counts: dict[tuple[str, str], np.ndarray] = {}
     for name, arrays in iter_feature_chunks(directory):
-        for split, test in chunk_splits(name, arrays, seed, **split_options).items():
+        for split, test in chunk_splits(name, arrays, seed=seed, **split_options).items():
             for part, mask in (("train", ~test), ("test", test)):
                 counts[(split, part)] = counts.get((split, part), 0) + np.bincount(arrays["y"][mask], minlength=len(CLASS_NAMES))
     table = pd.DataFrame(counts, index=list(CLASS_NAMES)).T

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctxlib.base.paths import DATA, ROOT
+from ctxlib.base import config
+from ctxlib.base.paths import ROOT
 from ctxlib.base.settings import check_number
 from ctxlib.materials.catalog import check_choice
 
@@ -57,4 +58,4 @@ def paper_scale_folders(seed: int = 0) -> dict[str, Path]:
     share them, so either goes on where the other stopped."""
     check_number("seed", seed, 0, 2**32 - 1, integer=True)
     return {"features_dir": ROOT / "_build" / "data" / f"features-full-seed{seed}",
-            "weights_dir": DATA / f"training-full-seed{seed}"}
+            "weights_dir": config.get("data_root") / f"training-full-seed{seed}"}

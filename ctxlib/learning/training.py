@@ -16,15 +16,19 @@ sizes (1 : 50 : 100) and of the steps the models take stay the paper's.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ctxlib import __version__
+from ctxlib.base import config as knobs
 from ctxlib.base.files import atomic_write
 from ctxlib.base.settings import check_number
 from ctxlib.learning.reading import feature_stamps, features_digest, stream_batches
@@ -70,17 +74,65 @@ class TrainingConfig:
         check_number("pool_rows", self.pool_rows, 1, 10**12, integer=True)
 
 
-def schedule(model: str, scale: str = "quick", seed: int = 0, split: str = "random") -> TrainingConfig:
+def schedule(model: str, scale: str = "quick", *, seed: int = 0, split: str = "random") -> TrainingConfig:
     """The training config of one of the six models at a scale (see the module docstring)."""
     spec = model_spec(model)
     batch = spec.paper_batch_size // scale_preset(scale).batch_divisor
     return TrainingConfig(model, spec.paper_epochs, batch, seed=seed, split=split)
 
 
+def steps_per_epoch(train_rows: int, batch_size: int) -> int:
+    """Optimiser steps of one epoch: batches of ``batch_size`` rows over ``train_rows`` rows, the last one partial.
+
+    >>> steps_per_epoch(10, 4), steps_per_epoch(8, 4)
+    (3, 2)
+    """
+    return -(-train_rows // batch_size)
+
+
+def training_steps(config: TrainingConfig, train_rows: int) -> int:
+    """Optimiser steps of a whole run of ``config`` on ``train_rows`` rows (epochs x :func:`steps_per_epoch`)."""
+    return config.epochs * steps_per_epoch(train_rows, config.batch_size)
+
+
 def paper_steps(model: str) -> int:
     """Optimiser steps of the paper's schedule for one model (epochs x batches per epoch)."""
-    config = schedule(model, "full")
-    return config.epochs * -(-PAPER_TRAIN_ROWS // config.batch_size)
+    return training_steps(schedule(model, "full"), PAPER_TRAIN_ROWS)
+
+
+def schedule_batch_sizes(scale: str = "quick", *, models: tuple[str, ...] = MODEL_NAMES) -> dict[str, int]:
+    """The training batch size (rows) of each model at a scale (:func:`schedule`), which also evaluates it.
+
+    >>> schedule_batch_sizes("full", models=("MLP-Simple", "attn-400k"))
+    {'MLP-Simple': 4096, 'attn-400k': 409600}
+    """
+    return {name: schedule(name, scale).batch_size for name in models}
+
+
+def training_plan(train_rows: int, scale: str = "quick", *, seed: int = 0,
+                  models: tuple[str, ...] = MODEL_NAMES) -> pd.DataFrame:
+    """The schedule of each model at a scale beside the paper's.
+
+    Parameters
+    ----------
+    train_rows : int
+        Training rows of one epoch at this scale.
+    scale : str
+        "quick" or "full" (:func:`schedule`).
+    seed : int
+    models : tuple of str
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``model``: ``epochs`` and ``paper batch`` (the paper's schedule), ``batch (this run)``
+        (rows) and ``steps (this run)`` (optimiser steps of the whole run, :func:`training_steps`).
+    """
+    return pd.DataFrame([{
+        "model": name, "epochs": schedule(name, "full").epochs, "paper batch": schedule(name, "full").batch_size,
+        "batch (this run)": schedule(name, scale, seed=seed).batch_size,
+        "steps (this run)": training_steps(schedule(name, scale), train_rows),
+    } for name in models]).set_index("model")
 
 
 def batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -118,7 +170,7 @@ class Checkpoint:
 
 
 def save_checkpoint(
-    model: torch.nn.Module, config: TrainingConfig, history: list[dict], path: Path,
+    model: torch.nn.Module, config: TrainingConfig, history: list[dict], path: Path, *,
     optimiser: torch.optim.Optimizer | None = None, provenance: dict | None = None,
 ) -> None:
     """Write ``path`` (model and optimiser state_dicts) and ``path.with_suffix('.json')`` (config, history), atomically.
@@ -190,9 +242,10 @@ def resume_point(config: TrainingConfig, checkpoint: Path | None) -> tuple[Check
 def train(
     config: TrainingConfig,
     epoch_batches: Callable[[np.random.Generator], Iterable[tuple[np.ndarray, np.ndarray]]],
+    *,
     checkpoint: Path | None = None,
-    progress: bool = True,
-    device: str = "cpu",
+    progress: bool | None = None,
+    device: str | None = None,
     threads: int | None = 1,
     provenance: dict | None = None,
 ) -> tuple[torch.nn.Module, list[dict]]:
@@ -209,10 +262,12 @@ def train(
         ``epoch_batches(rng)`` yields the shuffled ``(X, y)`` batches of one epoch.
     checkpoint : Path, optional
         Where to save after every epoch (and resume from).
-    progress : bool
-        Show a tqdm bar over the epochs (loss and accuracy of the last one beside it).
-    device : str
-        Torch device, e.g. ``"cuda"`` for the paper's scale (checkpoints load back onto the CPU).
+    progress : bool, optional
+        Show a tqdm bar over the epochs (loss and accuracy of the last one beside it); default: the
+        ``progress`` knob of :mod:`ctxlib.base.config`.
+    device : str, optional
+        Torch device, e.g. ``"cuda"`` for the paper's scale (checkpoints load back onto the CPU); default:
+        the ``device`` knob.
     threads : int or None
         CPU threads torch may use while training (restored afterwards); None leaves torch's
         setting. One is the default: steps on 31 features gain nothing from more, and threads
@@ -227,6 +282,7 @@ def train(
         epoch, including epochs done before a resume (running figures over the epoch's batches,
         in training mode).
     """
+    device, progress = knobs.resolve("device", device), knobs.resolve("progress", progress)
     torch.manual_seed(config.seed)
     model, history, optimiser_state = build_model(config.model), [], {}
     saved, changed = resume_point(config, checkpoint)
@@ -239,7 +295,8 @@ def train(
     if optimiser_state:
         optimiser.load_state_dict(optimiser_state)
     with torch_threads(threads):
-        _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device, provenance)
+        _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint=checkpoint, progress=progress,
+                    device=device, provenance=provenance)
     return model.cpu().eval(), history
 
 
@@ -262,7 +319,7 @@ def torch_threads(threads: int | None):
         torch.set_num_threads(previous)
 
 
-def _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, progress, device, provenance) -> None:
+def _run_epochs(model, optimiser, config, epoch_batches, history, *, checkpoint, progress, device, provenance) -> None:
     """The epochs still to do; appends to ``history`` and checkpoints after each."""
     from tqdm.auto import tqdm
 
@@ -285,16 +342,18 @@ def _run_epochs(model, optimiser, config, epoch_batches, history, checkpoint, pr
             loss_sum += float(loss.detach()) * len(y)
         history.append({"epoch": epoch + 1, "loss": loss_sum / total, "accuracy": correct / total, "samples": total})
         if checkpoint is not None:
-            save_checkpoint(model, config, history, checkpoint, optimiser, provenance)
+            save_checkpoint(model, config, history, checkpoint, optimiser=optimiser, provenance=provenance)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", accuracy=f"{history[-1]['accuracy']:.4f}")
         bar.update()
     bar.close()
 
 
 def train_models(
-    features_dir: str | Path, scale: str = "quick", seed: int = 0, checkpoint_dir: str | Path | None = None,
-    models: tuple[str, ...] = MODEL_NAMES, split: str = "random", progress: bool = True, device: str = "cpu",
+    features_dir: str | Path, scale: str = "quick", *, seed: int = 0, checkpoint_dir: str | Path | None = None,
+    models: tuple[str, ...] = MODEL_NAMES, split: str = "random", progress: bool | None = None,
+    device: str | None = None,
     epochs: int | None = None,
+    changes: Mapping[str, object] | None = None,
 ) -> dict[str, Checkpoint]:
     """Train models on the training part of ``split`` of the feature files, with the :func:`schedule` of ``scale``.
 
@@ -304,19 +363,131 @@ def train_models(
     data (:func:`ctxlib.learning.reading.features_digest`: the feature files' stamps and
     bytes) changed; the checkpoint keeps every feature file's stamp (library checksum,
     augmentation ranges, patch grid, realisations, seed, code digest). ``epochs`` replaces the
-    schedule's number of epochs (for a controlled experiment; the batch size stays).
+    schedule's number of epochs (for a controlled experiment; the batch size stays); ``changes`` replaces
+    any other fields of every model's :class:`TrainingConfig`, e.g. ``{"learning_rate": 5e-4}`` (checked by
+    the config; ``model``, ``seed``, ``split`` and ``data`` are set here and cannot be changed).
     """
+    changes = dict(changes or {})
+    fixed = {"model", "seed", "split", "data"}
+    allowed = sorted(f.name for f in fields(TrainingConfig) if f.name not in fixed)
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise ValueError(f"changes {unknown} are not TrainingConfig fields that may change; allowed: "
+                         f"{', '.join(allowed)}")
     digest = features_digest(features_dir)
     provenance = {"features_digest": digest, "features": feature_stamps(features_dir)}
     trained = {}
     for name in models:
-        config = replace(schedule(name, scale, seed, split), data=digest)
-        config = config if epochs is None else replace(config, epochs=epochs)
+        config = replace(schedule(name, scale, seed=seed, split=split), data=digest)
+        config = replace(config, **{**changes, **({} if epochs is None else {"epochs": epochs})})
         checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.pt"
 
         def epoch_batches(rng, batch_size=config.batch_size, pool_rows=config.pool_rows):
             return stream_batches(features_dir, batch_size, rng, split=split, seed=seed, buffer_rows=pool_rows)
 
-        model, history = train(config, epoch_batches, checkpoint, progress, device, provenance=provenance)
+        model, history = train(config, epoch_batches, checkpoint=checkpoint, progress=progress, device=device,
+                               provenance=provenance)
         trained[name] = Checkpoint(model, config, history, {}, provenance)
+    return trained
+
+
+def models_of(checkpoints: Mapping[str, Checkpoint]) -> dict[str, torch.nn.Module]:
+    """The model of each checkpoint: ``{name: checkpoint.model}``."""
+    return {name: checkpoint.model for name, checkpoint in checkpoints.items()}
+
+
+def histories_of(checkpoints: Mapping[str, Checkpoint]) -> dict[str, list[dict]]:
+    """The per-epoch training history of each checkpoint: ``{name: checkpoint.history}``."""
+    return {name: checkpoint.history for name, checkpoint in checkpoints.items()}
+
+
+def checkpoint_steps(checkpoints: Mapping[str, Checkpoint], train_rows: int) -> dict[str, int]:
+    """Optimiser steps each checkpoint's config takes on ``train_rows`` rows per epoch (:func:`training_steps`)."""
+    return {name: training_steps(checkpoint.config, train_rows) for name, checkpoint in checkpoints.items()}
+
+
+def timed_training(
+    features_dir: str | Path, scale: str = "quick", *, seed: int = 0, checkpoint_dir: str | Path | None = None,
+    models: tuple[str, ...] = MODEL_NAMES,
+) -> tuple[dict[str, Checkpoint], dict[str, float]]:
+    """:func:`train_models`, one model at a time, with the wall time each took.
+
+    Parameters
+    ----------
+    features_dir : str or pathlib.Path
+        The feature files.
+    scale : str
+        The :func:`schedule` to train with.
+    seed : int
+    checkpoint_dir : str or pathlib.Path, optional
+        Where checkpoints are written (a finished model there is read back, not trained again).
+    models : tuple of str
+        The models, trained in this order.
+
+    Returns
+    -------
+    trained, seconds : dict
+        Model name -> :class:`Checkpoint`, and model name -> wall time in seconds (reading the
+        feature files included).
+    """
+    trained, seconds = {}, {}
+    for name in models:
+        start = time.perf_counter()
+        trained.update(train_models(features_dir, scale, seed=seed, checkpoint_dir=checkpoint_dir, models=(name,)))
+        seconds[name] = time.perf_counter() - start
+    return trained, seconds
+
+
+def training_speed(histories: Mapping[str, list[dict]], seconds: Mapping[str, float]) -> pd.DataFrame:
+    """Wall time and training throughput of each model.
+
+    Parameters
+    ----------
+    histories : dict
+        Model name -> per-epoch history (each epoch's ``samples``: rows trained on).
+    seconds : dict
+        Model name -> wall time of its training, seconds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the models of ``seconds``: ``seconds`` and ``samples/s`` (rows of all epochs per second).
+    """
+    return pd.DataFrame({"seconds": seconds, "samples/s": {name: sum(h["samples"] for h in histories[name]) / s
+                                                           for name, s in seconds.items()}})
+
+
+def train_to_paper_steps(
+    features_dir: str | Path, scale: str, train_rows: int, *, seed: int = 0, checkpoint_dir: str | Path | None = None,
+    models: tuple[str, ...] = ("attn-200k", "attn-400k"),
+) -> dict[str, Checkpoint]:
+    """Train models at the batch sizes of ``scale`` for at least as many steps as the paper's schedule gives them.
+
+    A control of the quick scale's step counts: each model trains for the fewest whole epochs of
+    ``train_rows`` rows whose steps (:func:`steps_per_epoch`) reach :func:`paper_steps`.
+
+    Parameters
+    ----------
+    features_dir : str or pathlib.Path
+        The feature files.
+    scale : str
+        The scale whose batch sizes are kept.
+    train_rows : int
+        Training rows of one epoch.
+    seed : int
+    checkpoint_dir : str or pathlib.Path, optional
+        Where checkpoints are written (keep it apart from the scheduled run's).
+    models : tuple of str
+        The models, trained in this order.
+
+    Returns
+    -------
+    dict
+        Model name -> :class:`Checkpoint`.
+    """
+    trained = {}
+    for name in models:
+        epochs = -(-paper_steps(name) // steps_per_epoch(train_rows, schedule(name, scale).batch_size))
+        trained[name] = train_models(features_dir, scale, seed=seed, checkpoint_dir=checkpoint_dir, models=(name,),
+                                     epochs=epochs)[name]
     return trained

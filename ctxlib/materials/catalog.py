@@ -222,8 +222,3 @@ def pairing_table() -> pd.DataFrame:
     return pd.DataFrame(
         [[dopant_is_visible(h, d) for d in DOPANTS] for h in HOSTS.values()], index=list(HOSTS), columns=list(DOPANTS)
     )
-
-
-def imaging_contexts() -> list[tuple[str, str, int, str]]:
-    """All (host, dopant, energy keV, detector) contexts: 96 x 3 x 2 = 576."""
-    return [(h, d, e, det) for h, d in doped_hosts() for e in ENERGIES_KEV for det in DETECTORS]

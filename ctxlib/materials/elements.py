@@ -86,7 +86,7 @@ def _expand(configuration: str) -> list[tuple[int, int]]:
     return terms
 
 
-def check_element(symbol: str, allowed: tuple[str, ...] | None = None, role: str = "element") -> str:
+def check_element(symbol: str, allowed: tuple[str, ...] | None = None, *, role: str = "element") -> str:
     """Return ``symbol`` if it is a known element (and in ``allowed``), else raise.
 
     Raises

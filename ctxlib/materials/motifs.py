@@ -121,7 +121,8 @@ def host_cell(host: str, height: float | None = None) -> Atoms:
 
 
 def motif_structure(
-    host: str, dopant: str, motif: Motif | str | int, repeat: tuple[int, int] = MOTIF_REPEAT, height: float | None = None
+    host: str, dopant: str, motif: Motif | str | int, *, repeat: tuple[int, int] = MOTIF_REPEAT,
+    height: float | None = None
 ) -> Atoms:
     """Build a motif as an ASE structure, its centre column in the middle of the cell.
 

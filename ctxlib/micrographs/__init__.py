@@ -24,6 +24,9 @@ __getattr__, __dir__, __all__ = attach(
         "overlay": ["CLASS_COLOURS", "OVERLAY_STYLE", "DOMAIN_TINTS", "classification_overlay", "scale_bar"],
         "reading": ["READERS", "STANDIN_CHANNELS", "ANGSTROM_PER_UNIT", "Micrograph", "read_micrograph"],
         "validation": ["DEFECT_NAMES", "Matched", "match_columns", "REGIONS", "site_recovery", "subset", "accuracy",
-                       "agreement", "ModelScores", "score_models", "trusted_columns"],
+                       "agreement", "ModelScores", "score_models", "trusted_columns", "ScoredImages",
+                       "collect_scores", "score_hard_cases", "TABLE1_METRICS", "detector_means", "patches_by_class",
+                       "score_encoding", "sublattice_brightness", "describe_test_micrographs", "describe_hard_cases",
+                       "trusted_columns_by_host", "hard_case_columns", "defect_f1_intervals_by"],
     },
 )

@@ -32,6 +32,7 @@ from ctxlib.learning.outliers import ReferenceSettings, context_reference
 from ctxlib.learning.pretrained import load_models, weights_folder
 from ctxlib.learning.spec import CONTEXT_MODELS
 from ctxlib.materials.catalog import check_choice, trained_pairs
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.micrographs.intensities import intensity_classes
 
@@ -190,7 +191,7 @@ def without_dopant_class(probabilities: np.ndarray) -> np.ndarray:
 
 
 def classify_image(
-    image: np.ndarray, host: str, dopant: str | None, detector: str, energy_kev: int, *, model: str = ENSEMBLE,
+    image: np.ndarray, context: ImagingContext, *, model: str = ENSEMBLE,
     pixel_size: float | None = None, weights_dir=None, trust: TrustSettings = TrustSettings(),
     settings: EncodingSettings = EncodingSettings(), reverse_sites: bool = False,
 ) -> Classification:
@@ -200,9 +201,9 @@ def classify_image(
     ----------
     image : numpy.ndarray, 2-D
         HAADF or MAADF micrograph of a 1H MX2 monolayer (no NaN or infinity).
-    host, dopant, detector, energy_kev
-        The imaging context (``dopant=None`` for an undoped host: trained as a context of
-        its own, and P(D) is 0).
+    context : ImagingContext
+        Host, dopant, detector and beam energy (``dopant=None`` for an undoped host: trained
+        as a context of its own, and P(D) is 0).
     model : str
         :data:`ENSEMBLE` (the vote of the five context-aware models) or one of
         :data:`ctxlib.learning.spec.CONTEXT_MODELS`.
@@ -229,27 +230,27 @@ def classify_image(
         When more than ``trust.warn_share`` of the columns are uncertain.
     """
     check_choice(model, MODEL_CHOICES, "model")
-    encoded = encode_image(image, host, dopant, detector, energy_kev, pixel_size, settings, reverse_sites=reverse_sites)
+    encoded = encode_image(image, context, pixel_size=pixel_size, settings=settings, reverse_sites=reverse_sites)
     names = CONTEXT_MODELS if model == ENSEMBLE else (model,)
     checkpoints = load_models(weights_dir or weights_folder(DEFAULT_WEIGHTS_SCALE), names)  # attention: frozen
     members = {name: predict_proba(checkpoints[name].model, name, encoded.features) for name in names}
-    if dopant is None:
+    if context.dopant is None:
         members = {name: without_dopant_class(p) for name, p in members.items()}
     vote = ensemble_vote(list(members.values()))
-    seen = (host, dopant) in trained_pairs()
+    seen = context.trained
     if seen:
-        reference = context_reference(host, dopant, detector, energy_kev, trust.reference)
+        reference = context_reference(context, settings=trust.reference)
         distance = reference.distance(encoded.features)
         outlier = distance > reference.threshold
     else:
-        warnings.warn(f"{host} with dopant {dopant} is not one of the {len(trained_pairs())} host and dopant pairs the "
-                      "models were trained on; every column is an outlier: treat the classes as a guess and check them "
-                      "against the image", UntrainedContextWarning, stacklevel=2)
+        warnings.warn(f"{context.host} with dopant {context.dopant} is not one of the {len(trained_pairs())} host and "
+                      "dopant pairs the models were trained on; every column is an outlier: treat the classes as a "
+                      "guess and check them against the image", UntrainedContextWarning, stacklevel=2)
         distance, outlier = np.full(len(vote.label), np.inf), np.ones(len(vote.label), bool)
     uncertain = outlier | (vote.agreement < trust.min_agreement)
     table = _table(encoded.table, vote.probabilities, vote.label, vote.agreement, distance, outlier, uncertain)
     if seen:  # the classical baseline beside the models (its expected levels come from the context's motifs)
-        baseline = intensity_classes(encoded, host, dopant, detector, energy_kev)
+        baseline = intensity_classes(encoded, context)
         table["intensity_class"] = baseline["class"].to_numpy()
         table["relative_intensity"] = baseline["relative intensity"].to_numpy()
     else:

@@ -87,11 +87,14 @@ def _output_names(paths: list[Path]) -> dict[Path, str]:
     return {p: (f"{p.parent.name}_{p.stem}" if stems.count(p.stem) > 1 else p.stem) for p in paths}
 
 
-def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, mapping, encoding, trust) -> dict:
+def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, context, mapping, encoding,
+                 trust) -> dict:
     """Classify one image and write its three files; returns its summary row (raises on failure).
 
-    ``mapping`` is the :class:`~ctxlib.micrographs.microscope.MicroscopeMapping` of the stated microscope,
-    ``encoding`` and ``trust`` the settings of :func:`read_settings` (``--min-agreement`` applied).
+    ``context`` is the :class:`~ctxlib.materials.imaging.ImagingContext` the image is classified in (the stated
+    host and dopant at the trained detector and energy of ``mapping``), ``mapping`` the
+    :class:`~ctxlib.micrographs.microscope.MicroscopeMapping` of the stated microscope, ``encoding`` and ``trust``
+    the settings of :func:`read_settings` (``--min-agreement`` applied).
     """
     import json
     import warnings
@@ -101,37 +104,36 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
     from ctxlib import __version__
     from ctxlib.base.files import atomic_write
     from ctxlib.base.settings import record
-    from ctxlib.materials.catalog import UNDOPED
     from ctxlib.micrographs.classify import (TABLE_UNITS, UncertainImageWarning, UntrainedContextWarning,
                                              classify_image)
     from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.reading import read_micrograph
 
-    micrograph = read_micrograph(path, args.pixel_size, args.channel, mapping.detector)
-    dopant = None if args.dopant.lower() == UNDOPED else args.dopant
+    micrograph = read_micrograph(path, args.pixel_size, channel=args.channel, detector=context.detector)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedContextWarning)
         warnings.simplefilter("always", UncertainImageWarning)
-        result = classify_image(micrograph.image, args.host, dopant, mapping.detector, mapping.energy_kev,
-                                model=args.model, pixel_size=micrograph.pixel_size, weights_dir=args.weights,
-                                trust=trust, settings=encoding, reverse_sites=mapping.sites_reversed)
+        result = classify_image(micrograph.image, context, model=args.model, pixel_size=micrograph.pixel_size,
+                                weights_dir=args.weights, trust=trust, settings=encoding,
+                                reverse_sites=mapping.sites_reversed)
     for warning in caught:
         print(f"warning: {path}: {warning.message}", file=sys.stderr)
     calibration = result.encoding.calibration
     table = result.table
     summary = result.summary()
-    context = {"host": args.host, "dopant": dopant, "detector": mapping.detector, "energy_kev": mapping.energy_kev}
+    stated = {"host": context.host, "dopant": context.dopant, "detector": context.detector,
+              "energy_kev": context.energy_kev}
     sidecar = {"image": str(path), "columns": TABLE_UNITS, "pixel_size_A": calibration.pixel_size,
                "pixel_size_source": calibration.source, "pixel_aspect_measured": calibration.aspect,
-               "rows_resampled": calibration.resampled, "context": context, "microscope": mapping.record(),
+               "rows_resampled": calibration.resampled, "context": stated, "microscope": mapping.record(),
                "model": args.model, "models": list(result.members), "trust": record(trust), "encoding": record(encoding),
                "summary": summary,
                "in_training_set": result.in_training_set, "ctxlib_version": __version__,
                "warnings": [str(w.message) for w in caught]}
-    title = (f"{args.host}{'' if dopant is None else ' + ' + dopant}, {mapping.detector}, {mapping.energy_kev} keV, "
-             f"{args.model}")
+    title = (f"{context.host}{'' if context.dopant is None else ' + ' + context.dopant}, {context.detector}, "
+             f"{context.energy_kev} keV, {args.model}")
     mask = None if calibration.resampled else result.encoding.mask
-    figure = classification_overlay(micrograph.image, table, f"{path.name}: {title}", mask,
+    figure = classification_overlay(micrograph.image, table, title=f"{path.name}: {title}", mask=mask,
                                     pixel_size=calibration.pixel_size)
     atomic_write(out / f"{name}_columns.csv", lambda handle: handle.write(table.to_csv(index=False).encode()))
     atomic_write(out / f"{name}_columns.json", lambda handle: handle.write(json.dumps(sidecar, indent=1).encode()))
@@ -173,6 +175,8 @@ def classify_command(args: argparse.Namespace) -> int:
         return 1
     from dataclasses import replace
 
+    from ctxlib.materials.catalog import UNDOPED
+    from ctxlib.materials.imaging import ImagingContext
     from ctxlib.micrographs.classify import MODEL_CHOICES
     from ctxlib.micrographs.microscope import nearest_trained_context
 
@@ -188,6 +192,9 @@ def classify_command(args: argparse.Namespace) -> int:
             trust = replace(trust, min_agreement=args.min_agreement)
         mapping = nearest_trained_context(args.energy, detector=args.detector, angles_mrad=args.detector_angles,
                                           convergence_mrad=args.convergence, host=args.host)
+        # the stated host and dopant at the trained detector and energy, checked once before any image is read
+        context = ImagingContext(args.host, None if args.dopant.lower() == UNDOPED else args.dopant,
+                                 detector=mapping.detector, energy_kev=mapping.energy_kev)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -195,15 +202,19 @@ def classify_command(args: argparse.Namespace) -> int:
         print(f"note: {rule}", file=sys.stderr)
     from tqdm.auto import tqdm
 
+    from ctxlib.base import config
+
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     names = _output_names(paths)
     failed = 0
-    for path in tqdm(paths, desc="images", unit="image", disable=len(paths) < 2 or args.quiet, file=sys.stderr):
+    quiet = len(paths) < 2 or args.quiet or not config.get("progress")
+    for path in tqdm(paths, desc="images", unit="image", disable=quiet, file=sys.stderr):
         try:
             if not path.is_file():
                 raise FileNotFoundError(f"file not found: {path}")
-            row = classify_one(path, names[path], args, out, mapping=mapping, encoding=encoding, trust=trust)
+            row = classify_one(path, names[path], args, out, context=context, mapping=mapping, encoding=encoding,
+                               trust=trust)
             if not args.quiet:
                 tqdm.write(f"{path}: {row['columns']} columns, {row['uncertain']} uncertain "
                            f"({row['without peak']} without a peak, {row['edge']} at the edge), pixel "

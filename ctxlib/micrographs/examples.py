@@ -63,12 +63,13 @@ class ExampleImage:
 #: The examples, by name.
 EXAMPLES: dict[str, ExampleImage] = {
     "temul-mos2-se": ExampleImage(
-        "temul-toolkit", "0.1.9", "temul/example_data/experimental/example_Se_implanted_MoS2.dm3",
-        "fe7ebcc367c5620bb5ede7e45efc59d08721a7751878777342716ec26d9022e3", "GPL-3.0",
-        "TEMUL toolkit (Eoghan O'Connell et al.), example data: Se-implanted monolayer MoS2, 60 keV HAADF",
-        "MoS2", None, "HAADF", 60, 0.127,
-        "Se implanted on S sites: a chalcogen column holding S and Se (SSe, Se2) is brighter than S2, a chemistry "
-        "none of the five classes names"),
+        package="temul-toolkit", version="0.1.9",
+        member="temul/example_data/experimental/example_Se_implanted_MoS2.dm3",
+        sha256="fe7ebcc367c5620bb5ede7e45efc59d08721a7751878777342716ec26d9022e3", licence="GPL-3.0",
+        source="TEMUL toolkit (Eoghan O'Connell et al.), example data: Se-implanted monolayer MoS2, 60 keV HAADF",
+        host="MoS2", dopant=None, detector="HAADF", energy_kev=60, pixel_size=0.127,
+        note="Se implanted on S sites: a chalcogen column holding S and Se (SSe, Se2) is brighter than S2, a "
+             "chemistry none of the five classes names"),
 }
 
 

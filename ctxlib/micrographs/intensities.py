@@ -35,7 +35,8 @@ from ctxlib.base.intensity import IntensityNormaliser
 from ctxlib.encoding.features import ImageEncoding
 from ctxlib.encoding.patches import centre_intensity
 from ctxlib.learning.dataset import motif_patches
-from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, pair_name, parse_pair_name
+from ctxlib.materials.catalog import DETECTORS, ENERGIES_KEV, HOSTS, parse_pair_name
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import CLASS_NAMES, MOTIF_NAMES, PRISTINE
 from ctxlib.simulation.library import library_source, load_library, read_manifest
 
@@ -45,8 +46,13 @@ _CLASS_MOTIFS = {"X2": "X2[M,M,M]", "VacX": "VacX[M,M,M]", "VacX2": "VacX2[M,M,M
 _CHALCOGEN_CLASSES, _METAL_CLASSES = ("X2", "VacX", "VacX2"), ("M", "D")
 
 
-def expected_levels(host: str, dopant: str | None, detector: str, energy_kev: int) -> pd.DataFrame:
+def expected_levels(context: ImagingContext) -> pd.DataFrame:
     """Each class's centre intensity on the clean simulated motifs of a context.
+
+    Parameters
+    ----------
+    context : ImagingContext
+        Host, dopant, detector and beam energy.
 
     Returns
     -------
@@ -60,13 +66,13 @@ def expected_levels(host: str, dopant: str | None, detector: str, energy_kev: in
     ValueError
         For a host and dopant with no library file.
     """
-    name = pair_name(host, dopant)
+    name = context.pair
     source = library_source(name, read_manifest()["files"])
     if source is None:
         raise ValueError(f"no library file for {name}: the classical baseline needs the context's simulated motifs")
     entry = load_library(*parse_pair_name(source))
-    clean = entry.images[ENERGIES_KEV.index(energy_kev), :, tuple(DETECTORS).index(detector)]
-    classes = [c for c in CLASS_NAMES if dopant is not None or c != "D"]
+    clean = entry.images[ENERGIES_KEV.index(context.energy_kev), :, tuple(DETECTORS).index(context.detector)]
+    classes = [c for c in CLASS_NAMES if context.dopant is not None or c != "D"]
     motifs = [MOTIF_NAMES.index(_CLASS_MOTIFS[c]) for c in classes]
     normalised = IntensityNormaliser().fit(clean[PRISTINE]).transform(clean[motifs])
     level = centre_intensity(motif_patches(normalised, entry.pixel_size, HOSTS[entry.host].a))
@@ -76,9 +82,15 @@ def expected_levels(host: str, dopant: str | None, detector: str, energy_kev: in
                          "relative": level / np.array([pristine[m] for m in metal])}, index=classes)
 
 
-def intensity_classes(encoding: ImageEncoding, host: str, dopant: str | None, detector: str,
-                      energy_kev: int) -> pd.DataFrame:
+def intensity_classes(encoding: ImageEncoding, context: ImagingContext) -> pd.DataFrame:
     """Classes of every column of an encoded image from its intensity alone (steps in the module docstring).
+
+    Parameters
+    ----------
+    encoding : ImageEncoding
+        The image's encoding (:func:`ctxlib.encoding.features.encode_image`).
+    context : ImagingContext
+        The context it was encoded in (its expected levels, :func:`expected_levels`).
 
     Returns
     -------
@@ -88,7 +100,7 @@ def intensity_classes(encoding: ImageEncoding, host: str, dopant: str | None, de
     """
     from sklearn.mixture import GaussianMixture
 
-    levels = expected_levels(host, dopant, detector, energy_kev)
+    levels = expected_levels(context)
     metal_is_bright = levels.loc["M", "level"] >= levels.loc["X2", "level"]
     table = encoding.table
     intensity = table["centre_intensity"].to_numpy(np.float64)

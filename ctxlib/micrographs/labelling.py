@@ -143,7 +143,7 @@ def pairwise_kappa(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def labelling_widget(image: np.ndarray, session: LabellingSession, path: str | Path, half_width: int = 24):
+def labelling_widget(image: np.ndarray, session: LabellingSession, path: str | Path, *, half_width: int = 24):
     """A clickable labeller: the neighbourhood of one column, a button per class, saved on every click.
 
     Parameters

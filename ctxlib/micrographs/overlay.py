@@ -51,7 +51,7 @@ def scale_bar(ax, pixel_size: float) -> None:
                                   label_top=True, sep=3))
 
 
-def classification_overlay(image: np.ndarray, table, title: str = "", mask: np.ndarray | None = None, *,
+def classification_overlay(image: np.ndarray, table, *, title: str = "", mask: np.ndarray | None = None,
                            pixel_size: float | None = None):
     """Fig. 6b: the micrograph with every classified column marked by its class.
 

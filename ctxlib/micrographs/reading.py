@@ -101,7 +101,7 @@ def _read_file(path: Path, suffix: str, channel: str | None, detector: str | Non
     return images[0]["data"], _spatial_pixel_size(images[0]["axes"])
 
 
-def read_micrograph(path: str | Path, pixel_size: float | None = None, channel: str | None = None,
+def read_micrograph(path: str | Path, pixel_size: float | None = None, *, channel: str | None = None,
                     detector: str | None = None) -> Micrograph:
     """Read a micrograph and its pixel size.
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 import warnings
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
 from ctxlib.encoding.columns import nearest_neighbour_distance
-from ctxlib.encoding.features import ImageEncoding, encode_image
+from ctxlib.encoding.features import EncodingSettings, ImageEncoding, encode_image
 from ctxlib.encoding.zernike import ZERNIKE_FEATURE_NAMES
 from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.metrics import bootstrap_interval, class_f1, cohen_kappa, defect_f1, selective_accuracy
@@ -27,9 +27,10 @@ from ctxlib.learning.outliers import context_reference
 from ctxlib.learning.pretrained import load_models, weights_folder
 from ctxlib.learning.spec import CONTEXT_MODELS, model_spec
 from ctxlib.materials.catalog import DETECTORS, HOSTS, UNDOPED
+from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.simulation.augmentation import AugmentationSettings
-from ctxlib.simulation.standins import MICROGRAPHS, MICROSCOPE_CASES, load_hard_case
+from ctxlib.simulation.standins import HARD_CASES, MICROSCOPE_CASES, HardCase, load_hard_case
 from ctxlib.micrographs.classify import (DEFAULT_WEIGHTS_SCALE, TrustSettings, UncertainImageWarning,
                                          classification_table, classify_image)
 from ctxlib.micrographs.microscope import nearest_trained_context
@@ -170,8 +171,9 @@ class ModelScores:
 
 
 def score_models(
-    image: np.ndarray, truth: pd.DataFrame, host: str, dopant: str | None, detector: str, energy_kev: int,
-    pixel_size: float, checkpoints: dict, reach_px: float, modes: tuple[str, ...] = ("frozen", "batch"),
+    image: np.ndarray, truth: pd.DataFrame, context: ImagingContext,
+    pixel_size: float, checkpoints: dict, reach_px: float, *, modes: tuple[str, ...] = ("frozen", "batch"),
+    settings: EncodingSettings = EncodingSettings(),
 ) -> ModelScores:
     """Encode an image once and score every model against its reference columns.
 
@@ -183,7 +185,7 @@ def score_models(
     image : numpy.ndarray, 2-D
     truth : pandas.DataFrame
         Reference columns (``col``, ``row`` in pixels, ``label``).
-    host, dopant, detector, energy_kev
+    context : ImagingContext
         The imaging context.
     pixel_size : float
         Angstrom per pixel.
@@ -191,8 +193,12 @@ def score_models(
         Model name -> :class:`~ctxlib.learning.training.Checkpoint`.
     reach_px : float
         Largest distance, pixels, at which a prediction matches a reference column.
+    modes : tuple of str
+        Attention modes to score.
+    settings : EncodingSettings
+        How the image is encoded (sites, mask, patches), as for :func:`~ctxlib.micrographs.classify.classify_image`.
     """
-    encoding = encode_image(image, host, dopant, detector, energy_kev, pixel_size)
+    encoding = encode_image(image, context, pixel_size=pixel_size, settings=settings)
     sites = site_recovery(encoding.table.rename(columns={"col": "x", "row": "y"}), truth, reach_px)
     if not encoding.calibration.resampled:  # peaks are in the image's own pixels
         peaks = pd.DataFrame({"x": encoding.sites.peaks[:, 1], "y": encoding.sites.peaks[:, 0], "label": 0})
@@ -214,8 +220,8 @@ def score_models(
 
 
 def score_standins(
-    micrographs: dict, checkpoints: dict, host: str = "WSe2", energy_kev: int = 80,
-    modes: tuple[str, ...] = ("frozen", "batch"),
+    micrographs: dict, checkpoints: dict, *, host: str = "WSe2", energy_kev: int = 80,
+    modes: tuple[str, ...] = ("frozen", "batch"), settings: EncodingSettings = EncodingSettings(),
 ) -> Iterator[tuple[str | None, str, ModelScores]]:
     """Score every model on each stand-in micrograph, in each detector (section 6).
 
@@ -230,6 +236,8 @@ def score_standins(
         Beam energy, keV.
     modes : tuple of str
         Attention modes to score (see :func:`score_models`).
+    settings : EncodingSettings
+        How each image is encoded.
 
     Yields
     ------
@@ -241,20 +249,271 @@ def score_standins(
     for dopant, micrograph in micrographs.items():
         pixel = float(np.mean(micrograph.pixel_size))
         for detector in DETECTORS:
-            yield dopant, detector, score_models(micrograph.image(detector), micrograph.truth, host, dopant, detector,
-                                                 energy_kev, pixel, checkpoints, reach / pixel, modes)
+            context = ImagingContext(host, dopant, detector=detector, energy_kev=energy_kev)
+            yield dopant, detector, score_models(micrograph.image(detector), micrograph.truth, context, pixel,
+                                                 checkpoints, reach / pixel, modes=modes, settings=settings)
 
 
-def standin_means(micrographs: dict, checkpoints: dict, host: str = "WSe2", energy_kev: int = 80,
+def standin_means(micrographs: dict, checkpoints: dict, *, host: str = "WSe2", energy_kev: int = 80,
                   modes: tuple[str, ...] = ("frozen",)) -> pd.DataFrame:
     """Kappa and interior accuracy of every model (and mode), averaged over the stand-ins and detectors
     (arguments as :func:`score_standins`)."""
-    runs = [scores.table for _, _, scores in score_standins(micrographs, checkpoints, host, energy_kev, modes)]
+    runs = [scores.table for _, _, scores in score_standins(micrographs, checkpoints, host=host, energy_kev=energy_kev,
+                                                                      modes=modes)]
     return pd.concat(runs).groupby(["model", "mode"])[["kappa", "accuracy (interior)"]].mean()
 
 
+def describe_test_micrographs(micrographs: dict, *, host: str = "WSe2") -> pd.DataFrame:
+    """What each test micrograph holds: its size and how many true columns of each class.
+
+    Parameters
+    ----------
+    micrographs : dict
+        Dopant -> :class:`~ctxlib.simulation.standins.TestMicrograph` of ``host``.
+    host : str
+        Named in each row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``micrograph`` (``"<host> + <dopant>"``): ``pixels`` (``"<ny>x<nx>"``), ``pixel (A)``
+        (the mean of the two pixel sides, Angstrom, to 4 decimals) and the number of true columns of each class
+        (:data:`~ctxlib.materials.motifs.CLASS_NAMES`).
+    """
+    rows = []
+    for dopant, micrograph in micrographs.items():
+        counts = micrograph.truth["class"].value_counts()
+        rows.append({"micrograph": f"{host} + {dopant}", "pixels": "x".join(map(str, micrograph.degraded.shape[1:])),
+                     "pixel (A)": round(float(np.mean(micrograph.pixel_size)), 4),
+                     **{c: int(counts.get(c, 0)) for c in CLASS_NAMES}})
+    return pd.DataFrame(rows).set_index("micrograph")
+
+
+def describe_hard_cases(micrographs: dict, *, cases: dict[str, HardCase] = HARD_CASES) -> pd.DataFrame:
+    """How each hard case was made, and how many of its true columns lie in each region.
+
+    Parameters
+    ----------
+    micrographs : dict
+        Case name -> :class:`~ctxlib.simulation.standins.TestMicrograph`, for every case of ``cases``.
+    cases : dict
+        Case name -> :class:`~ctxlib.simulation.standins.HardCase`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by case (object columns): ``description``, ``host``, ``dopant``, ``energy (keV)``,
+        ``defocus (A)``, ``source (A)`` (source size FWHM, Angstrom), ``dose (e/A^2)``, ``columns`` (true
+        columns) and the number of true columns in each region (:data:`REGIONS`).
+    """
+    return pd.DataFrame({name: {"description": case.description, "host": case.field.host, "dopant": case.dopant,
+                                "energy (keV)": case.field.energy_kev, "defocus (A)": case.field.defocus,
+                                "source (A)": case.degradation.source_fwhm, "dose (e/A^2)": case.degradation.dose,
+                                "columns": len(micrographs[name].truth),
+                                **{REGIONS[r]: int((micrographs[name].truth["region"] == r).sum()) for r in REGIONS}}
+                         for name, case in cases.items()}).T
+
+
+@dataclass(frozen=True)
+class ScoredImages:
+    """The runs of :func:`score_standins` or :func:`score_hard_cases`, gathered by :func:`collect_scores`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Every row of every run's :attr:`ModelScores.table`, after two columns naming the run: the image (column
+        named by ``key``) and the ``detector``.
+    sites : pandas.DataFrame
+        :attr:`ModelScores.sites` of each run, indexed by (image, detector).
+    scores : dict
+        (image, detector) -> :class:`ModelScores`.
+    """
+
+    table: pd.DataFrame
+    sites: pd.DataFrame
+    scores: dict
+
+
+def collect_scores(runs: Iterable[tuple[str | None, str, ModelScores]], *, key: str = "dopant") -> ScoredImages:
+    """Gather the runs of :func:`score_standins` or :func:`score_hard_cases` into one table.
+
+    Parameters
+    ----------
+    runs : iterable of (image, detector, ModelScores)
+        At least one.
+    key : str
+        Name of the table's column that names the image (``"dopant"`` for the stand-ins, ``"case"`` for the
+        hard cases).
+
+    Returns
+    -------
+    ScoredImages
+    """
+    tables, scores = [], {}
+    for name, detector, scored in runs:
+        tables.append(scored.table.assign(**{key: name, "detector": detector}))
+        scores[(name, detector)] = scored
+    table = pd.concat(tables, ignore_index=True)
+    table = table[[key, "detector", *(c for c in table.columns if c not in (key, "detector"))]]
+    return ScoredImages(table, pd.DataFrame({run: scored.sites for run, scored in scores.items()}).T, scores)
+
+
+def score_hard_cases(
+    micrographs: dict, checkpoints: dict, *, cases: dict[str, HardCase] = HARD_CASES,
+    modes: tuple[str, ...] = ("frozen", "batch"), settings: EncodingSettings = EncodingSettings(),
+) -> Iterator[tuple[str, str, ModelScores]]:
+    """Score every model on each hard case, in each detector, in the case's own context (host, dopant, energy).
+
+    Parameters
+    ----------
+    micrographs : dict
+        Case name -> :class:`~ctxlib.simulation.standins.TestMicrograph`.
+    checkpoints : dict
+        Model name -> :class:`~ctxlib.learning.training.Checkpoint`.
+    cases : dict
+        Case name -> :class:`~ctxlib.simulation.standins.HardCase`.
+    modes : tuple of str
+        Attention modes to score (see :func:`score_models`).
+
+    settings : EncodingSettings
+        How each image is encoded.
+
+    Yields
+    ------
+    name, detector, ModelScores
+        As :func:`score_standins`, with the case's name in place of the dopant.
+    """
+    for name, micrograph in micrographs.items():
+        case = cases[name]
+        for _, detector, scores in score_standins({case.dopant: micrograph}, checkpoints, host=case.field.host,
+                                                  energy_kev=case.field.energy_kev, modes=modes,
+                                                  settings=settings):
+            yield name, detector, scores
+
+
+#: The scores of Table 1: Cohen's kappa and the F1 of each defect class.
+TABLE1_METRICS: tuple[str, ...] = ("kappa", "F1 single vacancy", "F1 double vacancy", "F1 dopant")
+
+
+def detector_means(runs: pd.DataFrame, *, metrics: tuple[str, ...] = TABLE1_METRICS, models=None) -> pd.DataFrame:
+    """Each model's scores averaged over the images, one column per score and detector (Table 1's layout).
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per image, detector and model (e.g. :attr:`ScoredImages.table` of one attention mode):
+        ``model``, ``detector`` and the ``metrics``.
+    metrics : tuple of str
+        The scores to average.
+    models : iterable of str, optional
+        The rows, in order (default: every model, sorted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by model; columns ``"<metric> <detector>"``, metric by metric.
+    """
+    means = runs.groupby(["model", "detector"])[list(metrics)].mean().unstack("detector")
+    means.columns = [f"{metric} {detector}" for metric, detector in means.columns]
+    return means if models is None else means.reindex(list(models))
+
+
+def patches_by_class(patches: np.ndarray, matched: Matched, *, exclude: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The patches of the matched columns, grouped by their true class (the data of Fig. 6c).
+
+    Parameters
+    ----------
+    patches : numpy.ndarray, (N, ...)
+        One patch per predicted column (rows of the table the predictions were matched from).
+    matched : Matched
+        The predicted columns matched to the reference.
+    exclude : tuple of str
+        Class names to leave out.
+
+    Returns
+    -------
+    dict
+        Class name -> the patches of the matched columns whose true class it is (possibly none), in the order of
+        :data:`~ctxlib.materials.motifs.CLASS_NAMES`.
+    """
+    return {name: patches[matched.pred_index[matched.y_true == label]]
+            for label, name in enumerate(CLASS_NAMES) if name not in exclude}
+
+
+def score_encoding(encoding: ImageEncoding, truth: pd.DataFrame, checkpoints: dict,
+                   reach_px: float) -> tuple[pd.DataFrame, dict[str, tuple[pd.DataFrame, Matched]]]:
+    """Classify an encoded image with each model and score every matched column, edge columns included.
+
+    Unlike :func:`score_models`, each model predicts in the mode it was loaded in (attention models: their
+    default mode, batches of the default size), and the scores are over all the matched columns.
+
+    Parameters
+    ----------
+    encoding : ImageEncoding
+        The image's encoding.
+    truth : pandas.DataFrame
+        Reference columns (``col``, ``row`` in pixels, ``label``).
+    checkpoints : dict
+        Model name -> :class:`~ctxlib.learning.training.Checkpoint`.
+    reach_px : float
+        Largest distance, pixels, at which a prediction matches a reference column.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        Indexed by model, all float: the :func:`agreement` scores and ``columns called dopant`` (predicted
+        columns of label 4, matched or not).
+    classified : dict
+        Model name -> (its :func:`~ctxlib.micrographs.classify.classification_table`, its :class:`Matched`).
+    """
+    scores, classified = {}, {}
+    for name, checkpoint in checkpoints.items():
+        table = classification_table(encoding.table, predict_proba(checkpoint.model, name, encoding.features))
+        matched = match_columns(table, truth, reach_px)
+        classified[name] = (table, matched)
+        scores[name] = {**agreement(matched), "columns called dopant": int((table["label"] == 4).sum())}
+    return pd.DataFrame(scores).T, classified
+
+
+def sublattice_brightness(scores: dict, micrographs: dict, *, cases: dict[str, HardCase] = HARD_CASES,
+                          model: str = "MLP-Simple") -> pd.DataFrame:
+    """How bright the two sublattices of each scored hard case are, beside one model's kappa on it.
+
+    Parameters
+    ----------
+    scores : dict
+        (case name, detector) -> :class:`ModelScores` (:attr:`ScoredImages.scores` of :func:`score_hard_cases`).
+    micrographs : dict
+        Case name -> :class:`~ctxlib.simulation.standins.TestMicrograph`.
+    cases : dict
+        Case name -> :class:`~ctxlib.simulation.standins.HardCase` (its host sets the matching reach).
+    model : str
+        The model whose columns are matched to the truth (an attention model in its ``frozen`` mode).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (case, detector): ``metal`` and ``X2``, the mean normalised centre intensity of the model's
+        columns matched (within 0.4 of the nearest-neighbour distance) to true metal sites (M, D) and to true X2
+        sites (X2, VacX, VacX2), and ``kappa (<model>)``.
+    """
+    mode = "frozen" if model_spec(model).kind == "attention" else "-"
+    rows = {}
+    for (name, detector), scored in scores.items():
+        micrograph = micrographs[name]
+        reach = (0.4 * nearest_neighbour_distance(HOSTS[cases[name].field.host].a)
+                 / float(np.mean(micrograph.pixel_size)))
+        pairs = match_columns(scored.classifications[(model, mode)], micrograph.truth, reach)
+        intensity = scored.encoding.table["centre_intensity"].to_numpy()[pairs.pred_index]
+        run = scored.table[(scored.table["model"] == model) & (scored.table["mode"] == mode)]
+        rows[(name, detector)] = {"metal": intensity[pairs.y_true >= 3].mean(),
+                                  "X2": intensity[pairs.y_true < 3].mean(), f"kappa ({model})": run["kappa"].item()}
+    return pd.DataFrame(rows).T
+
+
 def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 80, weights_dir=None,
-                    trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+                    trust: TrustSettings = TrustSettings(),
+                    settings: EncodingSettings = EncodingSettings()) -> pd.DataFrame:
     """Every column of every stand-in, in each detector, classified as ``ctxlib classify`` does and matched to its
     truth: what the trust flags catch.
 
@@ -268,6 +527,8 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
     weights_dir : path, optional
         As for :func:`~ctxlib.micrographs.classify.classify_image` (default: the shipped weights).
     trust : TrustSettings
+    settings : EncodingSettings
+        How each image is encoded.
 
     Returns
     -------
@@ -283,8 +544,9 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
         for detector in DETECTORS:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UncertainImageWarning)
-                result = classify_image(micrograph.image(detector), host, micrograph.dopant, detector, energy_kev,
-                                        pixel_size=pixel, weights_dir=weights_dir, trust=trust)
+                context = ImagingContext(host, micrograph.dopant, detector=detector, energy_kev=energy_kev)
+                result = classify_image(micrograph.image(detector), context, pixel_size=pixel,
+                                        weights_dir=weights_dir, trust=trust, settings=settings)
             table = result.table
             matched = match_columns(table, micrograph.truth, reach / pixel)
             kept = table.iloc[matched.pred_index]
@@ -295,6 +557,54 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
                 "confidence": kept[[f"p_{n}" for n in CLASS_NAMES]].to_numpy().max(axis=1),
                 "edge": kept["edge"].to_numpy()}))
     return pd.concat(frames, ignore_index=True)
+
+
+def trusted_columns_by_host(micrograph_sets: dict, *, energy_kev: int = 80, weights_dir=None,
+                            trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+    """:func:`trusted_columns` of the stand-ins of several hosts, in one table.
+
+    Parameters
+    ----------
+    micrograph_sets : dict
+        Host -> {name: :class:`~ctxlib.simulation.standins.TestMicrograph`}
+        (:func:`~ctxlib.simulation.standins.load_test_micrograph_sets`).
+    energy_kev : int
+        Beam energy, keV.
+    weights_dir : path, optional
+    trust : TrustSettings
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of :func:`trusted_columns`, indexed by (``host``, ``row``).
+    """
+    return pd.concat({host: trusted_columns(fields, host=host, energy_kev=energy_kev, weights_dir=weights_dir,
+                                            trust=trust)
+                      for host, fields in micrograph_sets.items()}, names=["host", "row"])
+
+
+def hard_case_columns(micrographs: dict, *, cases: dict[str, HardCase] = HARD_CASES, weights_dir=None,
+                      trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+    """:func:`trusted_columns` of each hard case, classified in the case's own context (host, dopant, energy).
+
+    Parameters
+    ----------
+    micrographs : dict
+        Case name -> :class:`~ctxlib.simulation.standins.TestMicrograph`.
+    cases : dict
+        Case name -> :class:`~ctxlib.simulation.standins.HardCase`.
+    weights_dir : path, optional
+    trust : TrustSettings
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of :func:`trusted_columns` (``image`` is the case's name), indexed by (``case``, ``row``).
+    """
+    return pd.concat({name: trusted_columns({name: micrograph}, host=cases[name].field.host,
+                                            energy_kev=cases[name].field.energy_kev, weights_dir=weights_dir,
+                                            trust=trust)
+                      for name, micrograph in micrographs.items()}, names=["case", "row"])
 
 
 def model_agreement(image: np.ndarray, *, host: str, dopants: tuple, detector: str, energy_kev: int,
@@ -328,8 +638,8 @@ def model_agreement(image: np.ndarray, *, host: str, dopants: tuple, detector: s
     for dopant in dopants:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = classify_image(image, host, dopant, detector, energy_kev, pixel_size=pixel_size,
-                                    weights_dir=weights_dir)
+            context = ImagingContext(host, dopant, detector=detector, energy_kev=energy_kev)
+            result = classify_image(image, context, pixel_size=pixel_size, weights_dir=weights_dir)
         own = np.array([predict_proba(checkpoints[n].model, n, result.encoding.features).argmax(axis=1)
                         for n in CONTEXT_MODELS])
         summary = result.summary()
@@ -377,15 +687,35 @@ def defect_f1_intervals(columns: pd.DataFrame, *, resamples: int = 1000, seed: i
     return pd.DataFrame(rows).T
 
 
+def defect_f1_intervals_by(columns: pd.DataFrame, level: str, *, resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """:func:`defect_f1_intervals` of each group of rows (e.g. each host of :func:`trusted_columns_by_host`).
+
+    Parameters
+    ----------
+    columns : pandas.DataFrame
+        Rows of :func:`trusted_columns`, with ``level`` in their index.
+    level : str
+        The index level that names the groups.
+    resamples, seed : int
+        As for :func:`defect_f1_intervals` (each group is resampled with the same seed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (group, defect name), groups sorted; columns as :func:`defect_f1_intervals`.
+    """
+    return pd.concat({group: defect_f1_intervals(rows, resamples=resamples, seed=seed)
+                      for group, rows in columns.groupby(level=level)})
+
+
 def uncertain_shares(cases: dict, *, weights_dir=None) -> pd.DataFrame:
     """How often ``classify`` says ``uncertain`` on each of several images with a stated context.
 
     Parameters
     ----------
     cases : dict
-        Name -> dict with ``image`` and the keyword arguments of
-        :func:`~ctxlib.micrographs.classify.classify_image` (``host``, ``dopant``, ``detector``,
-        ``energy_kev``, ``pixel_size``).
+        Name -> dict with ``image``, ``context`` (an :class:`~ctxlib.materials.imaging.ImagingContext`) and
+        the keyword arguments of :func:`~ctxlib.micrographs.classify.classify_image` (``pixel_size``).
     weights_dir : path, optional
 
     Returns
@@ -398,11 +728,11 @@ def uncertain_shares(cases: dict, *, weights_dir=None) -> pd.DataFrame:
     rows = {}
     for name, case in cases.items():
         case = dict(case)
-        image = case.pop("image")
+        image, context = case.pop("image"), case.pop("context")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                table = classify_image(image, weights_dir=weights_dir, **case).table
+                table = classify_image(image, context, weights_dir=weights_dir, **case).table
         except ValueError as error:
             rows[name] = {"columns": 0, "refused": str(error).split(";")[0]}
             continue
@@ -415,15 +745,14 @@ def uncertain_shares(cases: dict, *, weights_dir=None) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def feature_gap(result, *, host: str, dopant: str | None, detector: str, energy_kev: int,
-                trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+def feature_gap(result, context: ImagingContext, *, trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
     """Where an image's columns sit against the training features of their context, moment by moment.
 
     Parameters
     ----------
     result : Classification
         :func:`~ctxlib.micrographs.classify.classify_image`'s result for the image.
-    host, dopant, detector, energy_kev
+    context : ImagingContext
         The context it was classified in.
     trust : TrustSettings
         Its reference settings.
@@ -435,7 +764,7 @@ def feature_gap(result, *, host: str, dopant: str | None, detector: str, energy_
         shift of the class's interior columns from their nearest training motif, in training standard deviations
         (:meth:`ctxlib.learning.outliers.FeatureReference.shifts`).
     """
-    reference = context_reference(host, dopant, detector, energy_kev, trust.reference)
+    reference = context_reference(context, settings=trust.reference)
     interior = ~result.table["edge"].to_numpy()
     shifts = pd.DataFrame(reference.shifts(result.encoding.features[interior]), columns=list(ZERNIKE_FEATURE_NAMES))
     shifts["vote"] = result.table["vote"].to_numpy()[interior]
@@ -444,14 +773,20 @@ def feature_gap(result, *, host: str, dopant: str | None, detector: str, energy_
     return gap.reindex([c for c in CLASS_NAMES if c in gap.index])
 
 
-def training_coverage(result, *, host: str, dopant: str | None, detector: str, energy_kev: int,
-                      augmentations: dict[str, AugmentationSettings],
+def training_coverage(result, context: ImagingContext, *, augmentations: dict[str, AugmentationSettings],
                       trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
     """How well training data made with each of several augmentations cover an image's columns.
 
-    ``result`` and its context as for :func:`feature_gap`; ``augmentations`` maps a name to the degradations a
-    reference of the context's training features is drawn with, ``trust.reference`` gives its other settings
-    (realisations, quantile, seed).
+    Parameters
+    ----------
+    result : Classification
+        :func:`~ctxlib.micrographs.classify.classify_image`'s result for the image.
+    context : ImagingContext
+        The context it was classified in.
+    augmentations : dict of str to AugmentationSettings
+        A name -> the degradations a reference of the context's training features is drawn with.
+    trust : TrustSettings
+        ``trust.reference`` gives the reference's other settings (realisations, quantile, seed).
 
     Returns
     -------
@@ -463,14 +798,13 @@ def training_coverage(result, *, host: str, dopant: str | None, detector: str, e
     X = result.encoding.features[~result.table["edge"].to_numpy()]
     rows = {}
     for name, augmentation in augmentations.items():
-        reference = context_reference(host, dopant, detector, energy_kev,
-                                      replace(trust.reference, augmentation=augmentation))
+        reference = context_reference(context, settings=replace(trust.reference, augmentation=augmentation))
         shifts = np.median(np.abs(reference.shifts(X)), axis=0)
         rows[name] = {"outlier share": float(reference.outliers(X).mean()), **dict(zip(ZERNIKE_FEATURE_NAMES, shifts))}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def microscope_scores(*, root=MICROGRAPHS, weights_dir=None, trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
+def microscope_scores(*, root=None, weights_dir=None, trust: TrustSettings = TrustSettings()) -> pd.DataFrame:
     """The stand-ins made at microscopes unlike the catalog's (:data:`~ctxlib.simulation.standins.MICROSCOPE_CASES`),
     classified as ``ctxlib classify`` does when told the true energy and detector angles: each image is classified
     as the nearest trained context (:func:`~ctxlib.micrographs.microscope.nearest_trained_context`).
@@ -495,9 +829,10 @@ def microscope_scores(*, root=MICROGRAPHS, weights_dir=None, trust: TrustSetting
                                               convergence_mrad=case.field.convergence_mrad, host=case.field.host)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UncertainImageWarning)
-                result = classify_image(micrograph.degraded[d], case.field.host, case.dopant, mapping.detector,
-                                        mapping.energy_kev, pixel_size=pixel, weights_dir=weights_dir, trust=trust,
-                                        reverse_sites=mapping.sites_reversed)
+                context = ImagingContext(case.field.host, case.dopant, detector=mapping.detector,
+                                         energy_kev=mapping.energy_kev)
+                result = classify_image(micrograph.degraded[d], context, pixel_size=pixel, weights_dir=weights_dir,
+                                        trust=trust, reverse_sites=mapping.sites_reversed)
             matched = match_columns(result.table, micrograph.truth, reach)
             uncertain = result.table["uncertain"].to_numpy()[matched.pred_index]
             correct = matched.y_true == matched.y_pred

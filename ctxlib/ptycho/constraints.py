@@ -64,7 +64,7 @@ class AffineFit:
         return np.asarray(nominal) @ self.matrix.T + self.translation
 
 
-def compose_affine(rotation_deg: float, scale: tuple[float, float] = (1.0, 1.0), shear: float = 0.0) -> np.ndarray:
+def compose_affine(rotation_deg: float, scale: tuple[float, float] = (1.0, 1.0), *, shear: float = 0.0) -> np.ndarray:
     """``R(rotation) @ [[sx, shear], [0, sy]]``; rotation in degrees, in [-180, 180].
 
     Raises
@@ -230,6 +230,29 @@ def rms_length(parts: dict[str, np.ndarray]) -> dict[str, float]:
     """
     return {name: round(float(np.sqrt(np.mean(np.sum(np.asarray(d, dtype=np.float64) ** 2, axis=1)))) * 100, 9)
             for name, d in parts.items()}
+
+
+def part_rms(splits: dict[str, dict[str, np.ndarray]], part: str) -> dict[str, float]:
+    """Root-mean-square length, pm, of one part of each named split (:func:`rms_length`).
+
+    Parameters
+    ----------
+    splits : dict
+        ``{name: {part: (N, 2) displacements, Angstrom}}``, e.g. :func:`split_errors` of several position sets.
+    part : str
+        ``"affine"``, ``"line"`` or ``"residual"``.
+
+    Returns
+    -------
+    dict
+        ``{name: RMS length of that part, pm}``.
+
+    Examples
+    --------
+    >>> part_rms({"a": {"affine": np.array([[0.03, 0.04]]), "line": np.zeros((1, 2))}}, "affine")
+    {'a': 5.0}
+    """
+    return rms_length({name: split[part] for name, split in splits.items()})
 
 
 def position_rmse(positions: np.ndarray, truth: np.ndarray) -> float:

@@ -309,7 +309,8 @@ def dose_name(dose: float) -> str:
     return "inf" if math.isinf(dose) else f"{dose:.0e}"
 
 
-def generate(scale: str = "quick", cache=CACHE, force: bool = False, settings: BenchmarkSettings | None = None) -> dict:
+def generate(scale: str = "quick", cache=CACHE, *, force: bool = False,
+             settings: BenchmarkSettings | None = None) -> dict:
     """Simulate every case and dose of ``scale`` (unless the manifest already matches) and return the manifest.
 
     ``settings`` replaces the scale's (tests use tiny ones); the folder is still ``cache / scale``.
@@ -344,12 +345,13 @@ def model_patterns(data: PtychoData, scale: str = "quick") -> np.ndarray:
     """Patterns of our own single-slice model of the data's specimen (abTEM's one-slice transmission
     function) at the true positions, cropped as the data: the data an exact model would see."""
     bench = settings_for(scale)
-    probe = probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev, bench.semiangle_mrad, bench.defocus)
+    probe = probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev, bench.semiangle_mrad,
+                       defocus=bench.defocus)
     full = intensities(data.transmission, probe, data.truth, bench.sampling)
     return crop_patterns(full, bench.sampling, bench.crop)[0].astype(np.float32)
 
 
-def load_case(case: str, dose: float = INFINITE, scale: str = "quick", seed: int = 0, cache=CACHE) -> PtychoData:
+def load_case(case: str, dose: float = INFINITE, *, scale: str = "quick", seed: int = 0, cache=CACHE) -> PtychoData:
     """Read one benchmark dataset (generating the scale's data first if missing).
 
     Finite doses with ``seed != 0`` draw new Poisson noise from the clean patterns. The
@@ -368,9 +370,11 @@ def load_case(case: str, dose: float = INFINITE, scale: str = "quick", seed: int
     else:
         patterns = np.load(folder / f"{case}_{dose_name(dose)}.npz")["patterns"]
     patterns, sampling, bandlimit = crop_patterns(patterns, settings.sampling, settings.crop)
-    probe = probe_wave((settings.crop,) * 2, sampling, settings.energy_kev, settings.semiangle_mrad, settings.defocus)
-    return PtychoData(patterns, clean["nominal"], clean["truth"], settings.scan_shape, sampling, probe,
-                      clean["transmission"], case, dose, bandlimit)
+    probe = probe_wave((settings.crop,) * 2, sampling, settings.energy_kev, settings.semiangle_mrad,
+                       defocus=settings.defocus)
+    return PtychoData(patterns, nominal=clean["nominal"], truth=clean["truth"], scan_shape=settings.scan_shape,
+                      sampling=sampling, probe=probe, transmission=clean["transmission"], case=case, dose=dose,
+                      bandlimit=bandlimit)
 
 
 def main(argv: list[str] | None = None) -> int:

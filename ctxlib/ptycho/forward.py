@@ -88,7 +88,8 @@ class Geometry:
         kx, ky = spatial_frequencies(self.window, self.sampling)
         self.kx = torch.as_tensor(np.ascontiguousarray(kx), dtype=dtype, device=device)
         self.ky = torch.as_tensor(np.ascontiguousarray(ky), dtype=dtype, device=device)
-        self.mask = torch.as_tensor(bandlimit_mask(self.window, self.sampling, bandlimit), dtype=dtype, device=device)
+        self.mask = torch.as_tensor(bandlimit_mask(self.window, self.sampling, fraction=bandlimit), dtype=dtype,
+                                    device=device)
         ux = torch.arange(self.window[0], device=device)[:, None] - self.window[0] // 2
         uy = torch.arange(self.window[1], device=device)[None, :] - self.window[1] // 2
         self._ux, self._uy = ux, uy
@@ -130,7 +131,7 @@ def far_field(waves: torch.Tensor, geometry: Geometry) -> torch.Tensor:
 
 
 def intensities(obj: np.ndarray, probe: np.ndarray, positions: np.ndarray, sampling: tuple[float, float],
-                batch: int = 256) -> np.ndarray:
+                *, batch: int = 256) -> np.ndarray:
     """Diffraction intensities of the probe at ``positions`` on ``obj``, centred (``fftshift``), as abTEM's.
 
     Parameters
@@ -160,7 +161,7 @@ def intensities(obj: np.ndarray, probe: np.ndarray, positions: np.ndarray, sampl
 
 
 def crop_patterns(patterns: np.ndarray, sampling: tuple[float, float], size: int,
-                  bandlimit: float = BANDLIMIT) -> tuple[np.ndarray, tuple[float, float], float]:
+                  *, bandlimit: float = BANDLIMIT) -> tuple[np.ndarray, tuple[float, float], float]:
     """Keep the central ``size`` x ``size`` pixels of centred patterns (the detector's useful part).
 
     The window in real space keeps its side, so the sampling coarsens by ``n / size``; the

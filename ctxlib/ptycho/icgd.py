@@ -23,12 +23,13 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from ctxlib.base.settings import check_number
-from ctxlib.ptycho.constraints import Affine, Free, Lines, LowPass, constrain, fit_affine, position_rmse
+from ctxlib.ptycho.constraints import Affine, Free, Lines, LowPass, constrain, fit_affine, position_rmse, split_errors
 from ctxlib.ptycho.data import PtychoData
 from ctxlib.ptycho.reconstruct import EngineSettings, State, final_error, reconstruct
 
@@ -87,7 +88,7 @@ class ICGDSettings:
         return replace(self, engine=replace(self.engine, seed=seed))
 
 
-def schedule(method: str, iteration: int, settings: ICGDSettings = ICGDSettings()) -> tuple:
+def schedule(method: str, iteration: int, *, settings: ICGDSettings = ICGDSettings()) -> tuple:
     """The constraint steps ``method`` applies after ``iteration`` (empty: positions stay nominal)."""
     if method not in METHODS:
         raise ValueError(f"method {method!r} is not one of {METHODS}")
@@ -115,7 +116,7 @@ def stage_table(settings: ICGDSettings = ICGDSettings()) -> list[dict]:
     bounds = [b for b in bounds if b < settings.iterations] + [settings.iterations]
     rows = []
     for start, stop in itertools.pairwise(bounds):
-        steps = schedule("icgd", start, settings)
+        steps = schedule("icgd", start, settings=settings)
         rows.append({"iterations": f"{start}-{stop - 1}",
                      "position constraint": " + ".join(repr(s) for s in steps) or "none (object only)"})
     return rows
@@ -132,8 +133,8 @@ class Result:
     positions: np.ndarray
 
 
-def run_method(data: PtychoData, method: str, settings: ICGDSettings = ICGDSettings(),
-               checkpoint: Path | None = None, device: str = "cpu") -> Result:
+def run_method(data: PtychoData, method: str, *, settings: ICGDSettings = ICGDSettings(),
+               checkpoint: Path | None = None, device: str | None = None) -> Result:
     """Reconstruct ``data`` with ``method`` (see :data:`METHODS`) under ``settings``, on torch ``device``.
 
     ``errors[i]`` is the data error during iteration ``i``; ``positions[i]`` the positions
@@ -144,24 +145,25 @@ def run_method(data: PtychoData, method: str, settings: ICGDSettings = ICGDSetti
     start = data.truth if method == "oracle" else data.nominal
 
     def rule(iteration: int, proposed: np.ndarray) -> np.ndarray:
-        return constrain(schedule(method, iteration, settings), data.nominal, proposed, data.scan_shape)
+        return constrain(schedule(method, iteration, settings=settings), data.nominal, proposed, data.scan_shape)
 
     state = reconstruct(data.patterns, start, data.probe, data.sampling, settings.iterations,
-                        None if method == "oracle" else rule, settings.engine, checkpoint, tag=f"{method}{settings}",
+                        rule=None if method == "oracle" else rule, settings=settings.engine, checkpoint=checkpoint,
+                        tag=f"{method}{settings}",
                         bandlimit=data.bandlimit, device=device)
-    return Result(method, state, final_error(state, data.patterns, data.sampling, data.bandlimit),
+    return Result(method, state, final_error(state, data.patterns, data.sampling, bandlimit=data.bandlimit),
                   np.array([h["data_error"] for h in state.history]),
                   np.array([h["positions"] for h in state.history]))
 
 
-def run_methods(data: PtychoData, methods: tuple[str, ...] = METHODS, settings: ICGDSettings = ICGDSettings(),
-                folder: Path | None = None, device: str = "cpu") -> dict[str, Result]:
+def run_methods(data: PtychoData, methods: tuple[str, ...] = METHODS, *, settings: ICGDSettings = ICGDSettings(),
+                folder: Path | None = None, device: str | None = None) -> dict[str, Result]:
     """Run each method on ``data`` on torch ``device``; with ``folder``, each run checkpoints to (and resumes from)
     a file there."""
     out = {}
     for method in methods:
         path = None if folder is None else Path(folder) / f"{data.case}_{dose_tag(data.dose)}_{method}_s{settings.engine.seed}.pt"
-        out[method] = run_method(data, method, settings, path, device)
+        out[method] = run_method(data, method, settings=settings, checkpoint=path, device=device)
     return out
 
 
@@ -170,13 +172,130 @@ def dose_tag(dose: float) -> str:
     return "inf" if math.isinf(dose) else f"{dose:.0e}"
 
 
+def rmse_curve(positions: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Position RMSE, pm (global translation removed, :func:`~ctxlib.ptycho.constraints.position_rmse`), of each
+    position set of a history.
+
+    Parameters
+    ----------
+    positions : (iterations, N, 2) array
+        Positions after each iteration, Angstrom (:attr:`Result.positions`).
+    truth : (N, 2) array
+        True positions, Angstrom.
+
+    Returns
+    -------
+    (iterations,) array
+        RMSE after each iteration, pm.
+    """
+    return np.array([position_rmse(p, truth) * 100 for p in positions])
+
+
+def convergence_curves(data: PtychoData, results: dict[str, Result]) -> tuple[dict[str, np.ndarray],
+                                                                               dict[str, np.ndarray]]:
+    """What each method's reconstruction did per iteration: position RMSE and data error.
+
+    Parameters
+    ----------
+    data : PtychoData
+        The dataset the results reconstructed (its truth scores the positions).
+    results : dict
+        ``{method: Result}``, as :func:`run_methods` returns.
+
+    Returns
+    -------
+    rmse : dict
+        ``{method: position RMSE per iteration, pm}`` (:func:`rmse_curve`), the oracle left out (it keeps the
+        true positions).
+    errors : dict
+        ``{method: data error per iteration}`` (normalised amplitude error), every method.
+    """
+    rmse = {name: rmse_curve(r.positions, data.truth) for name, r in results.items() if name != "oracle"}
+    return rmse, {name: r.errors for name, r in results.items()}
+
+
+def errors_left(data: PtychoData, results: dict[str, Result]) -> dict[str, dict[str, np.ndarray]]:
+    """The position error each method leaves (truth minus final positions, mean removed), split into parts.
+
+    Parameters
+    ----------
+    data : PtychoData
+    results : dict
+        ``{method: Result}``, as :func:`run_methods` returns; the oracle is left out.
+
+    Returns
+    -------
+    dict
+        ``{method: {"affine", "line", "residual": (N, 2) array, Angstrom}}``
+        (:func:`~ctxlib.ptycho.constraints.split_errors` of the error left at the nominal grid).
+    """
+    gaps = {name: data.truth - r.state.positions for name, r in results.items() if name != "oracle"}
+    return {name: split_errors(data.nominal, data.nominal + gap - gap.mean(0), data.scan_shape)
+            for name, gap in gaps.items()}
+
+
+def seed_scores(data: PtychoData, seeds: Iterable[int], *, methods: tuple[str, ...] = METHODS,
+                settings: ICGDSettings = ICGDSettings(), folder: Path | None = None,
+                device: str | None = None) -> list[dict]:
+    """:func:`scores` of every method on one dataset, run once per seed of the mini-batch order.
+
+    Parameters
+    ----------
+    data : PtychoData
+    seeds : iterable of int
+        Each run uses ``settings.with_seed(seed)``.
+    methods, folder, device
+        As :func:`run_methods`.
+    settings : ICGDSettings
+        The settings of every run, but for the seed.
+
+    Returns
+    -------
+    list of dict
+        The rows of :func:`scores` of each seed in turn, each with ``"seed"`` first.
+    """
+    rows = []
+    for seed in seeds:
+        found = run_methods(data, methods, settings=settings.with_seed(seed), folder=folder, device=device)
+        rows += [{"seed": seed, **row} for row in scores(data, found)]
+    return rows
+
+
+def dose_scores(load: Callable[..., PtychoData], doses: Iterable[float], seeds: Iterable[int], *,
+                methods: tuple[str, ...] = METHODS, settings: ICGDSettings = ICGDSettings(),
+                folder: Path | None = None, device: str | None = None) -> list[dict]:
+    """:func:`scores` of every method at each dose and seed: the seed draws the noise and the mini-batch order.
+
+    Parameters
+    ----------
+    load : callable
+        ``load(dose, seed=seed)`` returns the dataset at that dose (electrons per square Angstrom) with that
+        seed's noise, e.g. ``functools.partial(load_case, "affine", scale="quick")``.
+    doses : iterable of float
+        Electrons per square Angstrom.
+    seeds : iterable of int
+    methods, settings, folder, device
+        As :func:`seed_scores`.
+
+    Returns
+    -------
+    list of dict
+        For each dose, then each seed, the rows of :func:`scores`, each with ``"dose"`` (:func:`dose_tag`)
+        and ``"seed"`` first.
+    """
+    seeds = list(seeds)
+    return [{"dose": dose_tag(dose), **row} for dose in doses for seed in seeds
+            for row in seed_scores(load(dose, seed=seed), [seed], methods=methods, settings=settings, folder=folder,
+                                   device=device)]
+
+
 def scores(data: PtychoData, results: dict[str, Result]) -> list[dict]:
     """Per method: final position RMSE (pm, translation removed), data error and its ratio to the oracle's,
     and the iteration at which the RMSE first reached 10 pm (``None``: never)."""
     oracle = results["oracle"].data_error if "oracle" in results else math.nan
     rows = []
     for name, result in results.items():
-        curve = np.array([position_rmse(p, data.truth) * 100 for p in result.positions])
+        curve = rmse_curve(result.positions, data.truth)
         below = np.flatnonzero(curve <= 10.0)
         rows.append({"method": name, "RMSE (pm)": float(curve[-1]), "data error": result.data_error,
                      "data error / oracle": result.data_error / oracle,
@@ -193,7 +312,7 @@ def affine_rows(data: PtychoData, results: dict[str, Result]) -> list[dict]:
              "shear": f.shear} for name, f in fits.items()]
 
 
-def truth_drift(data: PtychoData, settings: ICGDSettings = ICGDSettings(), patterns: np.ndarray | None = None,
+def truth_drift(data: PtychoData, settings: ICGDSettings = ICGDSettings(), *, patterns: np.ndarray | None = None,
                 hold: int = 20, method: str = "free") -> np.ndarray:
     """A diagnostic, not a method: start at the *true* positions, reconstruct the object (and probe) for
     ``hold`` iterations with the positions fixed there, then let ``method``'s steps move them (``free``:
@@ -210,6 +329,6 @@ def truth_drift(data: PtychoData, settings: ICGDSettings = ICGDSettings(), patte
         return constrain(steps if iteration >= hold else (), data.truth, proposed, data.scan_shape)
 
     state = reconstruct(data.patterns if patterns is None else patterns, data.truth, data.probe, data.sampling,
-                        settings.iterations, rule, settings.engine, bandlimit=data.bandlimit)
+                        settings.iterations, rule=rule, settings=settings.engine, bandlimit=data.bandlimit)
     return np.array([position_rmse(h["positions"], data.truth) * 100 for h in state.history])
 

@@ -25,7 +25,7 @@ def spatial_frequencies(gpts: tuple[int, int], sampling: tuple[float, float]) ->
     return np.broadcast_to(kx, gpts), np.broadcast_to(ky, gpts)
 
 
-def bandlimit_mask(gpts: tuple[int, int], sampling: tuple[float, float], fraction: float = BANDLIMIT,
+def bandlimit_mask(gpts: tuple[int, int], sampling: tuple[float, float], *, fraction: float = BANDLIMIT,
                    taper: float = BANDLIMIT_TAPER) -> np.ndarray:
     """Band-limit aperture (FFT order): 1 below ``fraction`` of the smaller Nyquist frequency, 0 above.
 
@@ -58,6 +58,7 @@ def probe_wave(
     sampling: tuple[float, float],
     energy_kev: float,
     semiangle_mrad: float,
+    *,
     defocus: float = 0.0,
 ) -> np.ndarray:
     """Complex probe wave on the pattern grid, centred on pixel ``(nx // 2, ny // 2)``.

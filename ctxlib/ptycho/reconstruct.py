@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ctxlib.base import config
 from ctxlib.base.files import atomic_write
 from ctxlib.base.settings import check_number
 from ctxlib.ptycho.forward import Geometry, check_inputs, pad_probe, shifted_probes
@@ -105,10 +106,11 @@ class State:
     velocity: np.ndarray | None = None
 
 
-def check_device(device: torch.device | str) -> torch.device:
-    """``device`` as a torch device, or a ValueError naming it and what this machine allows."""
+def check_device(device: torch.device | str | None = None) -> torch.device:
+    """``device`` as a torch device (``None``: the ``device`` knob of :mod:`ctxlib.base.config`), or a
+    ValueError naming it and what this machine allows."""
     try:
-        device = torch.device(device)
+        device = torch.device(config.get("device") if device is None else device)
     except (RuntimeError, TypeError) as error:
         raise ValueError(f"device {device!r} is not a torch device ('cpu', 'cuda', 'cuda:0', ...): {error}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -117,7 +119,8 @@ def check_device(device: torch.device | str) -> torch.device:
 
 
 def initial_state(patterns_shape: tuple[int, ...], positions: np.ndarray, probe: np.ndarray,
-                  sampling: tuple[float, float], margin: float = 1.0, device: torch.device | str = "cpu") -> State:
+                  sampling: tuple[float, float], *, margin: float = 1.0,
+                  device: torch.device | str | None = None) -> State:
     """Flat object (1 + 0i) covering every window, the probe padded to the pattern grid, the positions;
     object and probe on ``device``."""
     positions = np.asarray(positions, dtype=np.float64)
@@ -126,6 +129,7 @@ def initial_state(patterns_shape: tuple[int, ...], positions: np.ndarray, probe:
     low = positions.min(axis=0) - window * d / 2 - margin
     high = positions.max(axis=0) + window * d / 2 + margin
     shape = tuple(int(n) for n in np.ceil((high - low) / d) + 1)
+    device = check_device(device)
     obj = torch.ones(shape, dtype=torch.complex64, device=device)
     p = torch.as_tensor(pad_probe(np.asarray(probe), tuple(window)), dtype=torch.complex64, device=device)
     return State(obj, p, positions.copy(), low)
@@ -209,7 +213,7 @@ def save_checkpoint(path: Path, state: State, key: str) -> None:
     atomic_write(Path(path), lambda h: h.write(buffer.getvalue()))
 
 
-def load_checkpoint(path: Path, key: str, device: torch.device | str = "cpu") -> State | None:
+def load_checkpoint(path: Path, key: str, *, device: torch.device | str | None = None) -> State | None:
     """The state saved at ``path`` for this run (same data, start and settings), or ``None``; object and
     probe on ``device``.
 
@@ -230,15 +234,16 @@ def load_checkpoint(path: Path, key: str, device: torch.device | str = "cpu") ->
         return None if value is None else value.numpy()
 
     history = [{"data_error": h["data_error"], "positions": array(h["positions"])} for h in saved["history"]]
+    device = check_device(device)
     return State(saved["obj"].to(device), saved["probe"].to(device), array(saved["positions"]), array(saved["origin"]),
                  saved["iteration"], history, array(saved["velocity"]))
 
 
 def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, sampling: tuple[float, float],
-                iterations: int, rule: PositionRule | None = None, settings: EngineSettings = EngineSettings(),
+                iterations: int, *, rule: PositionRule | None = None, settings: EngineSettings = EngineSettings(),
                 checkpoint: Path | None = None, checkpoint_every: int = 5, tag: str = "",
                 stop_after: int | None = None, bandlimit: float = BANDLIMIT,
-                device: torch.device | str = "cpu") -> State:
+                device: torch.device | str | None = None) -> State:
     """Reconstruct object, probe and (if ``rule``) positions from centred patterns.
 
     Parameters
@@ -280,9 +285,9 @@ def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, 
         raise ValueError(f"iterations = {iterations!r} must be a non-negative integer")
     device = check_device(device)
     key = _key(patterns, positions, probe, settings, f"{tag} {bandlimit}")
-    state = load_checkpoint(checkpoint, key, device) if checkpoint else None
+    state = load_checkpoint(checkpoint, key, device=device) if checkpoint else None
     if state is None:
-        state = initial_state(patterns.shape, positions, probe, sampling, settings.margin, device)
+        state = initial_state(patterns.shape, positions, probe, sampling, margin=settings.margin, device=device)
     geometry = Geometry(tuple(state.obj.shape), patterns.shape[1:], sampling, torch.float32, bandlimit, device)
     amplitudes = _amplitudes(patterns, device)
     done = 0
@@ -312,7 +317,7 @@ def _amplitudes(patterns: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def final_error(state: State, patterns: np.ndarray, sampling: tuple[float, float],
-                bandlimit: float = BANDLIMIT) -> float:
+                *, bandlimit: float = BANDLIMIT) -> float:
     """Normalised amplitude error of the final object, probe and positions over all patterns (dimensionless)."""
     device = state.obj.device
     geometry = Geometry(tuple(state.obj.shape), np.shape(patterns)[1:], sampling, torch.float32, bandlimit, device)

@@ -165,7 +165,7 @@ class Degradation:
 
 
 def draw_degradations(
-    rng: np.random.Generator, n: int, settings: AugmentationSettings = AugmentationSettings()
+    rng: np.random.Generator, n: int, *, settings: AugmentationSettings = AugmentationSettings()
 ) -> list[Degradation]:
     """Draw ``n`` parameter sets uniformly (or log-uniformly) within the ranges of ``settings``."""
     values = {}
@@ -279,8 +279,8 @@ def degrade(
     shifts *= jitter_px[:, None, None].astype(np.float32)
     electrons = np.array([p.dose for p in params]) * pixel_size[0] * pixel_size[1]
     read = np.array([p.read_noise for p in params]) * reference_mean
-    out = detector_noise(out, electrons, rng, read, exact_below, shifts,
-                         slice(cols.start - wide.start, cols.stop - wide.start), where, fill)
+    out = detector_noise(out, electrons, rng, read_sigma=read, exact_below=exact_below, row_shifts=shifts,
+                         columns=slice(cols.start - wide.start, cols.stop - wide.start), where=where, fill=fill)
     out = out.reshape(len(params), *stack, *out.shape[-2:])
     return out[0] if single else out
 

@@ -27,16 +27,19 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ctxlib.base.cluster import local_cluster
 from ctxlib.base.files import atomic_write, sha256
-from ctxlib.base.paths import LIBRARY, ROOT
+from ctxlib.base.intensity import IntensityNormaliser
+from ctxlib.base import config
+from ctxlib.base.paths import ROOT
 from ctxlib.materials.catalog import (DETECTORS, ENERGIES_KEV, check_choice, check_detector, check_dopant, check_energy,
                                      doped_hosts, pair_name, parse_pair_name, trained_pairs)
-from ctxlib.materials.motifs import MOTIF_NAMES, resolve_motif
+from ctxlib.materials.motifs import MOTIF_NAMES, Motif, resolve_motif
 from ctxlib.simulation.scans import MotifSimulation, simulate_motif
 
 FORMAT = 1
@@ -48,14 +51,20 @@ class LibraryError(RuntimeError):
     """A library file is missing, truncated or does not match the manifest."""
 
 
-def library_file(host: str, dopant: str, root: Path = LIBRARY) -> Path:
+def library_root(root: str | Path | None = None) -> Path:
+    """``root``, or where none is given the ``library`` folder under the ``data_root`` knob
+    (:mod:`ctxlib.base.config`; default ``data/library``)."""
+    return config.get("data_root") / "library" if root is None else Path(root)
+
+
+def library_file(host: str, dopant: str, *, root: Path | None = None) -> Path:
     """Path of a doped host's library file."""
-    return Path(root) / f"{host}-{dopant}.npz"
+    return library_root(root) / f"{pair_name(host, dopant)}.npz"
 
 
-def read_manifest(root: Path = LIBRARY) -> dict:
+def read_manifest(root: Path | None = None) -> dict:
     """The library manifest, or an empty one where none exists yet."""
-    path = Path(root) / "manifest.json"
+    path = library_root(root) / "manifest.json"
     if not path.exists():
         return {"format": FORMAT, "files": {}}
     return json.loads(path.read_text())
@@ -95,7 +104,7 @@ class LibraryEntry:
         return self.images[e, MOTIF_NAMES.index(resolve_motif(motif).name), d]
 
 
-def load_library(host: str, dopant: str, root: Path = LIBRARY) -> LibraryEntry:
+def load_library(host: str, dopant: str, *, root: Path | None = None) -> LibraryEntry:
     """Read and verify one doped host's clean images.
 
     Raises
@@ -108,8 +117,8 @@ def load_library(host: str, dopant: str, root: Path = LIBRARY) -> LibraryEntry:
         regenerates it.
     """
     check_dopant(host, dopant)
-    path = library_file(host, dopant, root)
-    fix = f"regenerate it with `{REGENERATE} --pairs {host}-{dopant}`"
+    path = library_file(host, dopant, root=root)
+    fix = f"regenerate it with `{REGENERATE} --pairs {pair_name(host, dopant)}`"
     record = read_manifest(root)["files"].get(path.name)
     if not path.exists() or record is None:
         raise LibraryError(f"library file {path} is missing (not generated yet); {fix}")
@@ -124,7 +133,7 @@ def load_library(host: str, dopant: str, root: Path = LIBRARY) -> LibraryEntry:
     return LibraryEntry(host, dopant, images, levels.astype(np.float64), tuple(float(p) for p in pixel))
 
 
-def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY, device: str = "cpu") -> pd.DataFrame:
+def verify_library(n_scans: int, seed: int = 0, *, root: Path | None = None, device: str | None = None) -> pd.DataFrame:
     """Re-simulate ``n_scans`` random scans of the shipped library and compare.
 
     Parameters
@@ -132,10 +141,11 @@ def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY, device: st
     n_scans : int
         Scans drawn at random (doped host, energy, motif) with ``seed``.
     seed : int
-    root : Path
-        The library folder.
-    device : {"cpu", "gpu"}
-        Where abTEM runs (``"gpu"`` needs CuPy): the same scans on either device.
+    root : Path, optional
+        The library folder (default: :func:`library_root`).
+    device : str, optional
+        ``"cpu"`` or ``"cuda"`` (abTEM on the GPU needs CuPy): the same scans on either device; default: the
+        ``device`` knob of :mod:`ctxlib.base.config`.
 
     Returns
     -------
@@ -145,7 +155,7 @@ def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY, device: st
         the wall time of that scan (both detectors; the first scan includes abTEM's
         warm-up: FFT plans, compiled kernels).
     """
-    check_choice(device, ("cpu", "gpu"), "device")
+    root, device = library_root(root), config.resolve("device", device)
     present, _ = library_status(root)
     if not present:
         raise LibraryError(f"the library in {root} is empty; generate it with `{REGENERATE}`")
@@ -153,11 +163,11 @@ def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY, device: st
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n_scans):
-        host, dopant = present[rng.integers(len(present))].split("-")
+        host, dopant = parse_pair_name(present[rng.integers(len(present))])
         energy, motif = ENERGIES_KEV[rng.integers(len(ENERGIES_KEV))], int(rng.integers(len(MOTIF_NAMES)))
-        stored = load_library(host, dopant, root)
+        stored = load_library(host, dopant, root=root)
         start = time.perf_counter()
-        fresh = simulate_motif(host, dopant, motif, energy, settings, device).images
+        fresh = simulate_motif(host, dopant, motif, energy, settings=settings, device=device).images
         seconds = time.perf_counter() - start
         for d, detector in enumerate(DETECTORS):
             old = stored.image(energy, motif, detector)
@@ -167,17 +177,73 @@ def verify_library(n_scans: int, seed: int = 0, root: Path = LIBRARY, device: st
     return pd.DataFrame(rows)
 
 
-def library_status(root: Path = LIBRARY) -> tuple[list[str], list[str]]:
+def library_status(root: Path | None = None) -> tuple[list[str], list[str]]:
     """(present, missing) doped hosts, as ``"host-dopant"``, judged by the manifest."""
     files = read_manifest(root)["files"]
     names = [pair_name(h, d) for h, d in doped_hosts()]
     return [n for n in names if f"{n}.npz" in files], [n for n in names if f"{n}.npz" not in files]
 
 
-def first_present(host: str, root: Path = LIBRARY) -> LibraryEntry | None:
+def first_present(host: str, root: Path | None = None) -> LibraryEntry | None:
     """The library entry of the first doped ``host`` present in the library (catalog order), or None."""
     name = library_source(pair_name(host, None), read_manifest(root)["files"])
     return None if name is None else load_library(*parse_pair_name(name), root=root)
+
+
+def library_bytes(manifest: dict) -> int:
+    """Size of the library on disk, bytes: the sum over the files the manifest lists (:func:`read_manifest`)."""
+    return sum(record["bytes"] for record in manifest["files"].values())
+
+
+def motif_indices(motifs: Sequence[Motif | str | int]) -> list[int]:
+    """Positions on the library's motif axis (:data:`~ctxlib.materials.motifs.MOTIFS` order) of motifs given by
+    name, index or :class:`~ctxlib.materials.motifs.Motif`, in the order given.
+
+    Raises
+    ------
+    ValueError
+        An unknown motif, naming the allowed ones.
+    """
+    return [MOTIF_NAMES.index(resolve_motif(motif).name) for motif in motifs]
+
+
+def clean_views(entries: dict[str, LibraryEntry], *, energy_kev: int, motif: Motif | str | int,
+                detectors: Sequence[str] = ("HAADF",), normalise: bool = False,
+                label: str = "{name} {detector} {energy_kev} keV",
+                ) -> tuple[dict[str, np.ndarray], dict[str, tuple[float, float]]]:
+    """One motif's clean image from several library entries and detectors, labelled for a figure.
+
+    Parameters
+    ----------
+    entries : dict
+        Name (used in the labels, e.g. the host) -> :class:`LibraryEntry`.
+    energy_kev : {60, 80, 100}
+        Beam energy, keV.
+    motif : Motif, str or int
+        The motif shown (name, index or :class:`~ctxlib.materials.motifs.Motif`).
+    detectors : sequence of str
+        Catalog detectors; for each entry, one image per detector.
+    normalise : bool
+        Each image mapped by its own :class:`~ctxlib.base.intensity.IntensityNormaliser` (background 0,
+        mean 1) instead of the fraction of the incident beam.
+    label : str
+        Format of each image's name, with fields ``name``, ``detector`` and ``energy_kev``.
+
+    Returns
+    -------
+    images : dict
+        Label -> image (entries in the order given, detectors within each).
+    pixel_size : dict
+        Label -> (y, x) Angstrom per pixel of the image's entry.
+    """
+    images, pixel_size = {}, {}
+    for name, entry in entries.items():
+        for detector in detectors:
+            key = label.format(name=name, detector=detector, energy_kev=energy_kev)
+            image = entry.image(energy_kev, motif, detector)
+            images[key] = IntensityNormaliser().fit_transform(image) if normalise else image
+            pixel_size[key] = entry.pixel_size
+    return images, pixel_size
 
 
 def library_source(name: str, files: dict) -> str | None:
@@ -200,7 +266,7 @@ def library_source(name: str, files: dict) -> str | None:
     return next((n for n in candidates if f"{n}.npz" in files), None)
 
 
-def trained_status(root: Path = LIBRARY) -> tuple[list[str], list[str]]:
+def trained_status(root: Path | None = None) -> tuple[list[str], list[str]]:
     """(present, missing) trained pairs (:func:`ctxlib.materials.catalog.trained_pairs`), as pair names: a pair is
     present when its :func:`library_source` is."""
     files = read_manifest(root)["files"]
@@ -210,12 +276,12 @@ def trained_status(root: Path = LIBRARY) -> tuple[list[str], list[str]]:
 
 
 def _part_path(parts: Path, host: str, dopant: str, energy: int, motif: int) -> Path:
-    return Path(parts) / f"{host}-{dopant}" / f"{energy}_{motif:02d}.npz"
+    return Path(parts) / pair_name(host, dopant) / f"{energy}_{motif:02d}.npz"
 
 
 def _simulate_part(host, dopant, energy, motif, settings, device):
     started = time.perf_counter()
-    result = simulate_motif(host, dopant, motif, energy, settings, device)
+    result = simulate_motif(host, dopant, motif, energy, settings=settings, device=device)
     return result, time.perf_counter() - started
 
 
@@ -232,14 +298,14 @@ def _pack(host: str, dopant: str, parts: Path, root: Path, settings: MotifSimula
                 images[e, m] = part["images"] / peak[:, None, None]
                 scale[e, m], levels[e, m] = peak, part["levels"]
                 seconds += float(part["seconds"])
-    path = library_file(host, dopant, root)
+    path = library_file(host, dopant, root=root)
     atomic_write(path, lambda h: np.savez_compressed(h, images=images, scale=scale, levels=levels, pixel_size=pixel))
     manifest = read_manifest(root)
     manifest.update(format=FORMAT, settings=settings_record(settings), abtem=_abtem_version(), energies_kev=list(ENERGIES_KEV),
                     detectors=list(DETECTORS), motifs=list(MOTIF_NAMES))
     manifest["files"][path.name] = {"sha256": sha256(path), "bytes": path.stat().st_size, "scan_seconds": round(seconds, 1)}
     _write_manifest(manifest, root)
-    shutil.rmtree(Path(parts) / f"{host}-{dopant}")
+    shutil.rmtree(Path(parts) / pair_name(host, dopant))
 
 
 def settings_record(settings: MotifSimulation) -> dict:
@@ -261,14 +327,15 @@ def _abtem_version() -> str:
 def generate_library(
     pairs: list[tuple[str, str]] | None = None,
     settings: MotifSimulation = MotifSimulation(),
+    *,
     scheduler: str | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     processes: bool = True,
-    device: str = "cpu",
-    root: Path = LIBRARY,
+    device: str | None = None,
+    root: Path | None = None,
     parts: Path = PARTS,
     time_limit_s: float | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> list[str]:
     """Simulate the missing scans and pack every doped host whose scans are all done.
 
@@ -281,18 +348,19 @@ def generate_library(
     scheduler : str, optional
         Address of a running ``dask.distributed`` scheduler (a cluster); by default a
         local cluster of ``workers`` single-threaded processes.
-    workers : int
-        Workers of the local cluster (one scan each at a time).
+    workers : int, optional
+        Workers of the local cluster (one scan each at a time); default: the ``workers`` knob.
     processes : bool
         Local workers as processes (faster: no shared interpreter lock) or as threads
         of this process.
-    device : {"cpu", "gpu"}
+    device : str, optional
+        ``"cpu"`` or ``"cuda"``; default: the ``device`` knob.
     root, parts : Path
-        Library folder and staging folder.
+        Library folder (default: :func:`library_root`) and staging folder.
     time_limit_s : float, optional
         Stop submitting new scans after this many seconds (finished scans are kept).
-    progress : bool
-        Show a tqdm bar.
+    progress : bool, optional
+        Show a tqdm bar; default: the ``progress`` knob.
 
     Returns
     -------
@@ -302,6 +370,9 @@ def generate_library(
     from dask.distributed import Client, as_completed
     from tqdm.auto import tqdm
 
+    root = library_root(root)
+    workers, device, progress = (config.resolve(knob, value) for knob, value in
+                                 (("workers", workers), ("device", device), ("progress", progress)))
     manifest = read_manifest(root)
     if manifest["files"] and manifest.get("settings") != settings_record(settings):
         raise ValueError(
@@ -309,7 +380,7 @@ def generate_library(
             f"use another root or delete {root} to start over"
         )
     pairs = generation_order() if pairs is None else [(h, check_dopant(h, d)) for h, d in pairs]
-    pairs = [(h, d) for h, d in pairs if library_file(h, d, root).name not in manifest["files"]]
+    pairs = [(h, d) for h, d in pairs if library_file(h, d, root=root).name not in manifest["files"]]
     todo = [
         (h, d, e, m)
         for h, d in pairs for e in ENERGIES_KEV for m in range(len(MOTIF_NAMES))
@@ -318,9 +389,9 @@ def generate_library(
     remaining = {(h, d): 0 for h, d in pairs}
     for h, d, _, _ in todo:
         remaining[(h, d)] += 1
-    packed = [f"{h}-{d}" for (h, d), n in remaining.items() if n == 0]
+    packed = [pair_name(h, d) for (h, d), n in remaining.items() if n == 0]
     for name in packed:
-        _pack(*name.split("-"), parts, root, settings)
+        _pack(*parse_pair_name(name), parts, root, settings)
     started = time.perf_counter()
     cluster = None if scheduler else local_cluster(workers, processes)
     try:
@@ -350,7 +421,7 @@ def generate_library(
                     remaining[(h, d)] -= 1
                     if remaining[(h, d)] == 0:
                         _pack(h, d, parts, root, settings)
-                        packed.append(f"{h}-{d}")
+                        packed.append(pair_name(h, d))
                     submit()
     finally:
         if cluster is not None:
@@ -380,10 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="simulate what is missing (resumable)")
     gen.add_argument("--pairs", nargs="*", metavar="HOST-DOPANT", help="e.g. WSe2-Ti; default: all 96")
     gen.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.1:8786")
-    gen.add_argument("--workers", type=int, default=2, help="processes of the local cluster (default 2)")
-    gen.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    gen.add_argument("--workers", type=int, help="processes of the local cluster (default: the workers knob, 2)")
+    gen.add_argument("--device", help="cpu or cuda (default: the device knob, cpu)")
     gen.add_argument("--minutes", type=float, help="stop submitting scans after this many minutes")
-    gen.add_argument("--root", type=Path, default=LIBRARY, help="library folder (another one for other settings)")
+    gen.add_argument("--root", type=Path, help="library folder (another one for other settings; default data/library)")
     gen.add_argument("--method", choices=("prism", "multislice"), default=MotifSimulation.method)
     gen.add_argument("--sampling-factor", type=float, default=MotifSimulation.sampling_factor,
                      help="potential sampling relative to the 280 mrad limit (< 1 is finer; default 1)")
@@ -396,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(present)} of {len(present) + len(missing)} doped hosts present")
         print("missing:", " ".join(missing) or "none")
         return 0
-    pairs = None if not args.pairs else [tuple(p.split("-")) for p in args.pairs]
+    pairs = None if not args.pairs else [parse_pair_name(p) for p in args.pairs]
     settings = MotifSimulation(method=args.method, sampling_factor=args.sampling_factor, repeat=tuple(args.repeat))
     packed = generate_library(
         pairs, settings=settings, scheduler=args.scheduler, workers=args.workers, device=args.device, root=args.root,

@@ -207,7 +207,7 @@ def _draw(intensity, shifts, start, electrons, read_sigma, where, fill, keys, qu
                 target[t] = float(k) * per_electron + sigma * read[t]
 
 
-def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.Generator,
+def detector_noise(intensity: np.ndarray, electrons: np.ndarray, rng: np.random.Generator, *,
                    read_sigma: np.ndarray | float = 0.0, exact_below: float = EXACT_BELOW,
                    row_shifts: np.ndarray | None = None, columns: slice | None = None,
                    where: np.ndarray | None = None, fill: bool = True) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ctxlib.base import config
 from ctxlib.base.electrons import electron_wavelength  # noqa: F401 (also imported from here by augmentation)
 from ctxlib.base.intensity import IntensityNormaliser
 from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, check_choice, check_detector, check_energy, check_host
@@ -29,6 +30,7 @@ def potential_sampling(energy_kev: float, max_angle_mrad: float) -> float:
 def simulate_periodic_images(
     cell,
     energy_kev: int,
+    *,
     detectors: tuple[str, ...] = tuple(DETECTORS),
     scan_sampling: float = 0.2,
     repeat: tuple[int, int] = (3, 2),
@@ -77,6 +79,28 @@ def simulate_periodic_images(
     return {name: computed[i] for i, name in enumerate(detectors)}
 
 
+def periodic_fields(images: dict[str, "object"], *, sampling: float = 0.1,
+                    tiles: tuple[int, int] = (12, 7)) -> dict[str, "object"]:
+    """Fields of view from periodic one-cell images: Fourier-interpolated, then tiled.
+
+    Parameters
+    ----------
+    images : dict
+        Detector name -> ``abtem.Images`` of one periodic cell (:func:`simulate_periodic_images`).
+    sampling : float
+        Target pixel size, Angstrom (``Images.interpolate``: the nearest sampling that divides the
+        cell into whole pixels).
+    tiles : (int, int)
+        Cells along x and y (``Images.tile``).
+
+    Returns
+    -------
+    dict
+        Detector name -> ``abtem.Images`` of the tiled field, in the order of ``images``.
+    """
+    return {name: image.interpolate(sampling).tile(tiles) for name, image in images.items()}
+
+
 def pristine_column_intensities(host: str, *, energy_kev: float, detector_angles: tuple[float, float],
                                 convergence_mrad: float = CONVERGENCE_MRAD) -> tuple[float, float]:
     """Annular-detector signal with the probe on a metal column and on an X2 column of the pristine host.
@@ -118,7 +142,7 @@ def pristine_column_intensities(host: str, *, energy_kev: float, detector_angles
     return float(signal[0]), float(signal[1])
 
 
-def column_species(cell, xy: np.ndarray, tolerance: float = 0.5) -> np.ndarray:
+def column_species(cell, xy: np.ndarray, *, tolerance: float = 0.5) -> np.ndarray:
     """Name the column of a periodic cell found at each in-plane position.
 
     Parameters
@@ -214,8 +238,9 @@ def simulate_motif(
     dopant: str,
     motif,
     energy_kev: int,
+    *,
     settings: MotifSimulation = MotifSimulation(),
-    device: str = "cpu",
+    device: str | None = None,
 ) -> MotifImages:
     """Simulate HAADF and MAADF images of one catalog motif with one abTEM scan.
 
@@ -227,19 +252,22 @@ def simulate_motif(
         See :func:`ctxlib.materials.motifs.resolve_motif`.
     energy_kev : {60, 80, 100}
     settings : MotifSimulation
-    device : {"cpu", "gpu"}
-        abTEM device (``"gpu"`` needs CuPy).
+    device : str, optional
+        ``"cpu"`` or ``"cuda"`` (abTEM on the GPU needs CuPy); default: the ``device`` knob of
+        :mod:`ctxlib.base.config`.
 
     Returns
     -------
     MotifImages
     """
-    atoms = motif_structure(host, dopant, motif, settings.repeat)
-    return simulate_structure(atoms, energy_kev, settings.window * np.sqrt(3) * check_host(host).a, settings, device)
+    atoms = motif_structure(host, dopant, motif, repeat=settings.repeat)
+    return simulate_structure(atoms, energy_kev, settings.window * np.sqrt(3) * check_host(host).a, settings=settings,
+                              device=device)
 
 
 def simulate_structure(
-    atoms, energy_kev: int, window_side: float, settings: MotifSimulation = MotifSimulation(), device: str = "cpu"
+    atoms, energy_kev: int, window_side: float, *, settings: MotifSimulation = MotifSimulation(),
+    device: str | None = None,
 ) -> MotifImages:
     """Scan a periodic structure whose centre of interest is the cell centre (see :func:`simulate_motif`).
 
@@ -249,9 +277,8 @@ def simulate_structure(
     """
     import abtem
 
-
     check_energy(energy_kev)
-    check_choice(device, ("cpu", "gpu"), "device")
+    device = config.abtem_device(device)
     lengths = np.diag(atoms.cell)[:2]
     detectors = tuple(DETECTORS)
     # an even number of steps per host cell: the centre is a scan point and the pixel
@@ -259,8 +286,8 @@ def simulate_structure(
     scan_gpts = [r * 2 * int(np.ceil(length / r / (2 * settings.scan_sampling))) for r, length in zip(settings.repeat, lengths)]
     annular = [abtem.AnnularDetector(inner=DETECTORS[d][0], outer=DETECTORS[d][1]) for d in detectors]
     with abtem.config.set({"device": device, "diagnostics.progress_bar": False}):
-        potential = build_potential(atoms, energy_kev, max(o for _, o in DETECTORS.values()), settings.sampling_factor,
-                               settings.slice_thickness)
+        potential = build_potential(atoms, energy_kev, max(o for _, o in DETECTORS.values()),
+                                    sampling_factor=settings.sampling_factor, slice_thickness=settings.slice_thickness)
         scan = abtem.GridScan(start=(0, 0), end=tuple(lengths), gpts=scan_gpts, endpoint=False)
         if settings.method == "prism":
             source = abtem.SMatrix(potential=potential, energy=energy_kev * 1e3, semiangle_cutoff=CONVERGENCE_MRAD)
@@ -283,7 +310,7 @@ def simulate_structure(
     return MotifImages(window.astype(np.float32), pixel, np.array(levels, dtype=np.float32))
 
 
-def build_potential(atoms, energy_kev: int, max_angle_mrad: float, sampling_factor: float = 1.0,
+def build_potential(atoms, energy_kev: int, max_angle_mrad: float, *, sampling_factor: float = 1.0,
                slice_thickness: float | None = None):
     """abTEM potential of a periodic structure: FFT-friendly grid fine enough for ``max_angle_mrad``, per-plane slices."""
     import abtem

@@ -21,15 +21,14 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ctxlib.base import config
 from ctxlib.base.files import atomic_write
-from ctxlib.base.paths import DATA
 from ctxlib.materials.catalog import CONVERGENCE_MRAD, DETECTORS, HOSTS, check_dopant, parse_formula
 from ctxlib.materials.motifs import CLASS_NAMES, host_cell, projected_columns
 from ctxlib.simulation.scans import build_potential
 
 #: The experimental dopants of §6.
 TEST_DOPANTS: tuple[str, ...] = ("Ti", "V", "Mn", "Co")
-MICROGRAPHS = DATA / "micrographs"
 FORMAT = 1
 #: Field layouts (:class:`FieldSettings`), and the truth regions they mark (0 bulk, 1 domain boundary, 2 hole edge).
 LAYOUTS = ("perfect", "twin", "hole")
@@ -158,7 +157,7 @@ def _apply_layout(atoms, settings: FieldSettings):
     return atoms, region
 
 
-def defect_field(dopant: str | None, settings: FieldSettings = FieldSettings(), seed: int = 0):
+def defect_field(dopant: str | None, settings: FieldSettings = FieldSettings(), *, seed: int = 0):
     """The atoms of one field and the truth of every column (``dopant=None``: an undoped host).
 
     Returns
@@ -204,8 +203,10 @@ def defect_field(dopant: str | None, settings: FieldSettings = FieldSettings(), 
     return atoms, truth.assign(region=region(truth["x"].to_numpy(), truth["y"].to_numpy()).astype(int))
 
 
-def simulate_field(atoms, settings: FieldSettings = FieldSettings(), device: str = "cpu") -> tuple[np.ndarray, tuple]:
-    """Clean HAADF and MAADF images of a periodic field, one PRISM scan over the whole cell.
+def simulate_field(atoms, settings: FieldSettings = FieldSettings(), *,
+                   device: str | None = None) -> tuple[np.ndarray, tuple]:
+    """Clean HAADF and MAADF images of a periodic field, one PRISM scan over the whole cell, on ``device``
+    (``"cpu"`` or ``"cuda"``; default: the ``device`` knob of :mod:`ctxlib.base.config`).
 
     Returns
     -------
@@ -219,7 +220,7 @@ def simulate_field(atoms, settings: FieldSettings = FieldSettings(), device: str
     lengths = np.diag(atoms.cell)[:2]
     gpts = [int(np.ceil(length / settings.scan_sampling)) for length in lengths]
     annular = [abtem.AnnularDetector(inner=inner, outer=outer) for inner, outer in settings.detector_angles]
-    with abtem.config.set({"device": device, "diagnostics.progress_bar": False}):
+    with abtem.config.set({"device": config.abtem_device(device), "diagnostics.progress_bar": False}):
         # 3 % finer than the library: with PRISM interpolation the grid must reach 280 mrad in every direction
         potential = build_potential(atoms, settings.energy_kev, max(o for _, o in settings.detector_angles),
                                     sampling_factor=0.97)
@@ -311,9 +312,15 @@ def _stamp(settings: FieldSettings, params: ExperimentLike, seed: int) -> str:
                       sort_keys=True)
 
 
-def micrograph_file(dopant: str | None, host: str = "WSe2", root: Path = MICROGRAPHS) -> Path:
+def micrographs_root(root: str | Path | None = None) -> Path:
+    """``root``, or where none is given the ``micrographs`` folder under the ``data_root`` knob
+    (:mod:`ctxlib.base.config`; default ``data/micrographs``)."""
+    return config.get("data_root") / "micrographs" if root is None else Path(root)
+
+
+def micrograph_file(dopant: str | None, host: str = "WSe2", *, root: Path | None = None) -> Path:
     """Path of one test micrograph."""
-    return Path(root) / f"{host}-{dopant or 'undoped'}.npz"
+    return micrographs_root(root) / f"{host}-{dopant or 'undoped'}.npz"
 
 
 def _write_field(path: Path, dopant: str | None, settings: FieldSettings, params: ExperimentLike, seed: int) -> bool:
@@ -323,7 +330,7 @@ def _write_field(path: Path, dopant: str | None, settings: FieldSettings, params
         with np.load(path) as data:
             if str(data["stamp"]) == stamp:
                 return False
-    atoms, truth = defect_field(dopant, settings, seed)
+    atoms, truth = defect_field(dopant, settings, seed=seed)
     clean, pixel = simulate_field(atoms, settings)
     rng = np.random.default_rng([seed, _stream(dopant), 1])
     degraded = degrade_field(clean, pixel, params, rng)
@@ -335,8 +342,9 @@ def _write_field(path: Path, dopant: str | None, settings: FieldSettings, params
 
 
 def generate_test_micrographs(
-    dopants: tuple[str | None, ...] = TEST_DOPANTS, settings: FieldSettings = FieldSettings(),
-    params: ExperimentLike = ExperimentLike(), seed: int = 0, root: Path = MICROGRAPHS, progress: bool = True,
+    dopants: tuple[str | None, ...] = TEST_DOPANTS, settings: FieldSettings = FieldSettings(), *,
+    params: ExperimentLike = ExperimentLike(), seed: int = 0, root: Path | None = None,
+    progress: bool | None = None,
 ) -> list[str]:
     """Simulate, degrade and write the test micrographs that are missing (resumable, atomic writes).
 
@@ -344,8 +352,8 @@ def generate_test_micrographs(
     """
     from tqdm.auto import tqdm
 
-    return [d for d in tqdm(dopants, desc="test micrographs", disable=not progress)
-            if _write_field(micrograph_file(d, settings.host, root), d, settings, params, seed)]
+    return [d for d in tqdm(dopants, desc="test micrographs", disable=not config.resolve("progress", progress))
+            if _write_field(micrograph_file(d, settings.host, root=root), d, settings, params, seed)]
 
 
 @dataclass(frozen=True)
@@ -393,22 +401,23 @@ MICROSCOPE_CASES: dict[str, HardCase] = {
 _CASES = {"hard": HARD_CASES, "microscope": MICROSCOPE_CASES}
 
 
-def hard_case_file(name: str, root: Path = MICROGRAPHS, *, kind: str = "hard") -> Path:
+def hard_case_file(name: str, root: Path | None = None, *, kind: str = "hard") -> Path:
     """Path of one hard case's (``kind="hard"``, :data:`HARD_CASES`) or microscope case's (``"microscope"``,
     :data:`MICROSCOPE_CASES`) micrograph."""
     cases = _CASES[kind]
     if name not in cases:
         raise ValueError(f"no {kind} case {name!r}; the cases are {', '.join(cases)}")
-    return Path(root) / f"{kind}-{name.replace(' ', '-')}.npz"
+    return micrographs_root(root) / f"{kind}-{name.replace(' ', '-')}.npz"
 
 
-def generate_hard_cases(names: tuple[str, ...] | None = None, seed: int = 0, root: Path = MICROGRAPHS,
-                        progress: bool = True, *, kind: str = "hard") -> list[str]:
+def generate_hard_cases(names: tuple[str, ...] | None = None, seed: int = 0, *, root: Path | None = None,
+                        progress: bool | None = None, kind: str = "hard") -> list[str]:
     """Simulate and write the cases of ``kind`` (all, or ``names``) that are missing or stale (resumable, atomic
     writes)."""
     from tqdm.auto import tqdm
 
     cases = _CASES[kind]
+    progress = config.resolve("progress", progress)
     return [n for n in tqdm(names or tuple(cases), desc=f"{kind} cases", disable=not progress)
             if _write_field(hard_case_file(n, root, kind=kind), cases[n].dopant, cases[n].field,
                             cases[n].degradation, seed)]
@@ -426,23 +435,50 @@ def _read_micrograph_file(path: Path, dopant: str | None) -> TestMicrograph:
                               tuple(float(v) for v in data["pixel_size"]), truth)
 
 
-def load_hard_case(name: str, root: Path = MICROGRAPHS, *, kind: str = "hard") -> TestMicrograph:
+def load_hard_case(name: str, root: Path | None = None, *, kind: str = "hard") -> TestMicrograph:
     """Read one hard case (:data:`HARD_CASES`) or, with ``kind="microscope"``, one of :data:`MICROSCOPE_CASES`."""
     return _read_micrograph_file(hard_case_file(name, root, kind=kind), _CASES[kind][name].dopant)
 
 
-def load_test_micrograph(dopant: str | None, host: str = "WSe2", root: Path = MICROGRAPHS) -> TestMicrograph:
+def load_test_micrograph(dopant: str | None, host: str = "WSe2", *, root: Path | None = None) -> TestMicrograph:
     """Read one test micrograph; a clear error names the command that makes a missing one."""
-    return _read_micrograph_file(micrograph_file(dopant, host, root), dopant)
+    return _read_micrograph_file(micrograph_file(dopant, host, root=root), dopant)
 
 
-def load_test_micrograph_sets(root: Path = MICROGRAPHS, dopants: tuple[str, ...] = TEST_DOPANTS) -> dict:
+def load_test_micrograph_sets(root: Path | None = None, dopants: tuple[str, ...] = TEST_DOPANTS) -> dict:
     """Every doped test field present, by host: ``{host: {dopant: TestMicrograph}}`` (WSe2 first, then the other
     hosts in catalog order; ``python -m ctxlib.simulation.standins generate --host WS2`` makes more)."""
     hosts = ["WSe2", *(h for h in HOSTS if h != "WSe2")]
-    present = {host: {d: load_test_micrograph(d, host, root) for d in dopants if micrograph_file(d, host, root).exists()}
+    present = {host: {d: load_test_micrograph(d, host, root=root) for d in dopants
+                   if micrograph_file(d, host, root=root).exists()}
                for host in hosts}
     return {host: fields for host, fields in present.items() if fields}
+
+
+def load_test_micrographs(dopants: tuple[str | None, ...] = TEST_DOPANTS, host: str = "WSe2", *,
+                          root: Path | None = None) -> dict[str | None, TestMicrograph]:
+    """Read the test micrographs of one host, one per dopant (each must exist).
+
+    Parameters
+    ----------
+    dopants : tuple of str or None
+        The dopants, in the order of the result (None: the undoped field).
+    host : str
+    root : Path, optional
+        Folder of the micrograph files (default :func:`micrographs_root`).
+
+    Returns
+    -------
+    dict
+        Dopant -> :class:`TestMicrograph`.
+    """
+    return {dopant: load_test_micrograph(dopant, host, root=root) for dopant in dopants}
+
+
+def load_hard_cases(root: Path | None = None, *, kind: str = "hard") -> dict[str, TestMicrograph]:
+    """Read every hard case (:data:`HARD_CASES`) or, with ``kind="microscope"``, every one of
+    :data:`MICROSCOPE_CASES`: name -> :class:`TestMicrograph`, in the order of the cases."""
+    return {name: load_hard_case(name, root, kind=kind) for name in _CASES[kind]}
 
 
 #: Fig. S18's stand-in: undoped MoSe2 with single and double Se vacancies.
@@ -465,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument("--host", help="one host (default: WSe2 with the four dopants, and undoped MoSe2)")
     command.add_argument("--dopants", nargs="*", default=list(TEST_DOPANTS), help="dopants; 'none' for undoped")
     command.add_argument("--seed", type=int, default=0)
-    command.add_argument("--root", type=Path, default=MICROGRAPHS)
+    command.add_argument("--root", type=Path, help="folder of the fields (default data/micrographs)")
     command.add_argument("--hard-only", action="store_true", help="only the hard and microscope cases (HARD_CASES, MICROSCOPE_CASES)")
     args = parser.parse_args(argv)
     dopants = tuple(None if d.lower() == "none" else d for d in args.dopants)

@@ -10,7 +10,7 @@ from ctxlib.book.figures.style import finish
 
 
 def attention_map_grid(maps: dict[tuple[str, str], np.ndarray], rows: list[str], columns: list[str],
-                       feature_names: tuple[str, ...], block_edges: tuple[int, ...], tick_step: int = 5):
+                       feature_names: tuple[str, ...], block_edges: tuple[int, ...], *, tick_step: int = 5):
     """Fig. S17: one attention matrix per (row, column) cell; query features down, key features across.
 
     Lines at ``block_edges`` separate the feature blocks (context | Zernike | site flags);

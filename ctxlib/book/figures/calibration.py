@@ -37,7 +37,7 @@ def entropy_chart(entropies: dict[str, float], paper_without: float, paper_with:
     return finish(fig)
 
 
-def embedding_grid(embeddings: dict[str, np.ndarray], labels: np.ndarray, ncols: int = 3):
+def embedding_grid(embeddings: dict[str, np.ndarray], labels: np.ndarray, *, ncols: int = 3):
     """Figs. 5f-h, S13-S14: 2-D embeddings (e.g. UMAP) coloured by true class, one panel each; legend below."""
     nrows = -(-len(embeddings) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.9 * nrows), squeeze=False)

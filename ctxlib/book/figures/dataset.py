@@ -34,7 +34,7 @@ def _columns_near_centre(atoms, radius: float) -> dict[tuple[float, float], list
     return near
 
 
-def motif_gallery(host: str, dopant: str, radius: float = 4.2):
+def motif_gallery(host: str, dopant: str, *, radius: float = 4.2):
     """Fig. S7: the 34 motifs, top view, centre column ringed; one panel each."""
 
     fig, axes = plt.subplots(7, 5, figsize=(9, 13.5))  # five across: the longest ring names fit at 9 pt
@@ -70,7 +70,7 @@ def motif_gallery(host: str, dopant: str, radius: float = 4.2):
 
 
 def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.ndarray, features: np.ndarray,
-                    feature_names: tuple[str, ...], pixel_size: tuple[float, float], title: str = ""):
+                    feature_names: tuple[str, ...], pixel_size: tuple[float, float], *, title: str = ""):
     """Fig. 4c-g for one motif: structure, clean image, degraded image, patch, and its 31 features."""
     fig = plt.figure(figsize=(9, 6.6))
     grid = fig.add_gridspec(2, 4, height_ratios=[1, 1.1])
@@ -106,7 +106,7 @@ def pipeline_figure(atoms, clean: np.ndarray, degraded: np.ndarray, patch: np.nd
 
 
 def profile_comparison(images: dict[str, np.ndarray], pixel_size: dict[str, tuple[float, float]],
-                       ylabel: str = "intensity (fraction of beam)"):
+                       *, ylabel: str = "intensity (fraction of beam)"):
     """Figs. S1, S2b-e: images side by side (common grey scale) and their profiles along the centre column.
 
     The vertical line through a motif centre crosses metal and X2 columns alternately.

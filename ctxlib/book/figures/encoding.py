@@ -45,15 +45,19 @@ def shell_encoding(host: str, dopant: str):
     return finish(fig)
 
 
-def patch_and_moments(patches: dict[str, np.ndarray], moments: dict[str, np.ndarray]):
-    """Fig. 3b: example patches with the unit disk drawn, and their six Zernike moments."""
+def patch_and_moments(patches: dict[str, np.ndarray], moments: dict[str, np.ndarray], *, label: str = "{}"):
+    """Fig. 3b: example patches with the unit disk drawn, and their six Zernike moments.
+
+    ``label`` formats each patch's title from its name (e.g. ``"{} column (HAADF)"``); the moments' legend shows
+    the names as they are.
+    """
     fig, axes = plt.subplots(1, len(patches) + 1, figsize=(2.5 * (len(patches) + 1) + 0.5, 2.8),
                              gridspec_kw={"width_ratios": [1] * len(patches) + [1.4]})
     for ax, (name, patch) in zip(axes, patches.items()):
         ax.imshow(patch, cmap="gray")
         size = patch.shape[0]
         ax.add_patch(plt.Circle(((size - 1) / 2, (size - 1) / 2), size / 2, fill=False, color="yellow", lw=1))
-        ax.set_title(name.replace(" column", "\ncolumn"))
+        ax.set_title(label.format(name).replace(" column", "\ncolumn"))
         ax.axis("off")
     width = 0.8 / len(moments)
     for k, (name, values) in enumerate(moments.items()):
@@ -77,8 +81,9 @@ def zernike_basis_images(size: int, orders: tuple[int, ...]):
     return finish(fig)
 
 
-def sublattice_split(image: np.ndarray, positions: np.ndarray, sublattice: np.ndarray, intensity: np.ndarray, title: str = "",
-                     names: tuple[str, str] = ("sublattice 0", "sublattice 1"), *, pixel_size: float | None = None):
+def sublattice_split(image: np.ndarray, positions: np.ndarray, sublattice: np.ndarray, intensity: np.ndarray, *,
+                     title: str = "", names: tuple[str, str] = ("sublattice 0", "sublattice 1"),
+                     pixel_size: float | None = None):
     """Fig. 3c: columns coloured by sublattice (named by ``names``, e.g. their elements), and the centre intensities
     of each group; a scale bar where ``pixel_size`` (Angstrom) is given."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 4), gridspec_kw={"width_ratios": [1.1, 1]})

@@ -22,7 +22,7 @@ def _ticks(axes) -> None:
         ax.tick_params(labelsize=TICKS)
 
 
-def convergence(rmse_pm: dict[str, np.ndarray], errors: dict[str, np.ndarray], target_pm: float = 10.0):
+def convergence(rmse_pm: dict[str, np.ndarray], errors: dict[str, np.ndarray], *, target_pm: float = 10.0):
     """Position RMSE (pm, global translation removed) and data error per iteration, one line per method."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     for name, values in rmse_pm.items():
@@ -38,7 +38,7 @@ def convergence(rmse_pm: dict[str, np.ndarray], errors: dict[str, np.ndarray], t
     return finish(fig)
 
 
-def error_quivers(nominal: np.ndarray, fields: dict[str, np.ndarray], scale_pm: float | None = None):
+def error_quivers(nominal: np.ndarray, fields: dict[str, np.ndarray], *, scale_pm: float | None = None):
     """Quiver maps of position-error fields ``{title: (N, 2) Angstrom}`` at the nominal positions (Angstrom).
 
     All panels share one arrow scale; the key arrow's length is given in pm.
@@ -76,7 +76,7 @@ def affine_parameters(table):
     return finish(fig)
 
 
-def phases(images: dict[str, np.ndarray], sampling: tuple[float, float], border: float = 0.2):
+def phases(images: dict[str, np.ndarray], sampling: tuple[float, float], *, border: float = 0.2):
     """Object phases (radians) side by side, each ``[x, y]`` array drawn with x to the right.
 
     A ``border`` fraction of each side (the flat, unvisited edge of the object) is left out,

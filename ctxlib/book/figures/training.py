@@ -11,7 +11,7 @@ from ctxlib.book.figures.style import PAPER_MARK, finish
 from ctxlib.materials.motifs import CLASS_NAMES
 
 
-def architecture_diagrams(descriptions: dict[str, list[str]], parameters: dict[str, int], ncols: int = 2):
+def architecture_diagrams(descriptions: dict[str, list[str]], parameters: dict[str, int], *, ncols: int = 2):
     """Figs. 5a, S10-S12: each model as a stack of boxes, input at the top; ``ncols`` models per row."""
     names = list(descriptions)
     rows = [names[k:k + ncols] for k in range(0, len(names), ncols)]

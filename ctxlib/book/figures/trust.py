@@ -24,7 +24,7 @@ def trust_reasons(table) -> np.ndarray:
     return reason
 
 
-def real_image_panels(image: np.ndarray, table, pixel_size: float, crop: int = 384):
+def real_image_panels(image: np.ndarray, table, pixel_size: float, *, crop: int = 384):
     """The central ``crop`` pixels of a classified real image: the vote's classes (left) and the trust map (right):
     columns the ensemble doubts, by reason, and where the intensity baseline differs from the vote."""
     rows, cols = image.shape

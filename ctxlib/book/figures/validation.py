@@ -13,7 +13,7 @@ from ctxlib.book.figures.style import finish
 from ctxlib.micrographs.overlay import CLASS_COLOURS, CLASS_MARKERS, scale_bar
 
 
-def defect_map(image: np.ndarray, predicted, truth, title: str = "", *, pixel_size: float | None = None):
+def defect_map(image: np.ndarray, predicted, truth, *, title: str = "", pixel_size: float | None = None):
     """Fig. 6b: predicted defects (filled markers) and true defects (open circles) on the micrograph, with a scale
     bar where ``pixel_size`` (Angstrom) is given.
 
@@ -46,7 +46,7 @@ def mean_patches(patches: dict[str, np.ndarray]):
     return finish(fig)
 
 
-def validation_bars(scores, paper, detectors: tuple[str, ...] = ("HAADF", "MAADF")):
+def validation_bars(scores, paper, *, detectors: tuple[str, ...] = ("HAADF", "MAADF")):
     """Figs. 6d-f: Cohen's kappa and the F1 of each defect class per model and detector, paper's as ticks.
 
     ``scores`` and ``paper`` are indexed by model with columns like ``kappa HAADF`` and
