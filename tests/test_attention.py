@@ -55,13 +55,7 @@ def test_similarity_and_bad_shapes():
 
 
 def test_group_maps_differ_in_batch_mode_and_agree_in_frozen_mode():
-    torch.manual_seed(0)
-    model = FeatureAttentionClassifier(31)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(5):
-        optimiser.zero_grad()
-        torch.nn.functional.cross_entropy(model(torch.randn(64, 31)), torch.randint(0, 5, (64,))).backward()
-        optimiser.step()
+    model = _trained_attention_model(0)
     X = np.random.default_rng(1).normal(size=(60, 31)).astype(np.float32)
     X[30:] += 2
     groups = np.repeat(["a", "b"], 30)
