@@ -157,9 +157,9 @@ def test_scores(checkpoints: dict) -> dict[str, dict]:
     from ctxlib.learning.metrics import mean_cross_entropy
     from ctxlib.learning.models import n_parameters
     from ctxlib.learning.reading import stream_batches
+    from ctxlib.learning.training import batch_sizes_of, models_of
 
-    models = {name: checkpoint.model for name, checkpoint in checkpoints.items()}
-    batches = {name: checkpoint.config.batch_size for name, checkpoint in checkpoints.items()}
+    models, batches = models_of(checkpoints), batch_sizes_of(checkpoints)
     probabilities, y, _ = part_predictions(models, batches, features_dir())
     table = score_table(probabilities, y)
     del probabilities

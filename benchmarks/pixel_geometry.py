@@ -29,7 +29,7 @@ from ctxlib.base.paths import ROOT
 from ctxlib.learning.dataset import PIXEL_GEOMETRIES, FeatureSettings, build_features
 from ctxlib.learning.evaluation import part_predictions
 from ctxlib.learning.metrics import accuracy
-from ctxlib.learning.training import train_models
+from ctxlib.learning.training import batch_sizes_of, models_of, train_models
 from ctxlib.micrographs.validation import standin_means
 from ctxlib.simulation.standins import TEST_DOPANTS, load_test_micrograph
 
@@ -46,9 +46,7 @@ def arm(geometry: str) -> dict:
     features, checkpoints = folders(geometry)
     build_features(features, "quick", seed=0, settings=FeatureSettings.at_scale("quick", 0, pixel_geometry=geometry))
     trained = train_models(features, "quick", seed=0, checkpoint_dir=checkpoints)
-    models = {name: c.model for name, c in trained.items()}
-    probabilities, y, _ = part_predictions(models, {n: c.config.batch_size for n, c in trained.items()}, features,
-                                           part="test")
+    probabilities, y, _ = part_predictions(models_of(trained), batch_sizes_of(trained), features, part="test")
     table = standin_means({dopant: load_test_micrograph(dopant) for dopant in TEST_DOPANTS}, trained).droplevel("mode")
     return {name: {"test_accuracy": accuracy(y, probabilities[name].argmax(axis=1)),
                    "standin_kappa": float(table.loc[name, "kappa"]),

@@ -23,7 +23,7 @@ from ctxlib.learning.dataset import build_features
 from ctxlib.learning.evaluation import part_predictions, score_table
 from ctxlib.learning.pretrained import library_digest
 from ctxlib.learning.reading import features_digest
-from ctxlib.learning.training import models_of, train_models
+from ctxlib.learning.training import batch_sizes_of, models_of, train_models
 
 
 def score_seed(seed: int, *, scale: str, work: Path, progress: bool) -> dict:
@@ -36,8 +36,8 @@ def score_seed(seed: int, *, scale: str, work: Path, progress: bool) -> dict:
     for checkpoint in trained.values():
         if hasattr(checkpoint.model, "set_attention_mode"):
             checkpoint.model.set_attention_mode("batch")  # the paper's evaluation, as notebook 04
-    probabilities, y, _ = part_predictions(models_of(trained), {n: c.config.batch_size for n, c in trained.items()},
-                                           features, part="test", seed=seed)
+    probabilities, y, _ = part_predictions(models_of(trained), batch_sizes_of(trained), features, part="test",
+                                           seed=seed)
     scores = score_table(probabilities, y)
     return {"seed": seed, "features_digest": features_digest(features), "test_rows": int(len(y)),
             # wall time of this call: a seed whose features and checkpoints were current (e.g. seed 0 after

@@ -23,8 +23,9 @@ from ctxlib.learning.training import (
     schedule_batch_sizes,
     train,
 )
-from ctxlib.learning.training import (PAPER_TRAIN_ROWS, checkpoint_steps, histories_of, paper_steps, timed_training,
-                                      train_to_paper_steps, training_plan, training_speed, training_steps)
+from ctxlib.learning.training import (PAPER_TRAIN_ROWS, batch_sizes_of, checkpoint_steps, histories_of, paper_steps,
+                                      timed_training, train_to_paper_steps, training_plan, training_speed,
+                                      training_steps)
 
 
 def toy(n=2000, seed=0):
@@ -246,6 +247,7 @@ def test_histories_steps_and_speed_of_checkpoints():
     checkpoints = _checkpoints()
     histories = histories_of(checkpoints)
     assert list(histories) == ["MLP-Simple", "attn-4k"] and histories["attn-4k"] is checkpoints["attn-4k"].history
+    assert batch_sizes_of(checkpoints) == {"MLP-Simple": 50, "attn-4k": 400}
     assert checkpoint_steps(checkpoints, 1000) == {"MLP-Simple": 2 * 20, "attn-4k": 3 * 3}
     speed = training_speed(histories, {"MLP-Simple": 4.0, "attn-4k": 0.5})
     assert list(speed.index) == ["MLP-Simple", "attn-4k"] and list(speed.columns) == ["seconds", "samples/s"]

@@ -120,6 +120,15 @@ def resolve(name: str, value: Any = None) -> Any:
     return get(name) if value is None else _check(name, value)
 
 
+def data_folder(name: str, root: str | Path | None = None) -> Path:
+    """``root`` where one is given, else the folder ``name`` under the ``data_root`` knob (e.g. ``data/library``).
+
+    >>> data_folder("library", "/elsewhere")
+    PosixPath('/elsewhere')
+    """
+    return get("data_root") / name if root is None else Path(root)
+
+
 def abtem_device(device: str | None = None) -> str:
     """The device in abTEM's words (``"cpu"`` or ``"gpu"``) for a torch-style name or the current knob.
 

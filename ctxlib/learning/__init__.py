@@ -149,6 +149,7 @@ __getattr__, __dir__, __all__ = attach(
             "torch_threads",
             "train_models",
             "models_of",
+            "batch_sizes_of",
             "histories_of",
             "checkpoint_steps",
             "timed_training",

@@ -26,7 +26,8 @@ from ctxlib.base.paths import ROOT
 from ctxlib.learning.dataset import build_features
 from ctxlib.learning.evaluation import accuracy_by_part, predictions_by_part
 from ctxlib.learning.spec import MODEL_NAMES, model_spec
-from ctxlib.learning.training import Checkpoint, load_checkpoint, models_of, save_checkpoint, train_models
+from ctxlib.learning.training import (Checkpoint, batch_sizes_of, load_checkpoint, models_of, save_checkpoint,
+                                      train_models)
 from ctxlib.materials.catalog import check_choice
 from ctxlib.simulation.library import read_manifest
 
@@ -91,7 +92,7 @@ def weights_folder(scale: str = "quick") -> Path:
     """Where the shipped weights of a scale lie: ``weights`` (quick) or ``weights-full`` under the ``data_root``
     knob (:mod:`ctxlib.base.config`; default ``data/``)."""
     name = {"quick": "weights", "full": "weights-full"}[check_choice(scale, ("quick", "full"), "scale")]
-    return config.get("data_root") / name
+    return config.data_folder(name)
 
 
 def load_pretrained(name: str, directory: Path | None = None, *, attention_mode: str | None = None,
@@ -145,8 +146,7 @@ def load_models(directory: Path | None = None, names: tuple[str, ...] = MODEL_NA
 
 def build_scores(trained: dict[str, Checkpoint], features: Path, *, seed: int = 0) -> dict[str, dict[str, float]]:
     """Train and test accuracy of every model on the random split of the feature files it was trained on."""
-    batch_sizes = {name: c.config.batch_size for name, c in trained.items()}
-    probabilities, labels, _ = predictions_by_part(models_of(trained), batch_sizes, features, seed=seed)
+    probabilities, labels, _ = predictions_by_part(models_of(trained), batch_sizes_of(trained), features, seed=seed)
     table = accuracy_by_part(probabilities, labels)
     return {name: {f"{part}_accuracy": float(table.loc[name, part]) for part in table.columns} for name in trained}
 

@@ -58,4 +58,4 @@ def paper_scale_folders(seed: int = 0) -> dict[str, Path]:
     share them, so either goes on where the other stopped."""
     check_number("seed", seed, 0, 2**32 - 1, integer=True)
     return {"features_dir": ROOT / "_build" / "data" / f"features-full-seed{seed}",
-            "weights_dir": config.get("data_root") / f"training-full-seed{seed}"}
+            "weights_dir": config.data_folder(f"training-full-seed{seed}")}

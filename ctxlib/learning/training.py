@@ -396,6 +396,11 @@ def models_of(checkpoints: Mapping[str, Checkpoint]) -> dict[str, torch.nn.Modul
     return {name: checkpoint.model for name, checkpoint in checkpoints.items()}
 
 
+def batch_sizes_of(checkpoints: Mapping[str, Checkpoint]) -> dict[str, int]:
+    """The training batch size (rows) of each checkpoint's config, which also evaluates it: ``{name: batch size}``."""
+    return {name: checkpoint.config.batch_size for name, checkpoint in checkpoints.items()}
+
+
 def histories_of(checkpoints: Mapping[str, Checkpoint]) -> dict[str, list[dict]]:
     """The per-epoch training history of each checkpoint: ``{name: checkpoint.history}``."""
     return {name: checkpoint.history for name, checkpoint in checkpoints.items()}

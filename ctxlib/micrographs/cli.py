@@ -98,6 +98,7 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
     """
     import json
     import warnings
+    from dataclasses import asdict
 
     import matplotlib.pyplot as plt
 
@@ -121,11 +122,9 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
     calibration = result.encoding.calibration
     table = result.table
     summary = result.summary()
-    stated = {"host": context.host, "dopant": context.dopant, "detector": context.detector,
-              "energy_kev": context.energy_kev}
     sidecar = {"image": str(path), "columns": TABLE_UNITS, "pixel_size_A": calibration.pixel_size,
                "pixel_size_source": calibration.source, "pixel_aspect_measured": calibration.aspect,
-               "rows_resampled": calibration.resampled, "context": stated, "microscope": mapping.record(),
+               "rows_resampled": calibration.resampled, "context": asdict(context), "microscope": mapping.record(),
                "model": args.model, "models": list(result.members), "trust": record(trust), "encoding": record(encoding),
                "summary": summary,
                "in_training_set": result.in_training_set, "ctxlib_version": __version__,

@@ -62,6 +62,16 @@ class Matched:
     spurious: int
 
 
+def match_reach(host: str) -> float:
+    """Largest distance, Angstrom, at which a classified column matches a true column of ``host``: 0.4 of its
+    nearest-neighbour (metal-X2) distance, so a column never matches a neighbour's site.
+
+    >>> round(match_reach("WSe2"), 3)
+    0.758
+    """
+    return 0.4 * nearest_neighbour_distance(HOSTS[host].a)
+
+
 def match_columns(predicted: pd.DataFrame, reference: pd.DataFrame, max_distance_px: float) -> Matched:
     """Pair each predicted column (``x``, ``y``, ``label``) with the nearest reference column
     (``col``, ``row``, ``label``) within ``max_distance_px``; each reference column is used once.
@@ -245,7 +255,7 @@ def score_standins(
         One per micrograph and detector; a prediction matches a true column within 0.4 of
         the host's nearest-neighbour distance.
     """
-    reach = 0.4 * nearest_neighbour_distance(HOSTS[host].a)  # Angstrom
+    reach = match_reach(host)  # Angstrom
     for dopant, micrograph in micrographs.items():
         pixel = float(np.mean(micrograph.pixel_size))
         for detector in DETECTORS:
@@ -374,7 +384,6 @@ def score_hard_cases(
         Case name -> :class:`~ctxlib.simulation.standins.HardCase`.
     modes : tuple of str
         Attention modes to score (see :func:`score_models`).
-
     settings : EncodingSettings
         How each image is encoded.
 
@@ -501,8 +510,7 @@ def sublattice_brightness(scores: dict, micrographs: dict, *, cases: dict[str, H
     rows = {}
     for (name, detector), scored in scores.items():
         micrograph = micrographs[name]
-        reach = (0.4 * nearest_neighbour_distance(HOSTS[cases[name].field.host].a)
-                 / float(np.mean(micrograph.pixel_size)))
+        reach = match_reach(cases[name].field.host) / float(np.mean(micrograph.pixel_size))
         pairs = match_columns(scored.classifications[(model, mode)], micrograph.truth, reach)
         intensity = scored.encoding.table["centre_intensity"].to_numpy()[pairs.pred_index]
         run = scored.table[(scored.table["model"] == model) & (scored.table["mode"] == mode)]
@@ -537,7 +545,7 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
         ``true`` and ``vote`` (labels 0-4), ``correct``, ``uncertain``, ``outlier``, ``agreement``,
         ``confidence`` (the vote's mean probability), ``edge``.
     """
-    reach = 0.4 * nearest_neighbour_distance(HOSTS[host].a)  # Angstrom
+    reach = match_reach(host)  # Angstrom
     frames = []
     for name, micrograph in micrographs.items():
         pixel = float(np.mean(micrograph.pixel_size))
@@ -823,7 +831,7 @@ def microscope_scores(*, root=None, weights_dir=None, trust: TrustSettings = Tru
     for name, case in MICROSCOPE_CASES.items():
         micrograph = load_hard_case(name, root, kind="microscope")
         pixel = float(np.mean(micrograph.pixel_size))
-        reach = 0.4 * nearest_neighbour_distance(HOSTS[case.field.host].a) / pixel
+        reach = match_reach(case.field.host) / pixel
         for d, angles in enumerate(case.field.detector_angles):
             mapping = nearest_trained_context(case.field.energy_kev, angles_mrad=angles,
                                               convergence_mrad=case.field.convergence_mrad, host=case.field.host)

@@ -172,14 +172,14 @@ def dose_tag(dose: float) -> str:
     return "inf" if math.isinf(dose) else f"{dose:.0e}"
 
 
-def rmse_curve(positions: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def rmse_curve(positions: Iterable[np.ndarray], truth: np.ndarray) -> np.ndarray:
     """Position RMSE, pm (global translation removed, :func:`~ctxlib.ptycho.constraints.position_rmse`), of each
     position set of a history.
 
     Parameters
     ----------
-    positions : (iterations, N, 2) array
-        Positions after each iteration, Angstrom (:attr:`Result.positions`).
+    positions : iterable of (N, 2) arrays
+        Positions after each iteration, Angstrom (:attr:`Result.positions`, or those of a state's history).
     truth : (N, 2) array
         True positions, Angstrom.
 
@@ -330,5 +330,5 @@ def truth_drift(data: PtychoData, settings: ICGDSettings = ICGDSettings(), *, pa
 
     state = reconstruct(data.patterns if patterns is None else patterns, data.truth, data.probe, data.sampling,
                         settings.iterations, rule=rule, settings=settings.engine, bandlimit=data.bandlimit)
-    return np.array([position_rmse(h["positions"], data.truth) * 100 for h in state.history])
+    return rmse_curve([h["positions"] for h in state.history], data.truth)
 

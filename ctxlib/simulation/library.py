@@ -54,7 +54,7 @@ class LibraryError(RuntimeError):
 def library_root(root: str | Path | None = None) -> Path:
     """``root``, or where none is given the ``library`` folder under the ``data_root`` knob
     (:mod:`ctxlib.base.config`; default ``data/library``)."""
-    return config.get("data_root") / "library" if root is None else Path(root)
+    return config.data_folder("library", root)
 
 
 def library_file(host: str, dopant: str, *, root: Path | None = None) -> Path:

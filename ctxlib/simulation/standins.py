@@ -315,7 +315,7 @@ def _stamp(settings: FieldSettings, params: ExperimentLike, seed: int) -> str:
 def micrographs_root(root: str | Path | None = None) -> Path:
     """``root``, or where none is given the ``micrographs`` folder under the ``data_root`` knob
     (:mod:`ctxlib.base.config`; default ``data/micrographs``)."""
-    return config.get("data_root") / "micrographs" if root is None else Path(root)
+    return config.data_folder("micrographs", root)
 
 
 def micrograph_file(dopant: str | None, host: str = "WSe2", *, root: Path | None = None) -> Path:
