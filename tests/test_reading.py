@@ -211,3 +211,20 @@ def _record_one_at_a_time(out, rows):
 
     for row in rows:
         record_rows(out, [row])
+
+
+def test_a_wrong_host_gets_a_warning_line_and_a_summary_note(tmp_path, capsys):
+    """A WS2 field stated as WSe2: classified (the lattice fits within tolerance), but its sublattice contrast does
+    not, which the CLI says on stderr and in summary.csv."""
+    from ctxlib.simulation.standins import load_test_micrograph
+
+    untrained_weights(tmp_path / "weights", ("MLP-Simple",))
+    np.save(tmp_path / "ws2.npy", load_test_micrograph("V", "WS2").image("HAADF"))
+    common = ["--dopant", "V", "--detector", "HAADF", "--energy", "80", "--weights", str(tmp_path / "weights"),
+              "--model", "MLP-Simple", "-q", "-o", str(tmp_path / "out")]
+    assert main(["classify", str(tmp_path / "ws2.npy"), "--host", "WSe2", *common]) == 0
+    assert "check the stated host and detector" in capsys.readouterr().err
+    row = pd.read_csv(tmp_path / "out" / "summary.csv").iloc[0]
+    assert "check the stated host and detector" in row["warning"] and row["contrast factor"] > 1.5
+    assert main(["classify", str(tmp_path / "ws2.npy"), "--host", "WS2", *common]) == 0
+    assert "check the stated host" not in capsys.readouterr().err

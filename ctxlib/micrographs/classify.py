@@ -34,6 +34,7 @@ from ctxlib.learning.spec import CONTEXT_MODELS
 from ctxlib.materials.catalog import check_choice, trained_pairs
 from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import CLASS_NAMES
+from ctxlib.micrographs.contrast import ContextMismatchWarning, ContrastCheck, check_contrast
 from ctxlib.micrographs.intensities import intensity_classes
 
 #: The model name that asks for the vote of the five context-aware models.
@@ -75,15 +76,20 @@ class TrustSettings:
         The training-feature reference and its outlier quantile (:mod:`ctxlib.learning.outliers`).
     warn_share : float
         Share of uncertain columns above which the image is flagged as a whole.
+    contrast_tolerance : float
+        Largest factor between the image's sublattice contrast and the stated context's before the image
+        is flagged as a likely wrong host or detector (:mod:`ctxlib.micrographs.contrast`).
     """
 
     min_agreement: float = 0.8
     reference: ReferenceSettings = field(default_factory=lambda: ReferenceSettings(quantile=0.9999))
     warn_share: float = 0.1
+    contrast_tolerance: float = 1.5
 
     def __post_init__(self) -> None:
         check_number("min_agreement", self.min_agreement, 0.0, 1.0)
         check_number("warn_share", self.warn_share, 0.0, 1.0)
+        check_number("contrast_tolerance", self.contrast_tolerance, 1.0, 100.0)
         if not isinstance(self.reference, ReferenceSettings):
             raise TypeError(f"reference must be a ReferenceSettings, got {type(self.reference).__name__}")
 
@@ -104,6 +110,8 @@ class Classification:
         The encoding the models read (sites, domains, mask, calibration).
     members : dict
         Model name -> (N, 5) class probabilities of each model used.
+    contrast : ContrastCheck or None
+        The image's sublattice contrast against the stated context's (None for a context outside the training set).
     """
 
     table: pd.DataFrame
@@ -111,18 +119,20 @@ class Classification:
     in_training_set: bool
     encoding: ImageEncoding
     members: dict
+    contrast: ContrastCheck | None = None
 
     def summary(self) -> dict:
         """Per-image counts: columns per class (``uncertain`` included), and the shares of columns that are
         uncertain, on which every model agrees, whose features are outliers, and whose vote the classical
-        intensity baseline shares."""
+        intensity baseline shares; the measured sublattice contrast over the stated context's (nan: not checked)."""
         counts = self.table["class"].value_counts()
         return {"columns": len(self.table), **{n: int(counts.get(n, 0)) for n in (*CLASS_NAMES, UNCERTAIN)},
                 "uncertain share": float(self.table["uncertain"].mean()) if len(self.table) else 0.0,
                 "all models agree": float((self.table["agreement"] == 1).mean()) if len(self.table) else 0.0,
                 "outlier share": float(self.table["outlier"].mean()) if len(self.table) else 0.0,
                 "baseline agrees": float((self.table["intensity_class"] == self.table["vote"]).mean())
-                if len(self.table) else 0.0}
+                if len(self.table) else 0.0,
+                "contrast factor": self.contrast.factor if self.contrast is not None else float("nan")}
 
 
 #: The columns of the per-column table and their units.
@@ -228,6 +238,8 @@ def classify_image(
         For a host and dopant the models were not trained on (every column is then an outlier).
     UncertainImageWarning
         When more than ``trust.warn_share`` of the columns are uncertain.
+    ContextMismatchWarning
+        When the image's sublattice contrast is more than ``trust.contrast_tolerance`` from the stated context's.
     """
     check_choice(model, MODEL_CHOICES, "model")
     encoded = encode_image(image, context, pixel_size=pixel_size, settings=settings, reverse_sites=reverse_sites)
@@ -249,14 +261,18 @@ def classify_image(
         distance, outlier = np.full(len(vote.label), np.inf), np.ones(len(vote.label), bool)
     uncertain = outlier | (vote.agreement < trust.min_agreement)
     table = _table(encoded.table, vote.probabilities, vote.label, vote.agreement, distance, outlier, uncertain)
-    if seen:  # the classical baseline beside the models (its expected levels come from the context's motifs)
+    contrast = None
+    if seen:  # the classical baseline and the contrast check read the context's simulated motifs
         baseline = intensity_classes(encoded, context)
         table["intensity_class"] = baseline["class"].to_numpy()
         table["relative_intensity"] = baseline["relative intensity"].to_numpy()
+        contrast = check_contrast(encoded, context, tolerance=trust.contrast_tolerance)
+        if not contrast.consistent:
+            warnings.warn(contrast.message(context), ContextMismatchWarning, stacklevel=2)
     else:
         table["intensity_class"] = "unknown"
         table["relative_intensity"] = 0.0
-    result = Classification(table, model, seen, encoded, members)
+    result = Classification(table, model, seen, encoded, members, contrast)
     share = result.summary()["uncertain share"]
     if share > trust.warn_share:
         warnings.warn(f"{share:.0%} of the columns are uncertain (more than {trust.warn_share:.0%}): the models disagree "

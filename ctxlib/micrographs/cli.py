@@ -32,7 +32,8 @@ ENERGY_VALUES = (60, 80, 100)
 DEFAULT_MODEL = "ensemble"
 #: The per-image columns of summary.csv, in order (a failed image fills image, status and reason).
 SUMMARY_COLUMNS = ("image", "status", "reason", "columns", "X2", "VacX", "VacX2", "M", "D", "uncertain",
-                   "uncertain share", "all models agree", "outlier share", "baseline agrees", "mean entropy (nats)", "without peak",
+                   "uncertain share", "all models agree", "outlier share", "baseline agrees", "contrast factor",
+                   "mean entropy (nats)", "without peak",
                    "edge", "boundary", "domains", "pixel size (A)", "pixel size from", "energy used (keV)",
                    "detector used", "warning")
 
@@ -107,6 +108,7 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
     from ctxlib.base.settings import record
     from ctxlib.micrographs.classify import (TABLE_UNITS, UncertainImageWarning, UntrainedContextWarning,
                                              classify_image)
+    from ctxlib.micrographs.contrast import ContextMismatchWarning
     from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.reading import read_micrograph
 
@@ -114,6 +116,7 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedContextWarning)
         warnings.simplefilter("always", UncertainImageWarning)
+        warnings.simplefilter("always", ContextMismatchWarning)
         result = classify_image(micrograph.image, context, model=args.model, pixel_size=micrograph.pixel_size,
                                 weights_dir=args.weights, trust=trust, settings=encoding,
                                 reverse_sites=mapping.sites_reversed)
@@ -146,7 +149,8 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
             "domains": int(table["domain"].nunique()), "pixel size (A)": calibration.pixel_size,
             "pixel size from": calibration.source, "energy used (keV)": mapping.energy_kev,
             "detector used": mapping.detector,
-            "warning": " | ".join(str(w.message) for w in caught if issubclass(w.category, UncertainImageWarning))}
+            "warning": " | ".join(str(w.message) for w in caught
+                                  if issubclass(w.category, (UncertainImageWarning, ContextMismatchWarning)))}
 
 
 def record_rows(out: Path, rows: list[dict]) -> None:
