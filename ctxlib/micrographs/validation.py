@@ -30,6 +30,7 @@ from ctxlib.materials.catalog import DETECTORS, HOSTS, UNDOPED
 from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.simulation.augmentation import AugmentationSettings
+from ctxlib.simulation.realism import REAL_EFFECTS, with_effect
 from ctxlib.simulation.standins import HARD_CASES, MICROSCOPE_CASES, HardCase, load_hard_case
 from ctxlib.micrographs.classify import (DEFAULT_WEIGHTS_SCALE, TrustSettings, UncertainImageWarning,
                                          classification_table, classify_image)
@@ -589,6 +590,47 @@ def trusted_columns_by_host(micrograph_sets: dict, *, energy_kev: int = 80, weig
     return pd.concat({host: trusted_columns(fields, host=host, energy_kev=energy_kev, weights_dir=weights_dir,
                                             trust=trust)
                       for host, fields in micrograph_sets.items()}, names=["host", "row"])
+
+
+def effect_scores(micrograph_sets: dict, *, effects: tuple[str, ...] = tuple(REAL_EFFECTS), energy_kev: int = 80,
+                  weights_dir=None, trust: TrustSettings = TrustSettings(), seed: int = 0) -> pd.DataFrame:
+    """What each effect of real micrographs costs: the stand-ins degraded again with one effect added
+    (:func:`~ctxlib.simulation.realism.with_effect`), classified as ``ctxlib classify`` does and scored.
+
+    Parameters
+    ----------
+    micrograph_sets : dict
+        Host -> {name: :class:`~ctxlib.simulation.standins.TestMicrograph`}
+        (:func:`~ctxlib.simulation.standins.load_test_micrograph_sets`).
+    effects : tuple of str
+        Keys of :data:`~ctxlib.simulation.realism.REAL_EFFECTS`.
+    energy_kev : int
+        Beam energy of the stand-ins, keV.
+    weights_dir : path, optional
+    trust : TrustSettings
+    seed : int
+        Seeds the noise (the same draw for every effect).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by effect: ``found`` (share of true columns matched), ``accuracy``, ``kappa`` and ``defect F1`` of
+        the vote, the F1 of each defect class, ``uncertain`` (share of matched columns) and ``accuracy kept`` (over
+        the columns not uncertain).
+    """
+    rows = {}
+    for effect in effects:
+        sets = {host: {name: with_effect(m, effect, seed=seed) for name, m in fields.items()}
+                for host, fields in micrograph_sets.items()}
+        columns = trusted_columns_by_host(sets, energy_kev=energy_kev, weights_dir=weights_dir, trust=trust)
+        truths = len(DETECTORS) * sum(len(m.truth) for fields in sets.values() for m in fields.values())
+        y_true, y_pred = columns["true"].to_numpy(), columns["vote"].to_numpy()
+        rows[effect] = {"found": len(columns) / truths, "accuracy": columns["correct"].mean(),
+                        "kappa": cohen_kappa(y_true, y_pred), "defect F1": defect_f1(y_true, y_pred),
+                        **{f"{name} F1": class_f1(y_true, y_pred, label) for label, name in DEFECT_NAMES.items()},
+                        "uncertain": columns["uncertain"].mean(),
+                        "accuracy kept": columns.loc[~columns["uncertain"], "correct"].mean()}
+    return pd.DataFrame(rows).T
 
 
 def hard_case_columns(micrographs: dict, *, cases: dict[str, HardCase] = HARD_CASES, weights_dir=None,
