@@ -34,7 +34,8 @@ from ctxlib.learning.spec import CONTEXT_MODELS
 from ctxlib.materials.catalog import check_choice, trained_pairs
 from ctxlib.materials.imaging import ImagingContext
 from ctxlib.materials.motifs import CLASS_NAMES
-from ctxlib.micrographs.contrast import ContextMismatchWarning, ContrastCheck, check_contrast
+from ctxlib.micrographs.contrast import (ContextMismatchWarning, ContrastCheck, NearEqualSublatticesWarning,
+                                         check_contrast)
 from ctxlib.micrographs.intensities import intensity_classes
 
 #: The model name that asks for the vote of the five context-aware models.
@@ -240,6 +241,8 @@ def classify_image(
         When more than ``trust.warn_share`` of the columns are uncertain.
     ContextMismatchWarning
         When the image's sublattice contrast is more than ``trust.contrast_tolerance`` from the stated context's.
+    NearEqualSublatticesWarning
+        When the context's metal and X2 columns are nearly equally bright (the sublattices may be swapped).
     """
     check_choice(model, MODEL_CHOICES, "model")
     encoded = encode_image(image, context, pixel_size=pixel_size, settings=settings, reverse_sites=reverse_sites)
@@ -269,6 +272,8 @@ def classify_image(
         contrast = check_contrast(encoded, context, tolerance=trust.contrast_tolerance)
         if not contrast.consistent:
             warnings.warn(contrast.message(context), ContextMismatchWarning, stacklevel=2)
+        if contrast.near_equal:
+            warnings.warn(contrast.near_equal_message(context), NearEqualSublatticesWarning, stacklevel=2)
     else:
         table["intensity_class"] = "unknown"
         table["relative_intensity"] = 0.0

@@ -108,7 +108,7 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
     from ctxlib.base.settings import record
     from ctxlib.micrographs.classify import (TABLE_UNITS, UncertainImageWarning, UntrainedContextWarning,
                                              classify_image)
-    from ctxlib.micrographs.contrast import ContextMismatchWarning
+    from ctxlib.micrographs.contrast import ContextMismatchWarning, NearEqualSublatticesWarning
     from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.reading import read_micrograph
 
@@ -117,6 +117,7 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
         warnings.simplefilter("always", UntrainedContextWarning)
         warnings.simplefilter("always", UncertainImageWarning)
         warnings.simplefilter("always", ContextMismatchWarning)
+        warnings.simplefilter("always", NearEqualSublatticesWarning)
         result = classify_image(micrograph.image, context, model=args.model, pixel_size=micrograph.pixel_size,
                                 weights_dir=args.weights, trust=trust, settings=encoding,
                                 reverse_sites=mapping.sites_reversed)
@@ -150,7 +151,8 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
             "pixel size from": calibration.source, "energy used (keV)": mapping.energy_kev,
             "detector used": mapping.detector,
             "warning": " | ".join(str(w.message) for w in caught
-                                  if issubclass(w.category, (UncertainImageWarning, ContextMismatchWarning)))}
+                                  if issubclass(w.category, (UncertainImageWarning, ContextMismatchWarning,
+                                                             NearEqualSublatticesWarning)))}
 
 
 def record_rows(out: Path, rows: list[dict]) -> None:
