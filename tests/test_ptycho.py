@@ -387,3 +387,132 @@ def test_seed_and_dose_scores_are_the_scores_of_each_run_in_order():
     one = _synthetic_case(1e4, 1)
     expected = scores(one, run_methods(one, ("affine", "oracle"), settings=tiny.with_seed(1)))
     assert sweep[6:] == [{"dose": "1e+04", "seed": 1, **row} for row in expected]
+
+
+# --- the iCGD record (benchmarks/icgd.py) and its reader ----------------------------------------------
+
+def _icgd_record(cases=("affine", "lines")):
+    """A hand-made record of two doses: iCGD 8 +- 1 pm at infinite dose (free 12 +- 1), 20 +- 5 at 1e+04 (affine 19)."""
+    rmse = {("inf", "free"): (12, 1), ("inf", "affine"): (13, 1), ("inf", "affine+line"): (12.5, 1),
+            ("inf", "icgd"): (8, 1), ("inf", "oracle"): (0, 0), ("1e+04", "free"): (40, 5),
+            ("1e+04", "affine"): (19, 2), ("1e+04", "affine+line"): (21, 2), ("1e+04", "icgd"): (20, 5),
+            ("1e+04", "oracle"): (0, 0)}
+    rows = [{"case": case, "dose": dose, "method": method,
+             "rmse_pm": {"mean": m, "std": s, "min": m - s, "max": m + s, "values": [m - s, m + s]},
+             "data_error_over_oracle": {"mean": 1.0}, "seconds_per_iteration": 0.1, "rmse_curve_pm": [20.0, m]}
+            for case in cases for (dose, method), (m, s) in rmse.items()]
+    return {"engines": {"single slice": {"slices": {"count": 1, "thickness_angstrom": 0.0}, "rows": rows}},
+            "truth_drift": {"hold": 2, "rows": [{"patterns": "abTEM", "engine": "single slice",
+                                                   "curve_pm": [0.0, 0.0, 3.0, 4.0]}]}}
+
+
+def test_icgd_reader_refuses_a_record_missing_a_case_or_an_engine():
+    from ctxlib.book.records import icgd_rows
+
+    with pytest.raises(ValueError, match=r"no rows for case \['lines'\]"):
+        icgd_rows(_icgd_record(cases=("affine",)))
+    with pytest.raises(ValueError, match="no engine '3 slices"):
+        icgd_rows(_icgd_record(), engine="3 slices, 1.586 A apart")
+
+
+def test_icgd_claim_says_where_icgd_is_best_and_by_how_much():
+    from ctxlib.book.records import icgd_claim, icgd_curves, icgd_drift, icgd_summary
+
+    claim = icgd_claim(_icgd_record())
+    inf, low = claim.loc[("case 1 (affine)", "inf")], claim.loc[("case 1 (affine)", "1e+04")]
+    assert inf["best other"] == "free" and inf["icgd best"] and inf["clearly"] and inf["target met"]
+    assert low["best other"] == "affine" and not low["icgd best"] and not low["target met"]
+    summary = icgd_summary(_icgd_record(), "lines")
+    assert list(summary.columns) == ["dose", "method", "mean", "std"] and "oracle" not in set(summary["method"])
+    assert list(icgd_curves(_icgd_record(), "affine", "inf")) == ["free", "affine", "affine+line", "icgd"]
+    assert icgd_drift(_icgd_record(), at=(2, 4)).iloc[0].tolist() == [0.0, 4.0]
+
+
+def test_icgd_numbers_and_engines_read_every_run():
+    from ctxlib.book.records import icgd_engines, icgd_numbers
+
+    record = _icgd_record()
+    numbers = icgd_numbers(record)
+    assert len(numbers) == 20 and numbers["rmse_icgd_affine_inf"] == "8.0 ± 1.0 pm"
+    assert numbers["rmse_affine_line_lines_1e4"] == "21.0 ± 2.0 pm"
+    assert icgd_numbers(record, prefix="p_")["p_rmse_icgd_affine_inf"] == "8.0 ± 1.0 pm"
+    multi = json.loads(json.dumps(record["engines"]["single slice"]))
+    multi["rows"] = [r | {"rmse_pm": r["rmse_pm"] | {"mean": r["rmse_pm"]["mean"] + 1}} for r in multi["rows"]
+                     if r["dose"] == "inf"]
+    record["engines"]["2 slices, 3 A apart"] = multi
+    table = icgd_engines(record)
+    assert list(table.columns) == ["single slice", "2 slices, 3 A apart"]
+    assert table.loc[("affine", "icgd")].tolist() == [8.0, 9.0]
+    assert list(icgd_engines(record, dose="1e+04").columns) == ["single slice"]
+
+
+def test_shipped_icgd_record_holds_every_case_dose_and_method():
+    from ctxlib.base.paths import ROOT
+    from ctxlib.book.records import icgd_rows
+
+    record = json.loads((ROOT / "benchmarks" / "results" / "icgd.json").read_text())
+    rows = icgd_rows(record)
+    assert set(rows.index.get_level_values("case")) == {"affine", "lines"}
+    assert len(record["engines"]["single slice"]["seeds"]) >= 3
+    for case in ("affine", "lines"):
+        assert set(rows.loc[case].index) == {(d, m) for d in ("inf", "1e+06", "1e+05", "1e+04", "1e+03")
+                                             for m in ("free", "affine", "affine+line", "icgd", "oracle")}
+
+
+def test_folded_patterns_equal_the_windowed_model_for_vacuum_and_differ_for_mos2():
+    """Folding the whole probe's pattern onto the window is the window model with the probe folded onto the
+    window (its translates by the window's side summed) for an object periodic on the window (vacuum), and not
+    for a lattice that does not repeat over the window along x, as MoS2's does not."""
+    from ctxlib.ptycho.data import PtychoData, folded_model_patterns, folded_probe, model_patterns, settings_for
+    from ctxlib.ptycho.forward import crop_patterns
+
+    bench = settings_for("quick")
+    n, w = bench.fold * bench.window, bench.window
+    truth = np.array([[10.0, 10.5], [11.37, 9.2]])
+    vacuum = PtychoData(None, truth, truth, (1, 2), bench.sampling, None, np.ones((n, n), np.complex64), "v", math.inf)
+    whole = probe_wave((n, n), bench.sampling, 80, 25, defocus=bench.defocus)
+    by_hand = np.zeros((w, w), complex)
+    for i in range(n):  # each pixel of the whole probe added to its place on the window (centre n // 2 -> w // 2)
+        for j in range(n):
+            by_hand[(i - n // 2 + w // 2) % w, (j - n // 2 + w // 2) % w] += whole[i, j]
+    assert np.allclose(folded_probe(bench), by_hand, atol=1e-12)
+    assert np.allclose(folded_model_patterns(vacuum), model_patterns(vacuum, fold_probe=True), rtol=0,
+                       atol=1e-6 * model_patterns(vacuum).max())
+    assert np.abs(model_patterns(vacuum) - model_patterns(vacuum, fold_probe=True)).max() > 1e-3  # the probes differ
+    x = np.arange(n)[:, None] * bench.sampling[0]
+    lattice = np.exp(1j * 0.5 * np.cos(2 * np.pi * x / bench.lattice)) * np.ones((1, n))
+    mos2 = replace(vacuum, transmission=lattice.astype(np.complex64))
+    folded, windowed = folded_model_patterns(mos2), model_patterns(mos2)
+    assert np.abs(folded - windowed).max() > 0.01 * windowed.max()
+
+
+# --- the scale pinned by a known lattice constant --------------------------------------------------
+
+def test_known_scale_removes_a_pure_scale_error_that_the_affine_fit_keeps():
+    """Truth: the nominal grid 2 % larger, rotated 1 degree. Proposed: the rotation found, the scale not (as the
+    data leave it). The affine step keeps the scale error; the pinned step returns the truth exactly."""
+    from ctxlib.ptycho.constraints import KnownScale, scale_from_lattice
+
+    centre = GRID.mean(0)
+    truth = centre + (GRID - centre) @ compose_affine(1.0, (1.02, 1.02)).T + [0.1, -0.05]
+    proposed = centre + (GRID - centre) @ compose_affine(1.0).T + [0.1, -0.05]
+    assert position_rmse(constrain((Affine(),), GRID, proposed, (6, 8)), truth) > 0.01  # > 1 pm left
+    pin = scale_from_lattice((3.16 / 1.02, 5.473 / 1.02), (3.16, 5.473))
+    pinned = constrain((KnownScale(pin),), GRID, proposed, (6, 8))
+    assert np.allclose(pinned, truth, atol=1e-9)
+    fit = fit_affine(GRID, pinned)
+    assert fit.scale == pytest.approx((1.02, 1.02)) and fit.rotation_deg == pytest.approx(1.0)
+
+
+def test_scale_pin_replaces_every_affine_step_and_refuses_bad_values():
+    from ctxlib.ptycho.constraints import KnownScale
+
+    pinned = ICGDSettings(scale_pin=(1.02, 1.04))
+    for method in ("affine", "affine+line", "icgd"):
+        steps = schedule(method, 30, settings=pinned)
+        assert steps[0] == KnownScale((1.02, 1.04)) and Affine() not in steps, method
+    assert schedule("free", 30, settings=pinned) == (Free(),)
+    with pytest.raises(ValueError, match=r"scale = \(1.02, 3.0\)"):
+        ICGDSettings(scale_pin=(1.02, 3.0))
+    with pytest.raises(ValueError, match="scale_pin = 1.02 must be None or a pair"):
+        ICGDSettings(scale_pin=1.02)

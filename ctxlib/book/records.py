@@ -528,3 +528,150 @@ def superseded_runs(record: dict) -> pd.DataFrame:
                                     r["test"]["train_cross_entropy_nats"],
                                 "test accuracy (%)": 100 * r["test"]["accuracy"], "why superseded": r["why"]}
                          for name, r in record.get("superseded", {}).items()}).T
+
+
+def icgd_cases() -> dict[str, str]:
+    """The cases every iCGD record must hold (``benchmarks/icgd.py``, ``ctxlib.ptycho.data.CASES``) and their
+    names on the page."""
+    return {"affine": "case 1 (affine)", "lines": "case 2 (lines)"}
+
+
+def icgd_rows(record: dict, *, engine: str = "single slice") -> pd.DataFrame:
+    """The iCGD benchmark grid of one engine: per case, dose and method, the final position RMSE over the seeds.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/icgd.py`` (``benchmarks/results/icgd.json``).
+    engine : str
+        Which engine's grid: ``"single slice"`` or e.g. ``"3 slices, 1.586 A apart"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by case, dose (``inf`` or e.g. ``1e+04`` e/A^2) and method: RMSE mean, standard deviation, lowest
+        and highest (pm, translation removed), the data error over the oracle's (mean) and seconds per iteration.
+
+    Raises
+    ------
+    ValueError
+        If the record has no grid of ``engine``, or the grid misses a case of :func:`icgd_cases`.
+    """
+    engines = record.get("engines", {})
+    if engine not in engines:
+        raise ValueError(f"the iCGD record has no engine {engine!r} (it has {sorted(engines)}); "
+                         "run python benchmarks/icgd.py")
+    entry = engines[engine]
+    rows = pd.DataFrame([{"case": r["case"], "dose": r["dose"], "method": r["method"],
+                          "RMSE (pm)": r["rmse_pm"]["mean"], "RMSE std (pm)": r["rmse_pm"]["std"],
+                          "RMSE min (pm)": r["rmse_pm"]["min"], "RMSE max (pm)": r["rmse_pm"]["max"],
+                          "data error / oracle": r["data_error_over_oracle"]["mean"],
+                          "s / iteration": r["seconds_per_iteration"]} for r in entry["rows"]])
+    missing = [case for case in icgd_cases() if rows.empty or case not in set(rows["case"])]
+    if missing:
+        raise ValueError(f"the iCGD record of engine {engine!r} has no rows for case {missing}; "
+                         f"run python benchmarks/icgd.py --slices {entry['slices']['count']}")
+    return rows.set_index(["case", "dose", "method"])
+
+
+def icgd_summary(record: dict, case: str, *, engine: str = "single slice") -> pd.DataFrame:
+    """Columns ``dose``, ``method``, ``mean``, ``std`` (final RMSE, pm) of one case, the oracle left out: what
+    :func:`ctxlib.book.figures.ptycho.dose_sweep` draws."""
+    rows = icgd_rows(record, engine=engine).xs(case, level="case").reset_index()
+    rows = rows[rows["method"] != "oracle"]
+    return rows.rename(columns={"RMSE (pm)": "mean", "RMSE std (pm)": "std"})[["dose", "method", "mean", "std"]]
+
+
+def icgd_claim(record: dict, *, engine: str = "single slice", target_pm: float = 10.0) -> pd.DataFrame:
+    """Where iCGD stands against the other methods, case by case and dose by dose.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/icgd.py``.
+    engine : str
+        As :func:`icgd_rows`.
+    target_pm : float
+        The position-RMSE target, pm.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by case and dose: iCGD's RMSE (mean and standard deviation, pm), the best other method (lowest mean)
+        and its RMSE, ``icgd best`` (iCGD's mean lowest of all), ``clearly`` (and lower than the runner-up's by more
+        than both standard deviations together), and ``target met`` (iCGD's highest RMSE over the seeds at most
+        ``target_pm``).
+    """
+    rows = icgd_rows(record, engine=engine)
+    out = []
+    for (case, dose), group in rows.groupby(level=["case", "dose"], sort=False):
+        group = group.droplevel(["case", "dose"]).drop(index="oracle", errors="ignore")
+        icgd, others = group.loc["icgd"], group.drop(index="icgd")
+        best = others["RMSE (pm)"].idxmin()
+        runner = others.loc[best]
+        out.append({"case": icgd_cases().get(case, case), "dose": dose, "icgd (pm)": icgd["RMSE (pm)"],
+                    "icgd std (pm)": icgd["RMSE std (pm)"], "best other": best, "best other (pm)": runner["RMSE (pm)"],
+                    "best other std (pm)": runner["RMSE std (pm)"],
+                    "icgd best": bool(icgd["RMSE (pm)"] < runner["RMSE (pm)"]),
+                    "clearly": bool(runner["RMSE (pm)"] - icgd["RMSE (pm)"] > icgd["RMSE std (pm)"]
+                                    + runner["RMSE std (pm)"]),
+                    "target met": bool(icgd["RMSE max (pm)"] <= target_pm)})
+    return pd.DataFrame(out).set_index(["case", "dose"])
+
+
+def icgd_curves(record: dict, case: str, dose: str, *, engine: str = "single slice") -> dict[str, np.ndarray]:
+    """``{method: mean position RMSE after each iteration, pm}`` of one case and dose (``inf``, ``1e+04``, ...),
+    the oracle left out."""
+    found = {r["method"]: np.asarray(r["rmse_curve_pm"]) for r in record["engines"][engine]["rows"]
+             if r["case"] == case and r["dose"] == dose and r["method"] != "oracle"}
+    if not found:
+        raise ValueError(f"the iCGD record of engine {engine!r} has no runs of case {case!r} at dose {dose!r}")
+    return found
+
+
+def icgd_drift(record: dict, *, at: tuple[int, ...] = (20, 30, 40, 60)) -> pd.DataFrame:
+    """The truth-drift diagnostic of the record: position RMSE (pm) after the listed iterations, one row per
+    patterns and engine (positions held at the truth for the record's ``hold`` iterations, then free)."""
+    drift = record.get("truth_drift")
+    if drift is None:
+        raise ValueError("the iCGD record has no truth_drift entry; run python benchmarks/icgd.py --drift")
+    columns = {k: f"iteration {k}" + (" (held)" if k <= drift["hold"] else "") for k in at}
+    return pd.DataFrame([{"patterns": r["patterns"], "engine": r["engine"],
+                          **{label: r["curve_pm"][k - 1] for k, label in columns.items()}}
+                         for r in drift["rows"]]).set_index(["patterns", "engine"])
+
+
+def icgd_numbers(record: dict, *, engine: str = "single slice", prefix: str = "") -> dict[str, str]:
+    """Every final RMSE of an iCGD record as text for a page's prose, named ``rmse_<method>_<case>_<dose>``.
+
+    Parameters
+    ----------
+    record : dict
+        The record of ``benchmarks/icgd.py``.
+    engine : str
+        As :func:`icgd_rows`.
+    prefix : str
+        Put before every name (to glue the numbers of several engines on one page).
+
+    Returns
+    -------
+    dict
+        E.g. ``{"rmse_icgd_affine_inf": "10.5 ± 0.1 pm", "rmse_affine_line_lines_1e4": "12.1 ± 1.2 pm", ...}``: mean
+        ± standard deviation over the seeds (pm); ``affine+line`` is named ``affine_line``, doses ``inf``, ``1e6``,
+        ``1e5``, ... (electrons per square Angstrom).
+    """
+    rows = icgd_rows(record, engine=engine)
+    return {f"{prefix}rmse_{method.replace('+', '_')}_{case}_{dose.replace('e+0', 'e')}":
+            f"{row['RMSE (pm)']:.1f} ± {row['RMSE std (pm)']:.1f} pm" for (case, dose, method), row in rows.iterrows()}
+
+
+def icgd_engines(record: dict, *, dose: str = "inf") -> pd.DataFrame:
+    """Final position RMSE (pm, mean over the seeds) of each method with each engine of an iCGD record at one
+    dose: indexed by case and method, one column per engine (``"single slice"``, ``"3 slices, 1.586 A apart"``,
+    ...) that ran at that dose."""
+    columns = {}
+    for engine in record.get("engines", {}):
+        rows = icgd_rows(record, engine=engine)
+        if dose in set(rows.index.get_level_values("dose")):
+            columns[engine] = rows.xs(dose, level="dose")["RMSE (pm)"]
+    return pd.DataFrame(columns)

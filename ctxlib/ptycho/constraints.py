@@ -11,7 +11,8 @@ up the parts. The steps are
 
 * :class:`Affine`: one signed global affine map of the nominal grid, decomposed as
   ``M = R(theta) @ [[sx, shear], [0, sy]]`` (rotation with its sign, counter-clockwise
-  positive in the ``(x, y)`` frame; scales; shear) plus a translation;
+  positive in the ``(x, y)`` frame; scales; shear) plus a translation; :class:`KnownScale`
+  the same with the scales pinned at known values (from a lattice constant);
 * :class:`Lines`: an offset and a slope along the fast axis for each scan line
   (flyback jumps, line-by-line drift);
 * :class:`LowPass` and :class:`HighPass`: Gaussian filters of the rest over the scan grid
@@ -148,6 +149,44 @@ class Affine:
     def part(self, nominal: np.ndarray, rest: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """Affine fit of ``nominal + rest``, minus ``nominal`` (Angstrom)."""
         return fit_affine(nominal, nominal + rest).apply(nominal) - nominal
+
+
+@dataclass(frozen=True)
+class KnownScale:
+    """The part one global affine map explains, with the map's scales pinned at known values.
+
+    Rotation, shear and translation are fitted as by :class:`Affine`; the scales along x and
+    y are not fitted but set to ``scale`` (e.g. :func:`scale_from_lattice`: the scan's scale
+    from a crystal's known lattice constant), so a scale the data pin down poorly cannot drift.
+    """
+
+    scale: tuple[float, float] = (1.0, 1.0)
+
+    def __post_init__(self):
+        for value in self.scale:
+            if not (isinstance(value, (int, float)) and 0.5 <= value <= 2.0):
+                raise ValueError(f"scale = {self.scale!r}: each scale must be a number in [0.5, 2] (1: nominal)")
+
+    def part(self, nominal: np.ndarray, rest: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The pinned-scale affine map that best fits ``nominal + rest``, minus ``nominal`` (Angstrom)."""
+        target = np.asarray(nominal) + rest
+        fit = fit_affine(nominal, target)
+        matrix = compose_affine(fit.rotation_deg, self.scale, shear=fit.shear)
+        translation = target.mean(axis=0) - np.asarray(nominal).mean(axis=0) @ matrix.T
+        return np.asarray(nominal) @ matrix.T + translation - nominal
+
+
+def scale_from_lattice(measured: tuple[float, float], known: tuple[float, float]) -> tuple[float, float]:
+    """The scan's scales (x, y) from a lattice's spacings measured in an object reconstructed on the nominal grid
+    and the same spacings known (Angstrom): a scan ``s`` times larger than nominal shows the lattice ``s`` times
+    smaller.
+
+    >>> scale_from_lattice((3.098, 5.473), (3.16, 5.473))
+    (1.02, 1.0)
+    """
+    if min(*measured, *known) <= 0:
+        raise ValueError(f"lattice spacings must be > 0 Angstrom, got measured {measured!r}, known {known!r}")
+    return (round(known[0] / measured[0], 4), round(known[1] / measured[1], 4))
 
 
 @dataclass(frozen=True)

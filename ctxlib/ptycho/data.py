@@ -238,11 +238,17 @@ def simulate_case(settings: BenchmarkSettings, positions: np.ndarray) -> tuple[n
         projected = abtem.Potential(atoms, gpts=gpts, slice_thickness=atoms.cell[2, 2], projection="infinite",
                                     parametrization="lobato")
         transmission = AntialiasAperture().bandlimit(projected.build().transmission_function(settings.energy_kev * 1e3))
+    return fold(full, settings), np.asarray(transmission.array)[0].astype(np.complex64)
+
+
+def fold(full: np.ndarray, settings: BenchmarkSettings) -> np.ndarray:
+    """Patterns of the whole supercell (N, fold * window, fold * window), centred, sampled at every ``fold``-th
+    frequency: the patterns of the exit wave folded onto the window (float32, fraction of the beam per pixel)."""
     r, n = settings.fold, settings.window
-    centre = gpts[0] // 2
+    centre = np.shape(full)[1] // 2
     keep = centre + (np.arange(n) - n // 2) * r  # every r-th frequency, the zero frequency kept at n // 2
-    patterns = full[:, keep][:, :, keep] * r**2  # each kept pixel stands for r x r of the fine grid
-    return patterns.astype(np.float32), np.asarray(transmission.array)[0].astype(np.complex64)
+    patterns = np.asarray(full)[:, keep][:, :, keep] * r**2  # each kept pixel stands for r x r of the fine grid
+    return patterns.astype(np.float32)
 
 
 def add_noise(patterns: np.ndarray, dose: float, step: float, seed: int) -> np.ndarray:
@@ -276,6 +282,8 @@ class PtychoData:
         Electrons per square Angstrom.
     bandlimit : float
         Band limit of the (cropped) patterns, fraction of their grid's Nyquist frequency.
+    energy_kev : float or None
+        Beam energy, keV (what a multislice reconstruction propagates with; ``None``: not known).
     """
 
     patterns: np.ndarray
@@ -288,6 +296,7 @@ class PtychoData:
     case: str
     dose: float
     bandlimit: float = BANDLIMIT
+    energy_kev: float | None = None
 
 
 def manifest_record(settings: BenchmarkSettings) -> dict:
@@ -341,14 +350,46 @@ def generate(scale: str = "quick", cache=CACHE, *, force: bool = False,
     return manifest
 
 
-def model_patterns(data: PtychoData, scale: str = "quick") -> np.ndarray:
+def folded_probe(settings: BenchmarkSettings) -> np.ndarray:
+    """The probe on the whole supercell folded onto the window (its translates by the window's side summed),
+    centred on the window: on the window's frequencies its pattern is the whole probe's, sampled."""
+    n, w = settings.fold * settings.window, settings.window
+    whole = probe_wave((n, n), settings.sampling, settings.energy_kev, settings.semiangle_mrad,
+                       defocus=settings.defocus)
+    return np.roll(whole, (w // 2 - n // 2,) * 2, (0, 1)).reshape(settings.fold, w, settings.fold, w).sum((0, 2))
+
+
+def model_patterns(data: PtychoData, scale: str = "quick", *, fold_probe: bool = False) -> np.ndarray:
     """Patterns of our own single-slice model of the data's specimen (abTEM's one-slice transmission
-    function) at the true positions, cropped as the data: the data an exact model would see."""
+    function) at the true positions, cropped as the data: the data an exact model would see.
+
+    The probe is built on the window (``fold_probe=False``) or is the whole probe folded onto the
+    window (:func:`folded_probe`); either way the exit wave is the window's probe times the object
+    under the window, as the reconstruction models it.
+    """
     bench = settings_for(scale)
-    probe = probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev, bench.semiangle_mrad,
-                       defocus=bench.defocus)
+    probe = folded_probe(bench) if fold_probe else probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev,
+                                                              bench.semiangle_mrad, defocus=bench.defocus)
     full = intensities(data.transmission, probe, data.truth, bench.sampling)
     return crop_patterns(full, bench.sampling, bench.crop)[0].astype(np.float32)
+
+
+def folded_model_patterns(data: PtychoData, scale: str = "quick", *, batch: int = 64) -> np.ndarray:
+    """Patterns of our own single-slice model of the data's specimen at the true positions, but computed as the
+    benchmark data are: the probe on the whole supercell (its tails beyond the window included), its exit wave's
+    pattern sampled at every ``fold``-th frequency (:func:`fold`), cropped as the data.
+
+    Beside :func:`model_patterns` (the exit wave confined to the window, as the reconstruction models it), this
+    separates the two ways abTEM's patterns differ from the reconstruction's model: multislice propagation
+    through the layer, and the probe's tails beyond the window folded into the pattern.
+    """
+    bench = settings_for(scale)
+    n = bench.fold * bench.window
+    probe = probe_wave((n, n), bench.sampling, bench.energy_kev, bench.semiangle_mrad, defocus=bench.defocus)
+    patterns = np.concatenate([fold(intensities(data.transmission, probe, data.truth[i:i + batch], bench.sampling,
+                                                batch=batch), bench)
+                               for i in range(0, len(data.truth), batch)])
+    return crop_patterns(patterns, bench.sampling, bench.crop)[0].astype(np.float32)
 
 
 def load_case(case: str, dose: float = INFINITE, *, scale: str = "quick", seed: int = 0, cache=CACHE) -> PtychoData:
@@ -374,7 +415,7 @@ def load_case(case: str, dose: float = INFINITE, *, scale: str = "quick", seed: 
                        defocus=settings.defocus)
     return PtychoData(patterns, nominal=clean["nominal"], truth=clean["truth"], scan_shape=settings.scan_shape,
                       sampling=sampling, probe=probe, transmission=clean["transmission"], case=case, dose=dose,
-                      bandlimit=bandlimit)
+                      bandlimit=bandlimit, energy_kev=settings.energy_kev)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from ctxlib.base.settings import check_number
-from ctxlib.ptycho.constraints import Affine, Free, Lines, LowPass, constrain, fit_affine, position_rmse, split_errors
+from ctxlib.ptycho.constraints import (Affine, Free, KnownScale, Lines, LowPass, constrain, fit_affine, position_rmse,
+                                      split_errors)
 from ctxlib.ptycho.data import PtychoData
+from ctxlib.ptycho.multislice import Slices
 from ctxlib.ptycho.reconstruct import EngineSettings, State, final_error, reconstruct
 
 METHODS = ("free", "affine", "affine+line", "icgd", "oracle")
@@ -58,6 +60,11 @@ class ICGDSettings:
     engine : EngineSettings
         Step sizes, batching and seed of the gradient descent (:data:`ICGD_ENGINE` by default:
         larger, faster position steps than the engine's own defaults).
+    scale_pin : (float, float) or None
+        Known scales (x, y) of the scan against the nominal grid (e.g. from the lattice constant,
+        :func:`~ctxlib.ptycho.constraints.scale_from_lattice`): every affine step of every method
+        keeps them (:class:`~ctxlib.ptycho.constraints.KnownScale`) instead of fitting them;
+        ``None``: fitted.
     """
 
     iterations: int = 40
@@ -69,6 +76,7 @@ class ICGDSettings:
     free_highpass_sigma: float = 1.5
     free_clip_pm: float = 15.0
     engine: EngineSettings = ICGD_ENGINE
+    scale_pin: tuple[float, float] | None = None
 
     def __post_init__(self):
         check_number("iterations", self.iterations, 0, 10_000, integer=True)
@@ -78,6 +86,18 @@ class ICGDSettings:
         check_number("lowpass_sigma", self.lowpass_sigma, 0.1, 100)
         if not isinstance(self.engine, EngineSettings):
             raise ValueError(f"engine must be an EngineSettings, got {type(self.engine).__name__}")
+        if self.scale_pin is not None:
+            if not (isinstance(self.scale_pin, tuple) and len(self.scale_pin) == 2):
+                raise ValueError(f"scale_pin = {self.scale_pin!r} must be None or a pair (x, y) of scales")
+            KnownScale(self.scale_pin)
+
+    def with_slices(self, slices: Slices) -> ICGDSettings:
+        """The same settings with the object reconstructed as ``slices`` (every method, :class:`Slices`).
+
+        >>> ICGDSettings().with_slices(Slices(3, 1.586)).engine.slices.count
+        3
+        """
+        return replace(self, engine=replace(self.engine, slices=slices))
 
     def with_seed(self, seed: int) -> ICGDSettings:
         """The same settings with the mini-batch order seeded by ``seed``.
@@ -96,11 +116,12 @@ def schedule(method: str, iteration: int, *, settings: ICGDSettings = ICGDSettin
         return ()
     if method == "free":
         return (Free(),)
+    affine = Affine() if settings.scale_pin is None else KnownScale(settings.scale_pin)
     if method == "affine":
-        return (Affine(),)
+        return (affine,)
     if method == "affine+line":
-        return (Affine(), Lines()) if iteration >= settings.line_from else (Affine(),)
-    steps = [Affine()]
+        return (affine, Lines()) if iteration >= settings.line_from else (affine,)
+    steps = [affine]
     if iteration >= settings.line_from:
         steps.append(Lines())
     if iteration >= settings.lowpass_from:
@@ -150,8 +171,9 @@ def run_method(data: PtychoData, method: str, *, settings: ICGDSettings = ICGDSe
     state = reconstruct(data.patterns, start, data.probe, data.sampling, settings.iterations,
                         rule=None if method == "oracle" else rule, settings=settings.engine, checkpoint=checkpoint,
                         tag=f"{method}{settings}",
-                        bandlimit=data.bandlimit, device=device)
-    return Result(method, state, final_error(state, data.patterns, data.sampling, bandlimit=data.bandlimit),
+                        bandlimit=data.bandlimit, device=device, energy_kev=data.energy_kev)
+    return Result(method, state, final_error(state, data.patterns, data.sampling, bandlimit=data.bandlimit,
+                                             slices=settings.engine.slices, energy_kev=data.energy_kev),
                   np.array([h["data_error"] for h in state.history]),
                   np.array([h["positions"] for h in state.history]))
 
@@ -329,6 +351,7 @@ def truth_drift(data: PtychoData, settings: ICGDSettings = ICGDSettings(), *, pa
         return constrain(steps if iteration >= hold else (), data.truth, proposed, data.scan_shape)
 
     state = reconstruct(data.patterns if patterns is None else patterns, data.truth, data.probe, data.sampling,
-                        settings.iterations, rule=rule, settings=settings.engine, bandlimit=data.bandlimit)
+                        settings.iterations, rule=rule, settings=settings.engine, bandlimit=data.bandlimit,
+                        energy_kev=data.energy_kev)
     return rmse_curve([h["positions"] for h in state.history], data.truth)
 

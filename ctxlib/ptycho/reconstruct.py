@@ -17,6 +17,12 @@ Each position's step is the Gauss-Newton solution of ``chi_j ~ (P_j grad O) . d_
 (the object-gradient form of Odstrcil et al. 2018, which ignores the data-invisible part
 of a shift); the steps of one iteration are clipped, added to the positions and passed
 to the position rule once the iteration is over.
+
+With several slices (``EngineSettings.slices``, :mod:`ctxlib.ptycho.multislice`) the probe is
+carried through the object's slices by Fresnel propagation; each slice takes the step above
+with the wave incident on it and the error carried back to it through the slices after it, the
+probe takes the error carried back to the first slice, and the position step's derivative is
+carried forward through the slices.
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ import hashlib
 import io
 import json
 import pickle
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +42,7 @@ from ctxlib.base import config
 from ctxlib.base.files import atomic_write
 from ctxlib.base.settings import check_number
 from ctxlib.ptycho.forward import Geometry, check_inputs, pad_probe, shifted_probes
+from ctxlib.ptycho.multislice import Slices, exit_waves, layers, send_back, shift_derivatives, slice_kernels, transmit
 from ctxlib.ptycho.probe import BANDLIMIT
 
 #: ``rule(iteration, proposed positions (N, 2)) -> positions kept`` (Angstrom); ``None`` keeps positions fixed.
@@ -68,6 +75,11 @@ class EngineSettings:
         Object border beyond the outermost probe window, Angstrom.
     seed : int
         Seeds the order of the mini-batches.
+    slices : Slices
+        Keyword only: the object's slices along the beam and their distance, Angstrom
+        (:class:`ctxlib.ptycho.multislice.Slices`; the default, one slice, is the single-slice model).
+        Each slice takes ``object_step / count`` (the slices' phases add up, so the whole object moves as
+        far as one slice would); the probe is the wave arriving at the first slice.
     """
 
     batch_size: int = 64
@@ -80,6 +92,8 @@ class EngineSettings:
     margin: float = 1.0
     seed: int = 0
     position_momentum: float = 0.0
+    _: KW_ONLY
+    slices: Slices = Slices()
 
     def __post_init__(self):
         check_number("batch_size", self.batch_size, 1, 1_000_000, integer=True)
@@ -91,6 +105,8 @@ class EngineSettings:
         check_number("margin", self.margin, 0, 1000)
         check_number("seed", self.seed, 0, 2**63 - 1, integer=True)
         check_number("position_momentum", self.position_momentum, 0, 0.999)
+        if not isinstance(self.slices, Slices):
+            raise ValueError(f"slices = {self.slices!r} must be a Slices (count, thickness in Angstrom)")
 
 
 @dataclass
@@ -120,9 +136,9 @@ def check_device(device: torch.device | str | None = None) -> torch.device:
 
 def initial_state(patterns_shape: tuple[int, ...], positions: np.ndarray, probe: np.ndarray,
                   sampling: tuple[float, float], *, margin: float = 1.0,
-                  device: torch.device | str | None = None) -> State:
+                  device: torch.device | str | None = None, slices: int = 1) -> State:
     """Flat object (1 + 0i) covering every window, the probe padded to the pattern grid, the positions;
-    object and probe on ``device``."""
+    object and probe on ``device``. The object is (X, Y) for one slice, (slices, X, Y) for more."""
     positions = np.asarray(positions, dtype=np.float64)
     window = np.array(patterns_shape[1:])
     d = np.asarray(sampling)
@@ -130,23 +146,27 @@ def initial_state(patterns_shape: tuple[int, ...], positions: np.ndarray, probe:
     high = positions.max(axis=0) + window * d / 2 + margin
     shape = tuple(int(n) for n in np.ceil((high - low) / d) + 1)
     device = check_device(device)
-    obj = torch.ones(shape, dtype=torch.complex64, device=device)
+    obj = torch.ones(shape if slices == 1 else (slices, *shape), dtype=torch.complex64, device=device)
     p = torch.as_tensor(pad_probe(np.asarray(probe), tuple(window)), dtype=torch.complex64, device=device)
     return State(obj, p, positions.copy(), low)
 
 
 def _derivatives(obj: torch.Tensor, sampling: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
-    dx = (torch.roll(obj, -1, 0) - torch.roll(obj, 1, 0)) / (2 * sampling[0])
-    dy = (torch.roll(obj, -1, 1) - torch.roll(obj, 1, 1)) / (2 * sampling[1])
+    dx = (torch.roll(obj, -1, -2) - torch.roll(obj, 1, -2)) / (2 * sampling[0])
+    dy = (torch.roll(obj, -1, -1) - torch.roll(obj, 1, -1)) / (2 * sampling[1])
     return dx, dy
 
 
 def iterate(state: State, amplitudes: torch.Tensor, geometry: Geometry, settings: EngineSettings,
-            moves: bool) -> tuple[float, np.ndarray]:
+            moves: bool, *, kernels: Sequence[torch.Tensor] = ()) -> tuple[float, np.ndarray]:
     """One pass over every position; updates object and probe in place, returns data error and position steps.
 
-    ``amplitudes`` are the measured ``sqrt(I)`` in FFT order (N, n, n).
+    ``amplitudes`` are the measured ``sqrt(I)`` in FFT order (N, n, n); ``kernels`` the Fresnel propagators
+    between the slices (:func:`ctxlib.ptycho.multislice.slice_kernels`), none for one slice.
     """
+    if len(kernels) != settings.slices.count - 1:
+        raise ValueError(f"{len(kernels)} propagators for {settings.slices.count} slices: "
+                         f"{settings.slices.count - 1} are needed")
     n = len(amplitudes)
     order = np.random.default_rng([settings.seed, state.iteration]).permutation(n)
     device = state.obj.device
@@ -158,9 +178,8 @@ def iterate(state: State, amplitudes: torch.Tensor, geometry: Geometry, settings
         rows = order[start:start + settings.batch_size]
         batch = torch.as_tensor(rows, device=device)
         index, remainder = geometry.split(local[batch])
-        p = shifted_probes(probe, remainder, geometry)
-        o = obj.reshape(-1)[index]
-        psi = p * o
+        windows = layers(obj, index)
+        psi, incident = transmit(shifted_probes(probe, remainder, geometry), windows, kernels)
         big = torch.fft.fft2(psi, norm="ortho") * geometry.mask
         modulus = big.abs()
         measured = amplitudes[batch]
@@ -168,20 +187,28 @@ def iterate(state: State, amplitudes: torch.Tensor, geometry: Geometry, settings
         chi = torch.fft.ifft2((measured / (modulus + 1e-12) - 1) * big, norm="ortho")
         if moves:
             dx, dy = _derivatives(obj, geometry.sampling)
-            gx, gy = p * dx.reshape(-1)[index], p * dy.reshape(-1)[index]
+            gx, gy = shift_derivatives(incident, windows, torch.stack([layers(dx, index), layers(dy, index)], 1),
+                                       kernels)
             a, c = (gx.abs() ** 2).sum((1, 2)), (gy.abs() ** 2).sum((1, 2))
             b = (gx.conj() * gy).real.sum((1, 2))
             ux, uy = (gx.conj() * chi).real.sum((1, 2)), (gy.conj() * chi).real.sum((1, 2))
             det = a * c - b**2
             det = det + 1e-3 * det.max() + 1e-20
             steps[rows] = torch.stack([(c * ux - b * uy) / det, (a * uy - b * ux) / det], 1).cpu().numpy()
+        updates, chi = send_back(chi, incident, windows, kernels)
+        count = len(windows)
+        plane = obj.shape[-2] * obj.shape[-1]
+        flat = (index.reshape(-1)[None] + plane * torch.arange(count, device=device)[:, None]).reshape(-1)
         numerator = torch.zeros(obj.numel(), dtype=obj.dtype, device=device).index_add_(
-            0, index.reshape(-1), (p.conj() * chi).reshape(-1))
+            0, flat, torch.stack(updates).reshape(-1)).reshape(count, -1)
         weight = torch.zeros(obj.numel(), dtype=torch.float32, device=device).index_add_(
-            0, index.reshape(-1), (p.abs() ** 2).reshape(-1))
+            0, flat, torch.stack([w.abs() ** 2 for w in incident]).reshape(-1)).reshape(count, -1)
         a_ = settings.object_alpha
-        obj += (settings.object_step * numerator / ((1 - a_) * weight + a_ * weight.max() + 1e-12)).reshape(obj.shape)
+        peak = weight.max(1, keepdim=True).values  # per slice
+        step = settings.object_step / count  # shared by the slices: their phases add up
+        obj += (step * numerator / ((1 - a_) * weight + a_ * peak + 1e-12)).reshape(obj.shape)
         if state.iteration >= settings.probe_from:
+            o = windows[0]
             back = torch.fft.ifft2(torch.fft.fft2(o.conj() * chi) * geometry.ramp(-remainder))
             probe += settings.probe_step * back.sum(0) / ((o.abs() ** 2).sum(0).max() + 1e-12)
     return error / float(torch.sum(amplitudes**2)), steps
@@ -243,7 +270,7 @@ def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, 
                 iterations: int, *, rule: PositionRule | None = None, settings: EngineSettings = EngineSettings(),
                 checkpoint: Path | None = None, checkpoint_every: int = 5, tag: str = "",
                 stop_after: int | None = None, bandlimit: float = BANDLIMIT,
-                device: torch.device | str | None = None) -> State:
+                device: torch.device | str | None = None, energy_kev: float | None = None) -> State:
     """Reconstruct object, probe and (if ``rule``) positions from centred patterns.
 
     Parameters
@@ -273,6 +300,8 @@ def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, 
     device : torch.device or str
         Where object, probe and patterns live ("cpu", "cuda", ...); the positions and their
         constraints stay in NumPy. A checkpoint made on one device resumes on another.
+    energy_kev : float, optional
+        Beam energy, keV: needed (for the Fresnel propagators) when ``settings.slices`` has more than one slice.
 
     Returns
     -------
@@ -284,15 +313,19 @@ def reconstruct(patterns: np.ndarray, positions: np.ndarray, probe: np.ndarray, 
     if not (isinstance(iterations, int) and iterations >= 0):
         raise ValueError(f"iterations = {iterations!r} must be a non-negative integer")
     device = check_device(device)
-    key = _key(patterns, positions, probe, settings, f"{tag} {bandlimit}")
+    slices = settings.slices
+    key = _key(patterns, positions, probe, settings, f"{tag} {bandlimit}" + (f" {energy_kev} keV" if slices.count > 1
+                                                                            else ""))
     state = load_checkpoint(checkpoint, key, device=device) if checkpoint else None
     if state is None:
-        state = initial_state(patterns.shape, positions, probe, sampling, margin=settings.margin, device=device)
-    geometry = Geometry(tuple(state.obj.shape), patterns.shape[1:], sampling, torch.float32, bandlimit, device)
+        state = initial_state(patterns.shape, positions, probe, sampling, margin=settings.margin, device=device,
+                              slices=slices.count)
+    geometry = Geometry(tuple(state.obj.shape[-2:]), patterns.shape[1:], sampling, torch.float32, bandlimit, device)
+    kernels = slice_kernels(geometry, slices, energy_kev)
     amplitudes = _amplitudes(patterns, device)
     done = 0
     while state.iteration < iterations and (stop_after is None or done < stop_after):
-        error, steps = iterate(state, amplitudes, geometry, settings, rule is not None)
+        error, steps = iterate(state, amplitudes, geometry, settings, rule is not None, kernels=kernels)
         if rule is not None:
             steps = settings.position_step * steps
             length = np.hypot(steps[:, 0], steps[:, 1])
@@ -317,24 +350,30 @@ def _amplitudes(patterns: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def final_error(state: State, patterns: np.ndarray, sampling: tuple[float, float],
-                *, bandlimit: float = BANDLIMIT) -> float:
-    """Normalised amplitude error of the final object, probe and positions over all patterns (dimensionless)."""
+                *, bandlimit: float = BANDLIMIT, slices: Slices = Slices(), energy_kev: float | None = None) -> float:
+    """Normalised amplitude error of the final object, probe and positions over all patterns (dimensionless).
+
+    ``slices`` and ``energy_kev`` (keV) as the reconstruction's (:class:`EngineSettings`, :func:`reconstruct`).
+    """
     device = state.obj.device
-    geometry = Geometry(tuple(state.obj.shape), np.shape(patterns)[1:], sampling, torch.float32, bandlimit, device)
+    geometry = Geometry(tuple(state.obj.shape[-2:]), np.shape(patterns)[1:], sampling, torch.float32, bandlimit,
+                        device)
+    kernels = slice_kernels(geometry, slices, energy_kev)
     amplitudes = _amplitudes(patterns, device)
     local = torch.as_tensor(state.positions - state.origin, dtype=torch.float32, device=device)
     total = 0.0
     for start in range(0, len(local), 256):
-        index, remainder = geometry.split(local[start:start + 256])
-        psi = shifted_probes(state.probe, remainder, geometry) * state.obj.reshape(-1)[index]
+        psi = exit_waves(state.obj, state.probe, local[start:start + 256], geometry, kernels)
         modulus = (torch.fft.fft2(psi, norm="ortho") * geometry.mask).abs()
         total += float(torch.sum((modulus - amplitudes[start:start + 256]) ** 2))
     return total / float(torch.sum(amplitudes**2))
 
 
 def object_phase(state: State) -> np.ndarray:
-    """Phase of the reconstructed object, radians (mean removed)."""
-    phase = np.angle(state.obj.cpu().numpy())
+    """Phase of the reconstructed object, radians (mean removed); of several slices, their summed (projected)
+    phase."""
+    obj = state.obj.cpu().numpy()
+    phase = np.angle(obj if obj.ndim == 2 else np.prod(obj, axis=0))
     return phase - np.median(phase)
 
 
