@@ -174,6 +174,32 @@ def test_afterglow_trails_along_the_fast_scan_only():
     assert out[:, :40].max() == 0  # nothing before the probe arrives
 
 
+def test_astigmatism_stretches_the_core_along_y_and_shrinks_it_along_x():
+    """Core sigma s and astigmatism A: variances s^2 (1 + A) along y and s^2 / (1 + A) along x; sum unchanged."""
+    pixel, blur, astigmatism = 0.1, 0.3, 0.8
+    params = Degradation(**{**OFF, "blur": blur, "astigmatism": astigmatism, "dose": 1e14})
+    out = degrade(_delta(), (pixel, pixel), 80, 1.0, params, np.random.default_rng(0))[0]
+    core = blur * probe_fwhm(80)
+    assert out.sum() == pytest.approx(1.0, rel=1e-4)
+    assert _second_moment(out, 1, pixel) == pytest.approx(core**2 * (1 + astigmatism), rel=0.02)  # along y
+    assert _second_moment(out, 0, pixel) == pytest.approx(core**2 / (1 + astigmatism), rel=0.02)  # along x
+
+
+def test_recorded_image_gets_row_offsets_pink_noise_and_rounding():
+    flat = np.full((40, 50, 60), 0.5)
+    lined = degrade(flat, (0.1, 0.1), 80, 2.0, Degradation(**{**OFF, "line_offset": 0.02, "dose": 1e14}),
+                    np.random.default_rng(0)) - 0.5
+    assert lined.mean(axis=2).std() == pytest.approx(0.02 * 2.0, rel=0.05)  # one offset a scan row ...
+    assert np.abs(lined - lined.mean(axis=2, keepdims=True)).max() < 1e-5  # ... the same along it
+    pink = degrade(flat, (0.1, 0.1), 80, 2.0, Degradation(**{**OFF, "pink_noise": 0.03, "dose": 1e14}),
+                   np.random.default_rng(0)) - 0.5
+    assert pink.std() == pytest.approx(0.03 * 2.0, rel=0.05)
+    step = 0.01 * 2.0
+    rounded = degrade(flat + np.linspace(0, 0.1, 60), (0.1, 0.1), 80, 2.0,
+                      Degradation(**{**OFF, "quantisation": 0.01, "dose": 1e14}), np.random.default_rng(0))
+    assert np.allclose(rounded / step, np.round(rounded / step), atol=1e-3) and len(np.unique(rounded)) <= 7
+
+
 def test_background_is_one_offset_and_a_small_ramp_per_image():
     clean = np.full((200, 20, 30), 0.5)
     params = Degradation(**{**OFF, "background": 0.4, "dose": 1e14})
@@ -193,3 +219,20 @@ def test_each_degradation_alone_for_the_book():
     assert cases[f"tail = {ranges['tail'].high:g}"].tail_width == ranges["tail_width"].high
     assert {f"dose = {ranges['dose'].low:g} e/A^2", f"dose = {ranges['dose'].high:g} e/A^2"} <= set(cases)
     assert not any(name.startswith("tail_width") for name in cases)
+
+
+def test_parameters_added_later_and_left_off_change_no_draw():
+    """Settings that leave the later parameters at one value draw what they drew before those existed."""
+    from ctxlib.simulation.augmentation import ADDED_LATER
+
+    first, second = np.random.default_rng(5), np.random.default_rng(5)
+    draws = draw_degradations(first, 30)
+    for name, r in AugmentationSettings().ranges().items():  # the draws as made before the later parameters
+        if name in ADDED_LATER:
+            continue
+        expected = np.exp(second.uniform(np.log(r.low), np.log(r.high), 30)) if r.scale == "log" else \
+            second.uniform(r.low, r.high, 30)
+        assert np.array_equal([getattr(d, name) for d in draws], expected), name
+    assert first.random() == second.random()  # the same state after: the noise that follows is the same
+    on = draw_degradations(np.random.default_rng(5), 30, settings=AugmentationSettings(astigmatism=Range(0.0, 1.0)))
+    assert len({d.astigmatism for d in on}) == 30 and {d.line_offset for d in on} == {0.0}

@@ -52,6 +52,13 @@ def test_every_figure_function_finishes_its_figure():
 def _figure(name):
     rng = np.random.default_rng(0)
     classes = list("ABCDE")
+    if name == "effects":
+        effects = ["none", "astigmatism", "coma", "line offsets", "1/f noise", "8-bit export", "smoothing",
+                   "finer pixels", "all at once"]
+        f1 = rng.uniform(0.9, 1.0, (len(effects), 3))
+        columns = {f"{d} {k}": f1[:, i] + shift for i, d in enumerate(["single vacancy", "double vacancy", "dopant"])
+                   for k, shift in (("F1", 0.0), ("95 % low", -0.02), ("95 % high", 0.01))}
+        return trust.effect_plot(pd.DataFrame(columns, index=effects))
     if name == "entropy":
         return calibration.entropy_chart(dict(zip(MODELS, [0.6, 0.04, 0.03, 0.05, 0.2, 0.3])), 0.628, 0.0375)
     if name == "confidence":
@@ -67,7 +74,7 @@ def _figure(name):
     return encoding.zernike_basis_images(32, (0, 2, 4, 6, 8, 10))
 
 
-@pytest.mark.parametrize("name", ["entropy", "confidence", "accuracy", "attention", "context", "zernike"])
+@pytest.mark.parametrize("name", ["entropy", "confidence", "accuracy", "attention", "context", "zernike", "effects"])
 def test_figures_render_every_text_at_8_pt_or_more(name):
     assert smallest_rendered_pt(_figure(name)) >= MIN_RENDERED_PT
 

@@ -237,3 +237,15 @@ def test_defect_f1_intervals_by_host_are_those_of_each_hosts_rows():
         assert table.loc[(host, "dopant"), "F1"] == pytest.approx(sk.f1_score(t == 4, v == 4))
         assert table.loc[(host, "single vacancy"), "true columns"] == (t == 1).sum()
         pd.testing.assert_frame_equal(table.loc[host], defect_f1_intervals(columns.loc[host], resamples=50, seed=1))
+
+
+def test_effect_scores_score_the_stand_ins_with_each_effect_and_miss_nothing():
+    from ctxlib.micrographs.validation import effect_scores
+    from ctxlib.simulation.standins import load_test_micrograph
+
+    scores = effect_scores({"WSe2": {"Ti": load_test_micrograph("Ti")}}, effects=("none", "8-bit export"),
+                           resamples=50)
+    assert list(scores.index) == ["none", "8-bit export"]
+    assert (scores["found"] > 0.95).all() and (scores["accuracy"] > 0.95).all()
+    assert (scores["dopant 95 % low"] <= scores["dopant F1"]).all()
+    assert (scores["dopant F1"] <= scores["dopant 95 % high"]).all()

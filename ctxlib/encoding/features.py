@@ -5,7 +5,7 @@ the autocorrelation, the visible peaks, the crystal mask, every site of both sub
 from the lattice model (:mod:`ctxlib.encoding.sites`), the pixel geometry (a non-square
 pixel is measured and resampled; a missing pixel size comes from the host's lattice
 constant), normalised intensities over the crystal, patches of side ``sqrt(3) a`` (completed
-by reflection at the image edge), Zernike moments, the site flags per domain, and the
+at the image edge by a third of a turn about the column), Zernike moments, the site flags per domain, and the
 context vector of the stated imaging conditions.
 """
 
@@ -62,9 +62,12 @@ class EncodingSettings:
     aspect_tolerance : float
         A measured pixel aspect (row over column pixel size) further than this from 1 is
         corrected by resampling the rows.
-    edge : {"reflect", "skip"}
-        Columns whose patch crosses the image edge are completed by reflection (and flagged
-        ``edge``) or left out.
+    edge : {"rotate", "reflect", "skip"}
+        Columns whose patch crosses the image edge are completed (and flagged ``edge``) by turning
+        the missing points a third of a turn about the column into the image (its own
+        neighbourhood: each column sits on a three-fold axis), by reflection about the image edge,
+        or left out (:func:`ctxlib.encoding.patches.extract_patches`). On the stand-ins "rotate"
+        halves the uncertain share of edge columns and their errors against "reflect".
     local_background : bool
         Subtract the smooth background between the columns
         (:func:`ctxlib.base.intensity.local_background`: contamination, amorphous carbon)
@@ -78,7 +81,7 @@ class EncodingSettings:
     lattice_tolerance: float = 0.2
     peak_threshold: float = 0.15
     aspect_tolerance: float = 0.03
-    edge: str = "reflect"
+    edge: str = "rotate"
     local_background: bool = True
     sites: SiteSettings = field(default_factory=SiteSettings)
     mask: MaskSettings = field(default_factory=MaskSettings)
@@ -129,7 +132,7 @@ class ImageEncoding:
         One row per site: ``row``, ``col`` (pixels of the image as given), ``sublattice``
         (0 bright, 1 dim, from the lattice model), ``domain``, ``has_peak`` (a visible peak was
         there), ``shift_row``, ``shift_col`` (refined minus predicted, pixels), ``boundary``
-        (where domains meet), ``edge`` (patch completed by reflection), ``centre_intensity``
+        (where domains meet), ``edge`` (patch completed at the image edge), ``centre_intensity``
         (normalised, mean over the centre column's disc; see
         :func:`ctxlib.encoding.patches.centre_intensity`) and the 31 named features.
     patches : numpy.ndarray, shape (N, size, size)

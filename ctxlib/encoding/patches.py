@@ -55,7 +55,7 @@ def patch_offsets(side_px: float, size: int = PATCH_SIZE) -> np.ndarray:
 
 
 #: What :func:`extract_patches` does with a patch that crosses the image edge.
-EDGE_RULES = ("skip", "reflect")
+EDGE_RULES = ("skip", "reflect", "rotate")
 
 
 def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, *, size: int = PATCH_SIZE,
@@ -71,10 +71,13 @@ def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, *,
         Patch side in image pixels, usually ``sqrt(3) a``.
     size : int
         Output grid, pixels per side.
-    edge : {"skip", "reflect"}
+    edge : {"skip", "reflect", "rotate"}
         A patch that crosses the image edge is not made (``"skip"``: the column is listed in
-        ``border``), or is completed by reflecting the image about its edge (``"reflect"``:
-        every column inside the image gets a patch, and ``border`` lists those completed so).
+        ``border``), or is completed, and every column inside the image gets a patch (``border``
+        lists those completed): by reflecting the image about its edge (``"reflect"``), or
+        (``"rotate"``) by reading each point outside the image a third of a turn about the column
+        (:func:`rotate_into_image`), so that the missing part is the column's own neighbourhood
+        rather than its mirror image (a mirror line across a honeycomb puts columns where none can be).
 
     Returns
     -------
@@ -98,9 +101,56 @@ def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, *,
     rows = positions[index, 0, None, None] + offsets[None, :, None]
     cols = positions[index, 1, None, None] + offsets[None, None, :]
     rows, cols = np.broadcast_arrays(rows, cols)
+    if edge == "rotate":
+        rows, cols = rotate_into_image(rows, cols, positions[index], image.shape)
     values = ndimage.map_coordinates(image, [rows.ravel(), cols.ravel()], order=1, mode="mirror")
     patches = values.reshape(len(index), size, size).astype(np.float32)
     return PatchSet(patches=patches, index=index, border=np.flatnonzero(~inside))
+
+
+def rotate_into_image(rows: np.ndarray, cols: np.ndarray, centres: np.ndarray,
+                      shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Move every sample point outside an image by a third of a turn about its patch's centre, into the image.
+
+    Every column of a 1H MX2 lattice, seen along the beam, sits on a three-fold rotation axis: its
+    neighbourhood turned by 120 degrees about it is the same. A point of a patch that falls outside
+    the image is therefore read where the turn by +120 degrees (else -120) brings it inside: the
+    column's own neighbourhood on the side the image holds.
+
+    Parameters
+    ----------
+    rows, cols : numpy.ndarray, shape (M, ...)
+        Sample positions, pixels (square pixels); the leading axis is the patch.
+    centres : numpy.ndarray, shape (M, 2)
+        Each patch's centre (row, col), pixels.
+    shape : (int, int)
+        The image's rows and columns.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The positions, those inside ``[0, n - 1]`` unchanged; a point neither turn brings inside (a
+        patch at a corner) is left where it is (then read by reflection).
+
+    Examples
+    --------
+    >>> r, c = rotate_into_image(np.array([[-2.0, 5.0]]), np.array([[10.0, 4.0]]), np.array([[2.0, 10.0]]), (40, 40))
+    >>> np.round(r, 2).tolist(), np.round(c, 2).tolist()
+    ([[4.0, 5.0]], [[6.54, 4.0]])
+    """
+    rows, cols = np.array(rows, dtype=np.float64), np.array(cols, dtype=np.float64)
+    limits = np.array(shape, dtype=np.float64) - 1
+    centres = np.asarray(centres, dtype=np.float64).reshape((-1, 2) + (1,) * (rows.ndim - 1))
+    for angle in (2 * np.pi / 3, -2 * np.pi / 3):
+        outside = (rows < 0) | (rows > limits[0]) | (cols < 0) | (cols > limits[1])
+        if not outside.any():
+            break
+        dr, dc = rows - centres[:, 0], cols - centres[:, 1]
+        turned_r = centres[:, 0] + np.cos(angle) * dr - np.sin(angle) * dc
+        turned_c = centres[:, 1] + np.sin(angle) * dr + np.cos(angle) * dc
+        fits = outside & (turned_r >= 0) & (turned_r <= limits[0]) & (turned_c >= 0) & (turned_c <= limits[1])
+        rows, cols = np.where(fits, turned_r, rows), np.where(fits, turned_c, cols)
+    return rows, cols
 
 
 def axis_resampling(n: int, centre: float, side_px: float, *, size: int = PATCH_SIZE) -> np.ndarray:

@@ -5,7 +5,8 @@ lattice constant, crystal mask, every site of both sublattices from the lattice 
 pixel geometry, normalised patches, Zernike moments, context) with trained models.
 Sites that make no intensity peak (a double vacancy, a dim S2 column) are placed by the
 lattice model and classified like the others; columns at the image edge are classified
-from patches completed by reflection and flagged ``edge``.
+from patches completed by a third of a turn about the column (each column sits on a
+three-fold axis of the lattice) and flagged ``edge``.
 
 By default the five context-aware models classify together (:data:`ENSEMBLE`): a column's
 class is their vote (:func:`ctxlib.learning.ensemble.ensemble_vote`), and a column is
@@ -62,6 +63,11 @@ class UntrainedContextWarning(UserWarning):
 
 class UncertainImageWarning(UserWarning):
     """More of an image's columns are uncertain than :attr:`TrustSettings.warn_share`."""
+
+
+#: The warnings about an image (not about how classify was called): what the CLI writes to summary.csv, and what
+#: the book's scoring of many stand-ins silences.
+IMAGE_WARNINGS: tuple[type[Warning], ...] = (UncertainImageWarning, ContextMismatchWarning, NearEqualSublatticesWarning)
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,7 @@ TABLE_UNITS: dict[str, str] = {
     "sublattice": "0 bright, 1 dim (lattice model, per domain)",
     "domain": "index of the lattice domain",
     "has_peak": "a visible intensity peak was found at the site (else the model's position)",
-    "edge": "patch crossed the image edge and was completed by reflection",
+    "edge": "patch crossed the image edge and was completed by a third of a turn about the column",
     "boundary": "the site lies where two domains meet",
     "class": f"the vote's class name, or {UNCERTAIN!r} where the column is not trusted",
     "vote": "class name of the mean probability of the models used",

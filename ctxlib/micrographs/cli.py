@@ -106,18 +106,14 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
     from ctxlib import __version__
     from ctxlib.base.files import atomic_write
     from ctxlib.base.settings import record
-    from ctxlib.micrographs.classify import (TABLE_UNITS, UncertainImageWarning, UntrainedContextWarning,
-                                             classify_image)
-    from ctxlib.micrographs.contrast import ContextMismatchWarning, NearEqualSublatticesWarning
+    from ctxlib.micrographs.classify import IMAGE_WARNINGS, TABLE_UNITS, UntrainedContextWarning, classify_image
     from ctxlib.micrographs.overlay import classification_overlay
     from ctxlib.micrographs.reading import read_micrograph
 
     micrograph = read_micrograph(path, args.pixel_size, channel=args.channel, detector=context.detector)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UntrainedContextWarning)
-        warnings.simplefilter("always", UncertainImageWarning)
-        warnings.simplefilter("always", ContextMismatchWarning)
-        warnings.simplefilter("always", NearEqualSublatticesWarning)
+        for category in (UntrainedContextWarning, *IMAGE_WARNINGS):
+            warnings.simplefilter("always", category)
         result = classify_image(micrograph.image, context, model=args.model, pixel_size=micrograph.pixel_size,
                                 weights_dir=args.weights, trust=trust, settings=encoding,
                                 reverse_sites=mapping.sites_reversed)
@@ -150,9 +146,7 @@ def classify_one(path: Path, name: str, args: argparse.Namespace, out: Path, *, 
             "domains": int(table["domain"].nunique()), "pixel size (A)": calibration.pixel_size,
             "pixel size from": calibration.source, "energy used (keV)": mapping.energy_kev,
             "detector used": mapping.detector,
-            "warning": " | ".join(str(w.message) for w in caught
-                                  if issubclass(w.category, (UncertainImageWarning, ContextMismatchWarning,
-                                                             NearEqualSublatticesWarning)))}
+            "warning": " | ".join(str(w.message) for w in caught if issubclass(w.category, IMAGE_WARNINGS))}
 
 
 def record_rows(out: Path, rows: list[dict]) -> None:

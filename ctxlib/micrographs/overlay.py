@@ -4,7 +4,7 @@ In: the image and the per-column table of :func:`ctxlib.micrographs.classify.cla
 (and, optionally, the crystal mask). Out: a Matplotlib figure with every column marked by its
 class (defects larger, open, each with its own marker; colours of Okabe and Ito's
 colour-blind-safe set), ``uncertain`` columns as crosses, the edge of the crystal mask as a
-line, columns on a domain boundary crossed, columns completed by reflection at the image edge
+line, columns on a domain boundary crossed, columns whose patch was completed at the image edge
 in a square, a tint per domain where there is more than one, and a scale bar.
 """
 

@@ -32,8 +32,8 @@ from ctxlib.materials.motifs import CLASS_NAMES
 from ctxlib.simulation.augmentation import AugmentationSettings
 from ctxlib.simulation.realism import REAL_EFFECTS, with_effect
 from ctxlib.simulation.standins import HARD_CASES, MICROSCOPE_CASES, HardCase, load_hard_case
-from ctxlib.micrographs.classify import (DEFAULT_WEIGHTS_SCALE, TrustSettings, UncertainImageWarning,
-                                         classification_table, classify_image)
+from ctxlib.micrographs.classify import (DEFAULT_WEIGHTS_SCALE, IMAGE_WARNINGS, TrustSettings, classification_table,
+                                         classify_image)
 from ctxlib.micrographs.microscope import nearest_trained_context
 
 #: The defect classes of Table 1, by label.
@@ -164,7 +164,7 @@ class ModelScores:
     table : pandas.DataFrame
         One row per model and attention mode (``"-"`` for an MLP): ``scored``, ``missed``,
         ``spurious``, the :func:`agreement` scores of the columns away from the image edge, the
-        number of ``edge columns`` (patch completed by reflection) and the accuracy on edge and
+        number of ``edge columns`` (patch completed at the image edge) and the accuracy on edge and
         interior columns.
     classifications : dict
         ``(model, mode)`` -> the per-column table of :func:`~ctxlib.micrographs.classify.classification_table`.
@@ -552,7 +552,8 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
         pixel = float(np.mean(micrograph.pixel_size))
         for detector in DETECTORS:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UncertainImageWarning)
+                for category in IMAGE_WARNINGS:  # the scores say what the warnings would
+                    warnings.simplefilter("ignore", category)
                 context = ImagingContext(host, micrograph.dopant, detector=detector, energy_kev=energy_kev)
                 result = classify_image(micrograph.image(detector), context, pixel_size=pixel,
                                         weights_dir=weights_dir, trust=trust, settings=settings)
@@ -593,7 +594,8 @@ def trusted_columns_by_host(micrograph_sets: dict, *, energy_kev: int = 80, weig
 
 
 def effect_scores(micrograph_sets: dict, *, effects: tuple[str, ...] = tuple(REAL_EFFECTS), energy_kev: int = 80,
-                  weights_dir=None, trust: TrustSettings = TrustSettings(), seed: int = 0) -> pd.DataFrame:
+                  weights_dir=None, trust: TrustSettings = TrustSettings(), resamples: int = 1000,
+                  seed: int = 0) -> pd.DataFrame:
     """What each effect of real micrographs costs: the stand-ins degraded again with one effect added
     (:func:`~ctxlib.simulation.realism.with_effect`), classified as ``ctxlib classify`` does and scored.
 
@@ -608,15 +610,17 @@ def effect_scores(micrograph_sets: dict, *, effects: tuple[str, ...] = tuple(REA
         Beam energy of the stand-ins, keV.
     weights_dir : path, optional
     trust : TrustSettings
+    resamples : int
+        Bootstrap resamples of the F1 intervals (:func:`defect_f1_intervals`).
     seed : int
-        Seeds the noise (the same draw for every effect).
+        Seeds the noise (the same draw for every effect) and the bootstrap.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by effect: ``found`` (share of true columns matched), ``accuracy``, ``kappa`` and ``defect F1`` of
-        the vote, the F1 of each defect class, ``uncertain`` (share of matched columns) and ``accuracy kept`` (over
-        the columns not uncertain).
+        Indexed by effect: ``found`` (share of true columns matched), ``accuracy`` and ``kappa`` of the vote,
+        ``uncertain`` (share of matched columns), ``accuracy kept`` (over the columns not uncertain), and per defect
+        class its ``F1``, ``95 % low`` and ``95 % high`` (columns ``"<defect> F1"`` and so on).
     """
     rows = {}
     for effect in effects:
@@ -624,12 +628,12 @@ def effect_scores(micrograph_sets: dict, *, effects: tuple[str, ...] = tuple(REA
                 for host, fields in micrograph_sets.items()}
         columns = trusted_columns_by_host(sets, energy_kev=energy_kev, weights_dir=weights_dir, trust=trust)
         truths = len(DETECTORS) * sum(len(m.truth) for fields in sets.values() for m in fields.values())
-        y_true, y_pred = columns["true"].to_numpy(), columns["vote"].to_numpy()
+        f1 = defect_f1_intervals(columns, resamples=resamples, seed=seed)
         rows[effect] = {"found": len(columns) / truths, "accuracy": columns["correct"].mean(),
-                        "kappa": cohen_kappa(y_true, y_pred), "defect F1": defect_f1(y_true, y_pred),
-                        **{f"{name} F1": class_f1(y_true, y_pred, label) for label, name in DEFECT_NAMES.items()},
+                        "kappa": cohen_kappa(columns["true"].to_numpy(), columns["vote"].to_numpy()),
                         "uncertain": columns["uncertain"].mean(),
-                        "accuracy kept": columns.loc[~columns["uncertain"], "correct"].mean()}
+                        "accuracy kept": columns.loc[~columns["uncertain"], "correct"].mean(),
+                        **{f"{name} {k}": f1.loc[name, k] for name in f1.index for k in ("F1", "95 % low", "95 % high")}}
     return pd.DataFrame(rows).T
 
 
@@ -772,7 +776,8 @@ def uncertain_shares(cases: dict, *, weights_dir=None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by name: ``columns``, ``uncertain``, ``unlike the training data`` and ``models disagree``
-        (shares of columns; a column may be both), and ``interior uncertain`` (away from the image edge);
+        (shares of columns; a column may be both), ``interior uncertain`` (away from the image edge), the
+        ``contrast factor`` of :mod:`~ctxlib.micrographs.contrast` and whether it gave a ``context warning``;
         an image that cannot be classified has ``columns`` 0 and its reason in ``refused``.
     """
     rows = {}
@@ -782,15 +787,18 @@ def uncertain_shares(cases: dict, *, weights_dir=None) -> pd.DataFrame:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                table = classify_image(image, context, weights_dir=weights_dir, **case).table
+                result = classify_image(image, context, weights_dir=weights_dir, **case)
         except ValueError as error:
             rows[name] = {"columns": 0, "refused": str(error).split(";")[0]}
             continue
+        table = result.table
         interior = ~table["edge"]
         rows[name] = {"columns": len(table), "uncertain": table["uncertain"].mean(),
                       "unlike the training data": table["outlier"].mean(),
                       "models disagree": (table["agreement"] < TrustSettings().min_agreement).mean(),
                       "interior uncertain": table.loc[interior, "uncertain"].mean() if interior.any() else 0.0,
+                      "contrast factor": result.summary()["contrast factor"],
+                      "context warning": result.contrast is not None and not result.contrast.consistent,
                       "refused": ""}
     return pd.DataFrame(rows).T
 
@@ -878,7 +886,8 @@ def microscope_scores(*, root=None, weights_dir=None, trust: TrustSettings = Tru
             mapping = nearest_trained_context(case.field.energy_kev, angles_mrad=angles,
                                               convergence_mrad=case.field.convergence_mrad, host=case.field.host)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UncertainImageWarning)
+                for category in IMAGE_WARNINGS:  # the scores say what the warnings would
+                    warnings.simplefilter("ignore", category)
                 context = ImagingContext(case.field.host, case.dopant, detector=mapping.detector,
                                          energy_kev=mapping.energy_kev)
                 result = classify_image(micrograph.degraded[d], context, pixel_size=pixel, weights_dir=weights_dir,

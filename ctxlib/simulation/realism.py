@@ -42,6 +42,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import ndimage
 
+from ctxlib.simulation.augmentation import pink_noise
 from ctxlib.simulation.standins import ExperimentLike, TestMicrograph, degrade_field
 
 #: Effect name -> what it does, at the strength :func:`with_effect` applies (see the module docstring).
@@ -133,10 +134,7 @@ def _detector_effect(image: np.ndarray, effect: str, rng: np.random.Generator) -
     if effect == "line offsets":
         return image + rng.normal(0.0, 0.02 * mean, (image.shape[0], 1))
     if effect == "1/f noise":
-        k = np.hypot(*np.meshgrid(np.fft.fftfreq(image.shape[0]), np.fft.fftfreq(image.shape[1]), indexing="ij"))
-        amplitude = np.where(k > 0, 1 / np.sqrt(np.maximum(k, 1e-12)), 0.0)
-        noise = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal(image.shape)) * amplitude))
-        return image + noise / noise.std() * 0.03 * mean
+        return image + pink_noise(rng, image.shape) * 0.03 * mean
     if effect == "8-bit export":
         low, high = np.percentile(image, [0.1, 99.9])
         return np.round(np.clip((image - low) / (high - low), 0, 1) * 255)

@@ -90,3 +90,24 @@ def gap_heatmaps(gaps: dict):
         ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=axes[0].tolist(), label="shift (training standard deviations)", shrink=0.9)
     return finish(fig, layout=False)
+
+
+def effect_plot(scores):
+    """F1 of each defect class with its 95 % interval, one row per effect of real micrographs
+    (:func:`ctxlib.micrographs.validation.effect_scores`), in the class colours and markers of the overlays."""
+    defects = {"single vacancy": "VacX", "double vacancy": "VacX2", "dopant": "D"}
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(scores) + 1.4))
+    rows = np.arange(len(scores))
+    for k, (name, label) in enumerate(defects.items()):
+        colour, marker = OVERLAY_STYLE[label]
+        f1 = scores[f"{name} F1"].to_numpy(float)
+        errors = [f1 - scores[f"{name} 95 % low"].to_numpy(float), scores[f"{name} 95 % high"].to_numpy(float) - f1]
+        ax.errorbar(f1, rows + (k - 1) * 0.22, xerr=errors, fmt=marker, color=colour, mfc="none" if marker != "x" else colour,
+                    capsize=2, label=f"{name} ({label})")
+    ax.axvline(0.98, color="#555555", linestyle=":", label="aim (0.98)")
+    ax.set_yticks(rows, list(scores.index))
+    ax.invert_yaxis()
+    ax.set_xlabel("F1 of the vote on the stand-ins (95 % bootstrap interval)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, frameon=False)
+    return finish(fig)
