@@ -68,3 +68,14 @@ def test_the_effect_verdict_names_the_effects_outside_the_interval():
     assert "finer pixels (dopant: F1 0.990 -> 0.900)" in effect_verdict(scores)
     assert "coma" not in effect_verdict(scores)
     assert effect_verdict(scores.iloc[:2]).startswith("**No effect moves")
+
+
+def test_the_baseline_verdict_says_who_is_ahead_and_whether_the_intervals_part():
+    from ctxlib.book.trust import baseline_verdict
+
+    index = ["single vacancy", "dopant"]
+    vote = pd.DataFrame({"F1": [0.945, 1.0], "95 % low": [0.92, 1.0], "95 % high": [0.97, 1.0]}, index=index)
+    base = pd.DataFrame({"F1": [0.978, 1.0], "95 % low": [0.96, 1.0], "95 % high": [0.99, 1.0]}, index=index)
+    text = baseline_verdict(vote, base)
+    assert "single vacancy: models 0.945, baseline 0.978 (the baseline ahead, intervals overlapping)" in text
+    assert "dopant: models 1.000, baseline 1.000 (neither ahead)" in text

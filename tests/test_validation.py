@@ -249,3 +249,15 @@ def test_effect_scores_score_the_stand_ins_with_each_effect_and_miss_nothing():
     assert (scores["found"] > 0.95).all() and (scores["accuracy"] > 0.95).all()
     assert (scores["dopant 95 % low"] <= scores["dopant F1"]).all()
     assert (scores["dopant F1"] <= scores["dopant 95 % high"]).all()
+
+
+def test_defect_f1_scores_the_vote_or_the_baseline_and_names_a_bad_choice():
+    from ctxlib.micrographs.validation import defect_f1_intervals, trusted_columns
+    from ctxlib.simulation.standins import load_test_micrograph
+
+    columns = trusted_columns({"Ti": load_test_micrograph("Ti")})
+    assert set(columns["baseline"]) <= {0, 1, 2, 3, 4}
+    baseline = defect_f1_intervals(columns, predicted="baseline", resamples=50)
+    assert (baseline["F1"] > 0.9).all()
+    with pytest.raises(ValueError, match="predicted must be 'vote' or 'baseline', got 'truth'"):
+        defect_f1_intervals(columns, predicted="truth")

@@ -544,7 +544,8 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
     pandas.DataFrame
         One row per matched column (within 0.4 of the nearest-neighbour distance): ``image``, ``detector``,
         ``true`` and ``vote`` (labels 0-4), ``correct``, ``uncertain``, ``outlier``, ``agreement``,
-        ``confidence`` (the vote's mean probability), ``edge``.
+        ``confidence`` (the vote's mean probability), ``edge``, and ``baseline`` (the classical intensity
+        baseline's label, -1 where it has none).
     """
     reach = match_reach(host)  # Angstrom
     frames = []
@@ -565,7 +566,8 @@ def trusted_columns(micrographs: dict, *, host: str = "WSe2", energy_kev: int = 
                 "correct": matched.y_true == matched.y_pred, "uncertain": kept["uncertain"].to_numpy(),
                 "outlier": kept["outlier"].to_numpy(), "agreement": kept["agreement"].to_numpy(),
                 "confidence": kept[[f"p_{n}" for n in CLASS_NAMES]].to_numpy().max(axis=1),
-                "edge": kept["edge"].to_numpy()}))
+                "edge": kept["edge"].to_numpy(),
+                "baseline": [CLASS_NAMES.index(c) if c in CLASS_NAMES else -1 for c in kept["intensity_class"]]}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -723,15 +725,27 @@ def trust_curve(columns: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float
     return curve, (float(1 - kept.mean()), float(columns["correct"].to_numpy()[kept].mean()) if kept.any() else np.nan)
 
 
-def defect_f1_intervals(columns: pd.DataFrame, *, resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+def defect_f1_intervals(columns: pd.DataFrame, *, predicted: str = "vote", resamples: int = 1000,
+                        seed: int = 0) -> pd.DataFrame:
     """F1 of each defect class over :func:`trusted_columns`' rows, with a 95 % bootstrap interval over columns.
+
+    Parameters
+    ----------
+    columns : pandas.DataFrame
+        Rows of :func:`trusted_columns`.
+    predicted : {"vote", "baseline"}
+        Score the models' vote or the classical intensity baseline's class.
+    resamples, seed : int
+        Bootstrap resamples, and their seed.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by defect name: ``true columns`` (how many hold it), ``F1``, ``95 % low``, ``95 % high``.
     """
-    y_true, y_pred = columns["true"].to_numpy(), columns["vote"].to_numpy()
+    if predicted not in ("vote", "baseline"):
+        raise ValueError(f"predicted must be 'vote' or 'baseline', got {predicted!r}")
+    y_true, y_pred = columns["true"].to_numpy(), columns[predicted].to_numpy()
     rows = {}
     for label, name in DEFECT_NAMES.items():
         score = lambda t, p, label=label: class_f1(t, p, label)  # noqa: E731 - one statistic per class
