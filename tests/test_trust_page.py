@@ -63,11 +63,11 @@ def test_the_context_verdict_names_what_the_contrast_check_flagged_and_missed():
 def test_the_effect_verdict_names_the_effects_outside_the_interval():
     from ctxlib.book.trust import effect_verdict
 
-    scores = pd.DataFrame({"dopant F1": [0.99, 0.98, 0.90], "dopant 95 % low": [0.97, 0.95, 0.85]},
-                          index=["none", "coma", "finer pixels"])
-    assert "finer pixels (dopant: F1 0.990 -> 0.900)" in effect_verdict(scores)
-    assert "coma" not in effect_verdict(scores)
-    assert effect_verdict(scores.iloc[:2]).startswith("**No effect moves")
+    scores = pd.DataFrame({"dopant F1": [1.0, 0.997, 0.90], "dopant 95 % low": [1.0, 0.99, 0.85],
+                           "dopant 95 % high": [1.0, 1.0, 0.95]}, index=["none", "coma", "finer pixels"])
+    assert "finer pixels (dopant: F1 1.000 -> 0.900)" in effect_verdict(scores)
+    assert "coma" not in effect_verdict(scores)  # one column's error: its interval still reaches the other's
+    assert effect_verdict(scores.iloc[:2]).startswith("**No effect lowers")
 
 
 def test_the_baseline_verdict_says_who_is_ahead_and_whether_the_intervals_part():

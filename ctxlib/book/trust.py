@@ -125,7 +125,8 @@ def _admonition(title: str, paragraphs: list[str]) -> str:
 
 
 def effect_verdict(scores: pd.DataFrame) -> str:
-    """Which effects of real micrographs move a defect class's F1 outside the interval of the stand-ins without them.
+    """Which effects of real micrographs lower a defect class's F1 beyond the noise of the measurement: the effect's
+    95 % interval lies wholly below that of the stand-ins without it.
 
     Parameters
     ----------
@@ -135,20 +136,20 @@ def effect_verdict(scores: pd.DataFrame) -> str:
     Returns
     -------
     str
-        Markdown: the effects that lower a class's F1 below the ``"none"`` row's 95 % interval (with the F1 before
-        and after), or a sentence saying that none does.
+        Markdown: those effects, with the F1 before and after, or a sentence saying that none does.
     """
     base = scores.loc["none"]
     classes = [c[: -len(" F1")] for c in scores.columns if c.endswith(" F1")]
     costs = [f"{effect} ({name}: F1 {base[f'{name} F1']:.3f} -> {row[f'{name} F1']:.3f})"
              for effect, row in scores.drop(index="none").iterrows() for name in classes
-             if row[f"{name} F1"] < base[f"{name} 95 % low"]]
+             if row[f"{name} 95 % high"] < base[f"{name} 95 % low"]]
     if not costs:
-        return ("**No effect moves a defect class's F1 below the 95 % interval of the stand-ins without it**: at these "
-                "strengths, the training's degradations and the encoder's background subtraction already cover them.")
-    return ("**Effects that lower a defect class's F1 below the 95 % interval of the stand-ins without them:** "
-            + "; ".join(costs) + ". The others stay within the interval: at these strengths the training's "
-            "degradations and the encoder's background subtraction already cover them.")
+        return ("**No effect lowers a defect class's F1 beyond the noise** (its 95 % interval wholly below that of the "
+                "stand-ins without it): at these strengths the training's degradations and the encoder's background "
+                "subtraction already cover them.")
+    return ("**Effects that lower a defect class's F1 beyond the noise** (their 95 % interval wholly below that of the "
+            "stand-ins without them): " + "; ".join(costs) + ". The others stay within the noise: at these strengths "
+            "the training's degradations and the encoder's background subtraction already cover them.")
 
 
 def context_verdict(shares: pd.DataFrame) -> str:
