@@ -7,7 +7,7 @@ import pytest
 
 from ctxlib.learning.evaluation import predict_proba
 from ctxlib.learning.pretrained import (PretrainedError, build_scores, export_weights, load_pretrained,
-                                        read_weights_manifest)
+                                        read_weights_manifest, weights_folder)
 from ctxlib.learning.training import Checkpoint, TrainingConfig, batches, train
 
 
@@ -62,3 +62,17 @@ def test_build_scores_are_each_models_accuracy_on_the_train_and_test_rows(monkey
             p = predict_proba(checkpoint.model, name, X[rows], batch_size=50, seed=0)
             assert scores[name][f"{part}_accuracy"] == accuracy_score(y[rows], p.argmax(axis=1))
             assert type(scores[name][f"{part}_accuracy"]) is float
+
+
+def test_the_shipped_quick_weights_were_trained_on_the_features_todays_code_makes(tmp_path):
+    """Feature code changed without `python -m ctxlib.learning.pretrained build` leaves weights that today's code
+    would not make (it happened once: the shipped weights had been trained on an earlier code's features)."""
+    from ctxlib.learning.dataset import build_features
+    from ctxlib.learning.reading import features_digest
+
+    build_features(tmp_path / "features", "quick", seed=0, progress=False, workers=1)
+    today = features_digest(tmp_path / "features")
+    for name in ("MLP-Simple", "attn-4k"):
+        trained_on = json.loads((weights_folder("quick") / f"{name}.json").read_text())["config"]["data"]
+        assert trained_on == today, (f"data/weights/{name} was trained on features {trained_on[:8]}, today's code makes "
+                                     f"{today[:8]}: run `python -m ctxlib.learning.pretrained build`")
