@@ -2,6 +2,7 @@
 
     python benchmarks/icgd.py [--scale quick] [--slices 1] [--slice-thickness A] [--seeds 1 2 3]
         [--doses inf 1e6 1e5 1e4 1e3] [--cases affine lines] [--iterations 40] [--drift] [--pin-scale]
+        [--window 1] [--drift-slices 1 2 3 4]
 
 For each case, dose (electrons per square Angstrom; ``inf``: no noise), seed and method
 (free, affine, affine+line, icgd and the oracle at the true positions) it reconstructs the
@@ -18,7 +19,10 @@ of case 1 at infinite dose for 1 to 4 slices and on our own model's patterns, wi
 the window's probe and with the whole probe folded onto the window) and folded as the data.
 ``--pin-scale`` runs the grid with every affine step's scales pinned at those of each case's
 true positions (``ICGDSettings.scale_pin``; what an exact calibration against the lattice
-constant would give), an entry of its own.
+constant would give), an entry of its own. ``--window 2`` reads data simulated with twice the
+reciprocal sampling (a reconstruction window of twice the side, which holds the probe;
+``ctxlib.ptycho.data.settings_for``): its grid is an engine entry of its own and its drift
+diagnostic (``--drift-slices``: the abTEM rows' slice counts) is recorded as ``truth_drift_window2``.
 
 Resumable: each reconstruction checkpoints under ``_build/ptycho/runs/icgd/`` (reconstruct's
 atomic checkpoints) and, once finished, leaves a summary beside its checkpoint; a rerun
@@ -62,7 +66,7 @@ def engine_slices(count: int, thickness: float | None = None) -> Slices:
 
 
 def one_run(case: str, dose: float, seed: int, method: str, *, scale: str, settings: ICGDSettings,
-            folder: Path) -> dict:
+            folder: Path, window: int = 1) -> dict:
     """One reconstruction's summary: RMSE curve (pm), final data error, seconds per iteration; from its summary
     file if it finished before (its checkpoint resumed if it was stopped)."""
     stem = f"{case}_{dose_tag(dose)}_{method}_s{seed}"
@@ -72,7 +76,7 @@ def one_run(case: str, dose: float, seed: int, method: str, *, scale: str, setti
         summary = json.loads(summary_path.read_text())
         if summary.get("settings") == wanted:
             return summary
-    data = load_case(case, dose, scale=scale, seed=seed)
+    data = load_case(case, dose, scale=scale, seed=seed, window=window)
     checkpoint = folder / f"{stem}.pt"
     done_before = int(torch.load(checkpoint, weights_only=True)["iteration"]) if checkpoint.exists() else 0
     start = time.perf_counter()
@@ -92,19 +96,21 @@ def spread(values: list[float]) -> dict:
             "min": float(array.min()), "max": float(array.max()), "values": array.round(4).tolist()}
 
 
-def true_scales(case: str, *, scale: str) -> tuple[float, float]:
+def true_scales(case: str, *, scale: str, window: int = 1) -> tuple[float, float]:
     """The scales (x, y) of the affine map fitted to a case's true positions: what an exact calibration of the scan
     against the lattice constant would pin."""
-    data = load_case(case, scale=scale)
+    data = load_case(case, scale=scale, window=window)
     return tuple(round(float(s), 4) for s in fit_affine(data.nominal, data.truth).scale)
 
 
 def run_grid(*, scale: str, slices: Slices, seeds: list[int], doses: tuple[float, ...], cases: tuple[str, ...],
-             iterations: int, pin: bool = False) -> dict:
+             iterations: int, pin: bool = False, window: int = 1) -> dict:
     """Every case, dose, seed and method with one engine (and, if ``pin``, every affine step's scales pinned at
-    :func:`true_scales`); the entry of that engine in the record."""
-    folder = RUNS / scale / (f"slices{slices.count}_{slices.thickness:g}" + ("_pinned" if pin else ""))
-    pins = {case: true_scales(case, scale=scale) if pin else None for case in cases}
+    :func:`true_scales`; ``window``: the data's window, in units of the default's side); the entry of that engine
+    in the record."""
+    folder = RUNS / scale / (f"slices{slices.count}_{slices.thickness:g}" + ("_pinned" if pin else "")
+                             + (f"_window{window}" if window != 1 else ""))
+    pins = {case: true_scales(case, scale=scale, window=window) if pin else None for case in cases}
     total = len(cases) * len(doses) * len(seeds) * len(METHODS)
     clock, done = time.perf_counter(), 0
     rows, compute = [], 0.0
@@ -115,7 +121,7 @@ def run_grid(*, scale: str, slices: Slices, seeds: list[int], doses: tuple[float
                 settings = ICGDSettings(iterations=iterations, scale_pin=pins[case]).with_seed(seed).with_slices(slices)
                 for method in METHODS:
                     runs[seed, method] = one_run(case, dose, seed, method, scale=scale, settings=settings,
-                                                 folder=folder)
+                                                 folder=folder, window=window)
                     done += 1
                     compute += runs[seed, method]["seconds_per_iteration"] * iterations
                     print(f"[{done}/{total}] {slices.label()}{' pinned' if pin else ''} {case} "
@@ -130,23 +136,32 @@ def run_grid(*, scale: str, slices: Slices, seeds: list[int], doses: tuple[float
                                                                for f, seed in zip(found, seeds)]),
                              "seconds_per_iteration": float(np.mean([f["seconds_per_iteration"] for f in found])),
                              "rmse_curve_pm": np.mean([f["rmse_curve_pm"] for f in found], axis=0).round(3).tolist()})
-    label = slices.label() + (", scale pinned (exact calibration)" if pin else "")
+    label = window_label(slices.label() + (", scale pinned (exact calibration)" if pin else ""), scale, window)
     return {"slices": {"count": slices.count, "thickness_angstrom": slices.thickness}, "label": label,
-            "scale_pin": pins if pin else None,
+            "scale_pin": pins if pin else None, "window": window,
+            "window_angstrom": [round(a, 3) for a in settings_for(scale, window=window).window_side],
             "iterations": iterations, "seeds": seeds, "doses": [dose_tag(d) for d in doses], "cases": list(cases),
             "methods": list(METHODS), "rows": rows, "runs": total,
             "compute_seconds": compute, "compute_is": "the runs' seconds per iteration times the iterations, summed "
                                                       "(one torch thread), whether this call ran them or reused them"}
 
 
-def drift_diagnostic(*, scale: str, iterations: int = 60, hold: int = 20) -> dict:
-    """Truth drift (pm after each iteration; free steps) of case 1 at infinite dose: abTEM's patterns with 1 to 4
-    slices, and our single-slice model's own patterns: windowed as the reconstruction models them (with the
-    window's probe, and with the whole probe folded onto the window) and folded as the data are."""
-    data = load_case("affine", scale=scale)
+def window_label(label: str, scale: str, window: int) -> str:
+    """An engine's label in the record, with the window's side when it is not the default's (e.g. ``single slice,
+    window 11.1 A``)."""
+    return label if window == 1 else f"{label}, window {settings_for(scale, window=window).window_side[0]:.1f} A"
+
+
+def drift_diagnostic(*, scale: str, iterations: int = 60, hold: int = 20, window: int = 1,
+                     counts: tuple[int, ...] = (1, 2, 3, 4)) -> dict:
+    """Truth drift (pm after each iteration; free steps) of case 1 at infinite dose: abTEM's patterns with
+    ``counts`` slices, and our single-slice model's own patterns: windowed as the reconstruction models them (with
+    the window's probe, and with the whole probe folded onto the window) and folded as the data are; all on the
+    data's window (``window`` times the default's side)."""
+    data = load_case("affine", scale=scale, window=window)
     settings = ICGDSettings(iterations=iterations)
     rows = []
-    for count in (1, 2, 3, 4):
+    for count in counts:
         slices = engine_slices(count)
         start = time.perf_counter()
         curve = truth_drift(data, settings.with_slices(slices), hold=hold)
@@ -155,21 +170,28 @@ def drift_diagnostic(*, scale: str, iterations: int = 60, hold: int = 20) -> dic
                      "seconds": time.perf_counter() - start})
         print(f"drift, abTEM data, {slices.label()}: {curve[-1]:.2f} pm", flush=True)
     for name, patterns in (
-            ("our single-slice model, exit wave within the window", model_patterns(data, scale)),
+            ("our single-slice model, exit wave within the window", model_patterns(data, scale, window=window)),
             ("our single-slice model, exit wave within the window, whole probe folded onto it",
-             model_patterns(data, scale, fold_probe=True)),
-            ("our single-slice model, whole probe, folded as the data", folded_model_patterns(data, scale))):
+             model_patterns(data, scale, fold_probe=True, window=window)),
+            ("our single-slice model, whole probe, folded as the data",
+             folded_model_patterns(data, scale, window=window))):
         curve = truth_drift(data, settings, patterns=patterns, hold=hold)
         rows.append({"patterns": name, "engine": "single slice", "slices": 1, "thickness_angstrom": 0.0,
                      "curve_pm": curve.round(3).tolist()})
         print(f"drift, {name}: {curve[-1]:.2f} pm", flush=True)
-    bench = settings_for(scale)
+    bench = settings_for(scale, window=window)
     n, w = bench.fold * bench.window, bench.window
     whole = np.abs(probe_wave((n, n), bench.sampling, bench.energy_kev, bench.semiangle_mrad,
                               defocus=bench.defocus)) ** 2
     inside = float(whole[n // 2 - w // 2:n // 2 - w // 2 + w, n // 2 - w // 2:n // 2 - w // 2 + w].sum())
     return {"case": "affine", "dose": "inf", "iterations": iterations, "hold": hold, "steps": "free", "rows": rows,
+            "window": window,
             "window_angstrom": [w * d for d in bench.sampling], "probe_outside_window": 1.0 - inside}
+
+
+def drift_key(window: int) -> str:
+    """Key of the drift diagnostic on a window ``window`` times the default's side in the record."""
+    return "truth_drift" if window == 1 else f"truth_drift_window{window}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pin-scale", action="store_true",
                         help="pin every affine step's scales at those of the case's true positions (an exact "
                              "lattice calibration); a separate entry of the record")
+    parser.add_argument("--window", type=int, default=1,
+                        help="data on a reconstruction window this many times the default's side (finer reciprocal "
+                             "sampling); an entry of its own")
+    parser.add_argument("--drift-slices", type=int, nargs="+", default=[1, 2, 3, 4],
+                        help="slice counts of the drift diagnostic's rows on abTEM's patterns")
     args = parser.parse_args(argv)
     if min(args.seeds) < 1:
         parser.error("seeds must be > 0 (seed 0 reads the stored noise, which exists only at the stored doses)")
@@ -192,9 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     slices = engine_slices(args.slices, args.slice_thickness)
     command = " ".join(["python benchmarks/icgd.py", *(sys.argv[1:] if argv is None else argv)])
     entry = run_grid(scale=args.scale, slices=slices, seeds=args.seeds, doses=tuple(args.doses),
-                     cases=tuple(args.cases), iterations=args.iterations, pin=args.pin_scale) | {
-                         "measured": measured(command)}
-    drift = drift_diagnostic(scale=args.scale) | {"measured": measured(command)} if args.drift else None
+                     cases=tuple(args.cases), iterations=args.iterations, pin=args.pin_scale,
+                     window=args.window) | {"measured": measured(command)}
+    drift = (drift_diagnostic(scale=args.scale, window=args.window, counts=tuple(args.drift_slices))
+             | {"measured": measured(command)} if args.drift else None)
     path = results_dir() / "icgd.json"
     record = json.loads(path.read_text()) if path.exists() else {}
     if record.get("scale") != args.scale:
@@ -205,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                "scale": args.scale}
     record.setdefault("engines", {})[entry["label"]] = entry
     if drift is not None:
-        record["truth_drift"] = drift
+        record[drift_key(args.window)] = drift
     record |= measured(command)
     atomic_write(path, lambda h: h.write((json.dumps(record, indent=1) + "\n").encode()))
     print(f"wrote {path}")

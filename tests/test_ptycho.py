@@ -70,6 +70,59 @@ def test_forward_model_reproduces_abtem_single_slice_patterns():
     assert abs(np.vdot(wave, mine)) > 0.9999
 
 
+def test_widened_window_reproduces_abtem_folded_patterns_where_the_default_window_cannot():
+    """abTEM's single-slice patterns of the whole supercell, folded and cropped as the benchmark data, equal our
+    model's on a window twice the side (which holds the probe) to 1e-5 of the brightest pixel; on the default
+    window (which cuts the probe) they do not."""
+    from ctxlib.ptycho.data import fold
+    from ctxlib.ptycho.forward import crop_patterns
+
+    base = BenchmarkSettings(scan_shape=(2, 2), cells=(3, 2), fold=2, window=24, crop=20, vacancies=0)
+    wide = base.widened(2)
+    assert (wide.fold, wide.window, wide.crop) == (1, 48, 40) and wide.sampling == base.sampling
+    assert wide.window_side == pytest.approx(tuple(2 * s for s in base.window_side))
+    from ctxlib.ptycho.data import specimen
+
+    atoms = specimen(base)
+    gpts = (base.fold * base.window,) * 2
+    potential = abtem.Potential(atoms, gpts=gpts, slice_thickness=atoms.cell[2, 2], projection="infinite",
+                                parametrization="lobato")
+    probe = abtem.Probe(energy=80e3, semiangle_cutoff=25, defocus=40)
+    probe.grid.match(potential)
+    positions = np.array([[3.1, 4.2], [5.0, 6.65], [4.37, 5.5]])
+    with abtem.config.set({"diagnostics.progress_bar": False}):
+        full = probe.scan(potential, scan=abtem.CustomScan(positions),
+                          detectors=abtem.PixelatedDetector(max_angle=None)).compute(scheduler="synchronous")
+        centre = np.array([[gpts[0] // 2 * potential.sampling[0], gpts[1] // 2 * potential.sampling[1]]])
+        whole = np.asarray(probe.build(scan=abtem.CustomScan(centre)).compute().array)[0]
+        from abtem.antialias import AntialiasAperture
+
+        transmission = np.asarray(AntialiasAperture().bandlimit(
+            potential.build().transmission_function(80e3)).array)[0]
+    whole = whole / np.linalg.norm(whole)
+    errors = {}
+    for name, bench in (("default", base), ("wide", wide)):
+        lo = gpts[0] // 2 - bench.window // 2
+        wave = whole[lo:lo + bench.window, lo:lo + bench.window]  # the probe as the window holds it
+        theirs = crop_patterns(fold(np.asarray(full.array), bench), bench.sampling, bench.crop)[0]
+        ours = crop_patterns(intensities(transmission, wave, positions, bench.sampling), bench.sampling,
+                             bench.crop)[0]
+        errors[name] = np.abs(ours - theirs).max() / theirs.max()
+    assert errors["wide"] <= 1e-5
+    assert errors["default"] > 1e-3
+
+
+def test_widened_window_refuses_factors_that_do_not_divide_the_fold():
+    with pytest.raises(ValueError, match="window factor = 3"):
+        BenchmarkSettings().widened(3)
+    with pytest.raises(ValueError, match="window factor = 0"):
+        BenchmarkSettings().widened(0)
+    with pytest.raises(ValueError, match="crop = 50"):
+        BenchmarkSettings(crop=50)
+    with pytest.raises(ValueError, match="fold = 0"):
+        BenchmarkSettings(fold=0)
+
+
 def test_true_positions_fit_the_abtem_data_better_than_the_nominal_grid():
     truth = true_positions(TINY, ScanErrors(rotation_deg=10.0, scale=1.1, drift=(0.3, 0.2), jitter_pm=20.0))
     patterns, transmission = simulate_case(TINY, truth)
@@ -446,6 +499,27 @@ def test_icgd_numbers_and_engines_read_every_run():
     assert list(icgd_engines(record, dose="1e+04").columns) == ["single slice"]
 
 
+def test_an_engine_run_on_case_1_alone_is_read_when_asked_for_and_its_drift_by_key():
+    from ctxlib.book.records import icgd_drift, icgd_engines, icgd_numbers, icgd_rows
+
+    record = _icgd_record()
+    record["engines"]["single slice, window 11.1 A"] = _icgd_record(cases=("affine",))["engines"]["single slice"]
+    with pytest.raises(ValueError, match=r"no rows for case \['lines'\]"):
+        icgd_rows(record, engine="single slice, window 11.1 A")
+    rows = icgd_rows(record, engine="single slice, window 11.1 A", cases=("affine",))
+    assert set(rows.index.get_level_values("case")) == {"affine"}
+    numbers = icgd_numbers(record, engine="single slice, window 11.1 A", prefix="w_", cases=("affine",))
+    assert len(numbers) == 10 and numbers["w_rmse_icgd_affine_inf"] == "8.0 ± 1.0 pm"
+    table = icgd_engines(record)
+    assert table.loc[("affine", "icgd"), "single slice, window 11.1 A"] == 8.0
+    assert np.isnan(table.loc[("lines", "icgd"), "single slice, window 11.1 A"])
+    with pytest.raises(ValueError, match="no truth_drift_window2 entry.*--window 2"):
+        icgd_drift(record, key="truth_drift_window2")
+    record["truth_drift_window2"] = record["truth_drift"] | {"rows": [{"patterns": "abTEM", "engine": "single slice",
+                                                                      "curve_pm": [0.0, 0.0, 0.5, 0.9]}]}
+    assert icgd_drift(record, at=(4,), key="truth_drift_window2").iloc[0].tolist() == [0.9]
+
+
 def test_shipped_icgd_record_holds_every_case_dose_and_method():
     from ctxlib.base.paths import ROOT
     from ctxlib.book.records import icgd_rows
@@ -457,6 +531,22 @@ def test_shipped_icgd_record_holds_every_case_dose_and_method():
     for case in ("affine", "lines"):
         assert set(rows.loc[case].index) == {(d, m) for d in ("inf", "1e+06", "1e+05", "1e+04", "1e+03")
                                              for m in ("free", "affine", "affine+line", "icgd", "oracle")}
+
+
+def test_shipped_icgd_record_holds_the_wider_window_grid_and_drift():
+    from ctxlib.base.paths import ROOT
+    from ctxlib.book.records import icgd_drift, icgd_rows
+
+    record = json.loads((ROOT / "benchmarks" / "results" / "icgd.json").read_text())
+    wide = [name for name, entry in record["engines"].items() if entry.get("window", 1) == 2]
+    assert len(wide) == 1 and "--window 2" in record["engines"][wide[0]]["measured"]["command"]
+    rows = icgd_rows(record, engine=wide[0], cases=("affine",))
+    assert {m for _, _, m in rows.index} == {"free", "affine", "affine+line", "icgd", "oracle"}
+    assert len(record["engines"][wide[0]]["seeds"]) >= 3
+    narrow, drift2 = icgd_drift(record, at=(60,)), icgd_drift(record, at=(60,), key="truth_drift_window2")
+    assert record["truth_drift_window2"]["window"] == 2
+    assert record["truth_drift_window2"]["probe_outside_window"] < record["truth_drift"]["probe_outside_window"]
+    assert drift2.iloc[0, 0] < narrow.iloc[0, 0]  # the abTEM single-slice rows come first
 
 
 def test_folded_patterns_equal_the_windowed_model_for_vacuum_and_differ_for_mos2():

@@ -536,7 +536,7 @@ def icgd_cases() -> dict[str, str]:
     return {"affine": "case 1 (affine)", "lines": "case 2 (lines)"}
 
 
-def icgd_rows(record: dict, *, engine: str = "single slice") -> pd.DataFrame:
+def icgd_rows(record: dict, *, engine: str = "single slice", cases: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The iCGD benchmark grid of one engine: per case, dose and method, the final position RMSE over the seeds.
 
     Parameters
@@ -545,6 +545,9 @@ def icgd_rows(record: dict, *, engine: str = "single slice") -> pd.DataFrame:
         The record of ``benchmarks/icgd.py`` (``benchmarks/results/icgd.json``).
     engine : str
         Which engine's grid: ``"single slice"`` or e.g. ``"3 slices, 1.586 A apart"``.
+    cases : tuple of str or None
+        The cases the grid must hold (``None``: every case of :func:`icgd_cases`; an engine run on case 1 alone,
+        such as the wider window's, is read with ``("affine",)``).
 
     Returns
     -------
@@ -555,7 +558,7 @@ def icgd_rows(record: dict, *, engine: str = "single slice") -> pd.DataFrame:
     Raises
     ------
     ValueError
-        If the record has no grid of ``engine``, or the grid misses a case of :func:`icgd_cases`.
+        If the record has no grid of ``engine``, or the grid misses one of ``cases``.
     """
     engines = record.get("engines", {})
     if engine not in engines:
@@ -567,7 +570,8 @@ def icgd_rows(record: dict, *, engine: str = "single slice") -> pd.DataFrame:
                           "RMSE min (pm)": r["rmse_pm"]["min"], "RMSE max (pm)": r["rmse_pm"]["max"],
                           "data error / oracle": r["data_error_over_oracle"]["mean"],
                           "s / iteration": r["seconds_per_iteration"]} for r in entry["rows"]])
-    missing = [case for case in icgd_cases() if rows.empty or case not in set(rows["case"])]
+    wanted = icgd_cases() if cases is None else cases
+    missing = [case for case in wanted if rows.empty or case not in set(rows["case"])]
     if missing:
         raise ValueError(f"the iCGD record of engine {engine!r} has no rows for case {missing}; "
                          f"run python benchmarks/icgd.py --slices {entry['slices']['count']}")
@@ -629,19 +633,22 @@ def icgd_curves(record: dict, case: str, dose: str, *, engine: str = "single sli
     return found
 
 
-def icgd_drift(record: dict, *, at: tuple[int, ...] = (20, 30, 40, 60)) -> pd.DataFrame:
+def icgd_drift(record: dict, *, at: tuple[int, ...] = (20, 30, 40, 60), key: str = "truth_drift") -> pd.DataFrame:
     """The truth-drift diagnostic of the record: position RMSE (pm) after the listed iterations, one row per
-    patterns and engine (positions held at the truth for the record's ``hold`` iterations, then free)."""
-    drift = record.get("truth_drift")
+    patterns and engine (positions held at the truth for the record's ``hold`` iterations, then free).
+    ``key``: which diagnostic (``"truth_drift"``, or ``"truth_drift_window2"`` on the window of twice the side)."""
+    drift = record.get(key)
     if drift is None:
-        raise ValueError("the iCGD record has no truth_drift entry; run python benchmarks/icgd.py --drift")
+        window = key.removeprefix("truth_drift_window") if key != "truth_drift" else "1"
+        raise ValueError(f"the iCGD record has no {key} entry; run python benchmarks/icgd.py --drift --window {window}")
     columns = {k: f"iteration {k}" + (" (held)" if k <= drift["hold"] else "") for k in at}
     return pd.DataFrame([{"patterns": r["patterns"], "engine": r["engine"],
                           **{label: r["curve_pm"][k - 1] for k, label in columns.items()}}
                          for r in drift["rows"]]).set_index(["patterns", "engine"])
 
 
-def icgd_numbers(record: dict, *, engine: str = "single slice", prefix: str = "") -> dict[str, str]:
+def icgd_numbers(record: dict, *, engine: str = "single slice", prefix: str = "",
+                 cases: tuple[str, ...] | None = None) -> dict[str, str]:
     """Every final RMSE of an iCGD record as text for a page's prose, named ``rmse_<method>_<case>_<dose>``.
 
     Parameters
@@ -652,6 +659,8 @@ def icgd_numbers(record: dict, *, engine: str = "single slice", prefix: str = ""
         As :func:`icgd_rows`.
     prefix : str
         Put before every name (to glue the numbers of several engines on one page).
+    cases : tuple of str or None
+        As :func:`icgd_rows`.
 
     Returns
     -------
@@ -660,7 +669,7 @@ def icgd_numbers(record: dict, *, engine: str = "single slice", prefix: str = ""
         ± standard deviation over the seeds (pm); ``affine+line`` is named ``affine_line``, doses ``inf``, ``1e6``,
         ``1e5``, ... (electrons per square Angstrom).
     """
-    rows = icgd_rows(record, engine=engine)
+    rows = icgd_rows(record, engine=engine, cases=cases)
     return {f"{prefix}rmse_{method.replace('+', '_')}_{case}_{dose.replace('e+0', 'e')}":
             f"{row['RMSE (pm)']:.1f} ± {row['RMSE std (pm)']:.1f} pm" for (case, dose, method), row in rows.iterrows()}
 
@@ -668,10 +677,10 @@ def icgd_numbers(record: dict, *, engine: str = "single slice", prefix: str = ""
 def icgd_engines(record: dict, *, dose: str = "inf") -> pd.DataFrame:
     """Final position RMSE (pm, mean over the seeds) of each method with each engine of an iCGD record at one
     dose: indexed by case and method, one column per engine (``"single slice"``, ``"3 slices, 1.586 A apart"``,
-    ...) that ran at that dose."""
+    ...) that ran at that dose (empty where an engine did not run a case)."""
     columns = {}
     for engine in record.get("engines", {}):
-        rows = icgd_rows(record, engine=engine)
+        rows = icgd_rows(record, engine=engine, cases=())
         if dose in set(rows.index.get_level_values("dose")):
             columns[engine] = rows.xs(dose, level="dose")["RMSE (pm)"]
     return pd.DataFrame(columns)

@@ -16,8 +16,11 @@ electrons per pattern on average, drawn from the clean patterns with the noise s
 
 The patterns are computed by abTEM multislice (one slice per atomic plane) on the whole
 periodic supercell of side ``L`` and sub-sampled every ``r``-th pixel in reciprocal space:
-that is exactly the pattern of the exit wave folded onto a window of side ``L / r``
-(the probe fits inside it), so the patterns live on the reconstruction's window grid.
+that is exactly the pattern of the exit wave folded onto a window of side ``L / r``, so the
+patterns live on the reconstruction's window grid. The quick window (5.5 Angstrom) leaves 4 % of
+the probe's intensity outside it; ``settings_for(scale, window=2)`` halves ``r`` (finer reciprocal
+sampling, a window of twice the side, same real-space sampling and band limit), cached apart
+under ``_build/ptycho/<scale>_window2/``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import io
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -102,7 +105,8 @@ class BenchmarkSettings:
     cells : (int, int)
         Orthogonal MoS2 cells (3.16 x 5.47 Angstrom) in the periodic supercell.
     fold : int
-        Reciprocal-space sub-sampling ``r``: the window is ``1 / r`` of the supercell.
+        Reciprocal-space sub-sampling ``r``: the window is ``1 / r`` of the supercell (its side
+        :attr:`window_side`, Angstrom); a smaller ``r`` samples the patterns more finely.
     window : int
         Pattern grid points per axis as simulated (and stored).
     crop : int
@@ -135,7 +139,9 @@ class BenchmarkSettings:
         for n in self.scan_shape:
             check_number("scan_shape", n, 2, 512, integer=True)
         check_number("step", self.step, 0.01, 5)
+        check_number("fold", self.fold, 1, 64, integer=True)
         check_number("window", self.window, 8, 1024, integer=True)
+        check_number("crop", self.crop, 2, self.window, integer=True)
         for dose in self.doses:
             if not dose > 0:
                 raise ValueError(f"dose = {dose!r} must be > 0 electrons per square Angstrom (inf: no noise)")
@@ -148,18 +154,41 @@ class BenchmarkSettings:
         return (lengths[0] / n, lengths[1] / n)
 
     @property
+    def window_side(self) -> tuple[float, float]:
+        """Side of the reconstruction window (the patterns' reciprocal sampling inverted), Angstrom (x, y)."""
+        return (self.extent[0] / self.fold, self.extent[1] / self.fold)
+
+    def widened(self, factor: int) -> BenchmarkSettings:
+        """The same data on a window ``factor`` times the side: patterns sampled ``factor`` times more finely in
+        reciprocal space (``fold / factor``), ``window`` and ``crop`` pixels ``factor`` times more, so the
+        real-space sampling and the band limit stay. ``factor`` must divide ``fold``."""
+        check_number("window factor", factor, 1, self.fold, integer=True)
+        if self.fold % factor:
+            raise ValueError(f"window factor = {factor!r} does not divide fold = {self.fold}")
+        factor = int(factor)
+        return replace(self, fold=self.fold // factor, window=self.window * factor, crop=self.crop * factor)
+
+    @property
     def extent(self) -> tuple[float, float]:
         """Side of the periodic supercell, Angstrom (x, y)."""
         return (self.cells[0] * self.lattice, self.cells[1] * self.lattice * math.sqrt(3))
 
 
-def settings_for(scale: str) -> BenchmarkSettings:
-    """The benchmark settings of ``"quick"`` (32 x 32) or ``"full"`` (64 x 64)."""
+def settings_for(scale: str, *, window: int = 1) -> BenchmarkSettings:
+    """The benchmark settings of ``"quick"`` (32 x 32) or ``"full"`` (64 x 64), on a reconstruction window
+    ``window`` times the side of the default's (:meth:`BenchmarkSettings.widened`)."""
     if scale == "quick":
-        return BenchmarkSettings()
-    if scale == "full":
-        return BenchmarkSettings(scan_shape=(64, 64), cells=(10, 6), fold=5)
-    raise ValueError(f"scale {scale!r} is not one of 'quick', 'full'")
+        base = BenchmarkSettings()
+    elif scale == "full":
+        base = BenchmarkSettings(scan_shape=(64, 64), cells=(10, 6), fold=5)
+    else:
+        raise ValueError(f"scale {scale!r} is not one of 'quick', 'full'")
+    return base if window == 1 else base.widened(window)
+
+
+def cache_name(scale: str, window: int = 1) -> str:
+    """Folder of a scale's data under the cache: ``quick``, or ``quick_window2`` for a window twice the side."""
+    return scale if window == 1 else f"{scale}_window{window}"
 
 
 def nominal_grid(settings: BenchmarkSettings) -> np.ndarray:
@@ -319,13 +348,14 @@ def dose_name(dose: float) -> str:
 
 
 def generate(scale: str = "quick", cache=CACHE, *, force: bool = False,
-             settings: BenchmarkSettings | None = None) -> dict:
+             settings: BenchmarkSettings | None = None, window: int = 1) -> dict:
     """Simulate every case and dose of ``scale`` (unless the manifest already matches) and return the manifest.
 
-    ``settings`` replaces the scale's (tests use tiny ones); the folder is still ``cache / scale``.
+    ``window`` widens the reconstruction window (:func:`settings_for`); the data go to ``cache /
+    cache_name(scale, window)``. ``settings`` replaces the scale's (tests use tiny ones), same folder.
     """
-    settings = settings or settings_for(scale)
-    folder = cache / scale
+    settings = settings or settings_for(scale, window=window)
+    folder = cache / cache_name(scale, window)
     wanted = manifest_record(settings)
     manifest_path = folder / "manifest.json"
     if manifest_path.exists() and not force:
@@ -345,7 +375,8 @@ def generate(scale: str = "quick", cache=CACHE, *, force: bool = False,
             atomic_write(folder / name, lambda h, a=arrays: h.write(_npz(a)))
             files[name] = sha256(folder / name)
     manifest = {"settings": wanted, "files": files,
-                "command": "python -m ctxlib.ptycho.data generate --scale " + scale}
+                "command": "python -m ctxlib.ptycho.data generate --scale " + scale
+                + (f" --window {window}" if window != 1 else "")}
     atomic_write(manifest_path, lambda h: h.write(json.dumps(manifest, indent=1).encode()))
     return manifest
 
@@ -359,31 +390,34 @@ def folded_probe(settings: BenchmarkSettings) -> np.ndarray:
     return np.roll(whole, (w // 2 - n // 2,) * 2, (0, 1)).reshape(settings.fold, w, settings.fold, w).sum((0, 2))
 
 
-def model_patterns(data: PtychoData, scale: str = "quick", *, fold_probe: bool = False) -> np.ndarray:
+def model_patterns(data: PtychoData, scale: str = "quick", *, fold_probe: bool = False,
+                   window: int = 1) -> np.ndarray:
     """Patterns of our own single-slice model of the data's specimen (abTEM's one-slice transmission
     function) at the true positions, cropped as the data: the data an exact model would see.
 
     The probe is built on the window (``fold_probe=False``) or is the whole probe folded onto the
     window (:func:`folded_probe`); either way the exit wave is the window's probe times the object
-    under the window, as the reconstruction models it.
+    under the window, as the reconstruction models it. ``window``: as the data's (:func:`settings_for`).
     """
-    bench = settings_for(scale)
+    bench = settings_for(scale, window=window)
     probe = folded_probe(bench) if fold_probe else probe_wave((bench.window,) * 2, bench.sampling, bench.energy_kev,
                                                               bench.semiangle_mrad, defocus=bench.defocus)
     full = intensities(data.transmission, probe, data.truth, bench.sampling)
     return crop_patterns(full, bench.sampling, bench.crop)[0].astype(np.float32)
 
 
-def folded_model_patterns(data: PtychoData, scale: str = "quick", *, batch: int = 64) -> np.ndarray:
+def folded_model_patterns(data: PtychoData, scale: str = "quick", *, batch: int = 64,
+                          window: int = 1) -> np.ndarray:
     """Patterns of our own single-slice model of the data's specimen at the true positions, but computed as the
     benchmark data are: the probe on the whole supercell (its tails beyond the window included), its exit wave's
     pattern sampled at every ``fold``-th frequency (:func:`fold`), cropped as the data.
 
     Beside :func:`model_patterns` (the exit wave confined to the window, as the reconstruction models it), this
     separates the two ways abTEM's patterns differ from the reconstruction's model: multislice propagation
-    through the layer, and the probe's tails beyond the window folded into the pattern.
+    through the layer, and the probe's tails beyond the window folded into the pattern. ``window``: as the
+    data's (:func:`settings_for`).
     """
-    bench = settings_for(scale)
+    bench = settings_for(scale, window=window)
     n = bench.fold * bench.window
     probe = probe_wave((n, n), bench.sampling, bench.energy_kev, bench.semiangle_mrad, defocus=bench.defocus)
     patterns = np.concatenate([fold(intensities(data.transmission, probe, data.truth[i:i + batch], bench.sampling,
@@ -392,19 +426,21 @@ def folded_model_patterns(data: PtychoData, scale: str = "quick", *, batch: int 
     return crop_patterns(patterns, bench.sampling, bench.crop)[0].astype(np.float32)
 
 
-def load_case(case: str, dose: float = INFINITE, *, scale: str = "quick", seed: int = 0, cache=CACHE) -> PtychoData:
-    """Read one benchmark dataset (generating the scale's data first if missing).
+def load_case(case: str, dose: float = INFINITE, *, scale: str = "quick", seed: int = 0, cache=CACHE,
+              window: int = 1) -> PtychoData:
+    """Read one benchmark dataset (generating the scale's data first if missing), on a reconstruction window
+    ``window`` times the default's side (:func:`settings_for`).
 
     Finite doses with ``seed != 0`` draw new Poisson noise from the clean patterns. The
     patterns are cropped to ``settings.crop`` pixels and the probe is built on that grid.
     """
     if case not in CASES:
         raise ValueError(f"case {case!r} is not one of {CASES}")
-    settings = settings_for(scale)
+    settings = settings_for(scale, window=window)
     if dose not in settings.doses and not (seed and dose > 0):
         raise ValueError(f"dose {dose!r} is not one of {settings.doses}")
-    generate(scale, cache)
-    folder = cache / scale
+    generate(scale, cache, window=window)
+    folder = cache / cache_name(scale, window)
     clean = np.load(folder / f"{case}_inf.npz")
     if seed and not math.isinf(dose):
         patterns = add_noise(clean["patterns"], dose, settings.step, seed)
@@ -423,10 +459,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["generate"])
     parser.add_argument("--scale", choices=["quick", "full"], default="quick")
     parser.add_argument("--force", action="store_true", help="simulate again even if the manifest matches")
+    parser.add_argument("--window", type=int, default=1,
+                        help="reconstruction window this many times the default's side (finer reciprocal sampling)")
     args = parser.parse_args(argv)
-    manifest = generate(args.scale, force=args.force)
+    manifest = generate(args.scale, force=args.force, window=args.window)
     for name, digest in manifest["files"].items():
-        print(f"{CACHE / args.scale / name}  {digest[:12]}")
+        print(f"{CACHE / cache_name(args.scale, args.window) / name}  {digest[:12]}")
     return 0
 
 
