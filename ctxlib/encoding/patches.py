@@ -101,8 +101,9 @@ def extract_patches(image: np.ndarray, positions: np.ndarray, side_px: float, *,
     rows = positions[index, 0, None, None] + offsets[None, :, None]
     cols = positions[index, 1, None, None] + offsets[None, None, :]
     rows, cols = np.broadcast_arrays(rows, cols)
-    if edge == "rotate":
-        rows, cols = rotate_into_image(rows, cols, positions[index], image.shape)
+    if edge == "rotate":  # only the patches that cross the edge: a few per cent of a large image's
+        rows, cols, cut = rows.copy(), cols.copy(), ~inside[index]
+        rows[cut], cols[cut] = rotate_into_image(rows[cut], cols[cut], positions[index[cut]], image.shape)
     values = ndimage.map_coordinates(image, [rows.ravel(), cols.ravel()], order=1, mode="mirror")
     patches = values.reshape(len(index), size, size).astype(np.float32)
     return PatchSet(patches=patches, index=index, border=np.flatnonzero(~inside))
