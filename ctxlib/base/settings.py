@@ -128,6 +128,6 @@ def rows(settings: object, stage: str) -> list[dict]:
             out += rows(value, stage)
             continue
         else:
-            text = str(value)
+            text = "not set" if value is None else str(value)  # a page's table shows no raw None
         out.append({"stage": stage, "setting": f"{type(settings).__name__}.{f.name}", "value": text})
     return out
