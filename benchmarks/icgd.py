@@ -26,7 +26,8 @@ diagnostic (``--drift-slices``: the abTEM rows' slice counts) is recorded as ``t
 
 Resumable: each reconstruction checkpoints under ``_build/ptycho/runs/icgd/`` (reconstruct's
 atomic checkpoints) and, once finished, leaves a summary beside its checkpoint; a rerun
-reuses both, and the record itself is written atomically only when the whole grid is done.
+reuses both, and the record itself is written atomically only when the whole grid is done, under a lock, so that
+runs of other engines in parallel each add their own entry.
 One torch thread throughout.
 """
 
@@ -42,7 +43,7 @@ import numpy as np
 import torch
 from record import measured, results_dir
 
-from ctxlib.base.files import atomic_write
+from ctxlib.base.files import atomic_write, file_lock
 from ctxlib.base.paths import ROOT
 from ctxlib.ptycho.constraints import fit_affine
 from ctxlib.ptycho.data import INFINITE, folded_model_patterns, load_case, model_patterns, settings_for
@@ -152,6 +153,24 @@ def window_label(label: str, scale: str, window: int) -> str:
     return label if window == 1 else f"{label}, window {settings_for(scale, window=window).window_side[0]:.1f} A"
 
 
+def merge_entry(old: dict | None, new: dict) -> dict:
+    """``new``, an engine's entry, with the rows of ``old`` (the same engine's entry in the record) that it did not
+    rerun, when both ran the same iterations, seeds and methods: so that a run of one case or dose adds to the
+    grid instead of replacing it. Otherwise ``new`` alone."""
+    same = ("iterations", "seeds", "methods")
+    if old is None or any(old.get(key) != new[key] for key in same):
+        return new
+    rerun = {(row["case"], row["dose"]) for row in new["rows"]}
+    kept = [row for row in old["rows"] if (row["case"], row["dose"]) not in rerun]
+    return new | {"rows": kept + new["rows"],
+                  "cases": list(dict.fromkeys(old["cases"] + new["cases"])),
+                  "doses": list(dict.fromkeys(old["doses"] + new["doses"])),
+                  "runs": new["runs"] + len(kept) * len(new["seeds"]),
+                  "compute_seconds": new["compute_seconds"] + sum(
+                      row["seconds_per_iteration"] * new["iterations"] * len(new["seeds"]) for row in kept),
+                  "measured_before": old.get("measured_before", []) + [old["measured"]]} if kept else new
+
+
 def drift_diagnostic(*, scale: str, iterations: int = 60, hold: int = 20, window: int = 1,
                      counts: tuple[int, ...] = (1, 2, 3, 4)) -> dict:
     """Truth drift (pm after each iteration; free steps) of case 1 at infinite dose: abTEM's patterns with
@@ -224,18 +243,21 @@ def main(argv: list[str] | None = None) -> int:
     drift = (drift_diagnostic(scale=args.scale, window=args.window, counts=tuple(args.drift_slices))
              | {"measured": measured(command)} if args.drift else None)
     path = results_dir() / "icgd.json"
-    record = json.loads(path.read_text()) if path.exists() else {}
-    if record.get("scale") != args.scale:
-        record = {}
-    record |= {"what": "position RMSE (pm, translation removed) of each method after the last iteration, per case, "
-                       "dose and engine, over noise and mini-batch seeds; data error over the oracle's of the same "
-                       "dose and seed; python benchmarks/icgd.py",
-               "scale": args.scale}
-    record.setdefault("engines", {})[entry["label"]] = entry
-    if drift is not None:
-        record[drift_key(args.window)] = drift
-    record |= measured(command)
-    atomic_write(path, lambda h: h.write((json.dumps(record, indent=1) + "\n").encode()))
+    with file_lock(ROOT / "_build" / "icgd.json.lock"):  # runs in parallel each merge their own entry
+        record = json.loads(path.read_text()) if path.exists() else {}
+        if record.get("scale") != args.scale:
+            record = {}
+        for stale in ("cpu_cores", "machine", "date", "command"):  # each entry holds its own
+            record.pop(stale, None)
+        record |= {"what": "position RMSE (pm, translation removed) of each method after the last iteration, per "
+                           "case, dose and engine, over noise and mini-batch seeds; data error over the oracle's of "
+                           "the same dose and seed; each entry's 'measured' names its command, date and machine",
+                   "scale": args.scale}
+        engines = record.setdefault("engines", {})
+        engines[entry["label"]] = merge_entry(engines.get(entry["label"]), entry)
+        if drift is not None:
+            record[drift_key(args.window)] = drift
+        atomic_write(path, lambda h: h.write((json.dumps(record, indent=1) + "\n").encode()))
     print(f"wrote {path}")
     return 0
 
